@@ -1,0 +1,52 @@
+//! Devices: where a tensor's storage lives. Selection is at run time (no backend type
+//! parameters on `Tensor`), see DESIGN.md.
+
+pub mod cpu;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
+
+use crate::{bail, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    Cpu,
+    Wgpu,
+}
+
+impl Device {
+    /// Parses "cpu", "wgpu" (also "gpu" and "wgpu:0"). Asking for wgpu checks that an
+    /// adapter exists, so the error comes at the point the user names the device.
+    pub fn parse(name: &str) -> Result<Device> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "wgpu" | "gpu" | "wgpu:0" => {
+                Device::Wgpu.check_available()?;
+                Ok(Device::Wgpu)
+            }
+            other => bail!(Value, "unknown device '{other}': expected 'cpu' or 'wgpu'"),
+        }
+    }
+
+    pub fn check_available(self) -> Result<()> {
+        match self {
+            Device::Cpu => Ok(()),
+            #[cfg(feature = "wgpu")]
+            Device::Wgpu => wgpu::context().map(|_| ()),
+            #[cfg(not(feature = "wgpu"))]
+            Device::Wgpu => bail!(Device, "ferrograd was built without the 'wgpu' feature"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Wgpu => "wgpu",
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,118 @@
+//! Generic elementwise kernels over strided, broadcast operands. Outputs are always
+//! fresh contiguous tensors. Each kernel has a contiguous fast path (a plain slice loop
+//! the compiler vectorises) and a strided fallback, chunked by `GRAIN` for rayon.
+
+use crate::device::cpu::{for_each_chunk, NdIter, SendPtr, GRAIN};
+use crate::ops::copy::uninit_cpu;
+use crate::tensor::{Element, Tensor};
+
+#[inline]
+unsafe fn base<T: Element>(t: &Tensor) -> SendPtr<T> {
+    SendPtr(t.storage().cpu_ptr::<T>().add(t.offset()))
+}
+
+/// out[i] = f(x[i]).
+pub fn map_unary<T: Element, U: Element>(x: &Tensor, f: impl Fn(T) -> U + Sync + Send) -> Tensor {
+    let out = uninit_cpu(U::DTYPE, x.shape());
+    let n = out.numel();
+    unsafe {
+        let (xp, op) = (base::<T>(x), base::<U>(&out));
+        if x.is_contiguous() {
+            for_each_chunk(n, GRAIN, |s, e| {
+                let src = std::slice::from_raw_parts(xp.get().add(s), e - s);
+                let dst = op.slice_mut(s, e - s);
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = f(v);
+                }
+            });
+        } else {
+            let it = NdIter::<2>::new(x.shape(), [out.strides(), x.strides()]);
+            for_each_chunk(n, GRAIN, |s, e| {
+                it.for_each_run(s, e, |off, len, st, _| {
+                    let d = op.get().offset(off[0]);
+                    let src = xp.get().offset(off[1]);
+                    for i in 0..len as isize {
+                        *d.offset(i) = f(*src.offset(i * st[1]));
+                    }
+                })
+            });
+        }
+    }
+    out
+}
+
+/// out = f(a, b) with both operands broadcast to `shape` (dtypes already unified).
+pub fn map_binary<T: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: impl Fn(T, T) -> U + Sync + Send) -> Tensor {
+    let out = uninit_cpu(U::DTYPE, shape);
+    let n = out.numel();
+    let (la, lb) = (a.layout().broadcast_to(shape).expect("broadcast"), b.layout().broadcast_to(shape).expect("broadcast"));
+    unsafe {
+        let (ap, bp, op) = (base::<T>(a), base::<T>(b), base::<U>(&out));
+        if la.is_contiguous() && lb.is_contiguous() && a.numel() == n && b.numel() == n {
+            for_each_chunk(n, GRAIN, |s, e| {
+                let (x, y) = (std::slice::from_raw_parts(ap.get().add(s), e - s), std::slice::from_raw_parts(bp.get().add(s), e - s));
+                let d = op.slice_mut(s, e - s);
+                for i in 0..d.len() {
+                    d[i] = f(x[i], y[i]);
+                }
+            });
+            return out;
+        }
+        let it = NdIter::<3>::new(shape, [out.strides(), &la.strides, &lb.strides]);
+        for_each_chunk(n, GRAIN, |s, e| {
+            it.for_each_run(s, e, |off, len, st, _| {
+                let d = std::slice::from_raw_parts_mut(op.get().offset(off[0]), len);
+                let (x, y) = (ap.get().offset(off[1]), bp.get().offset(off[2]));
+                match (st[1], st[2]) {
+                    (1, 1) => {
+                        let (x, y) = (std::slice::from_raw_parts(x, len), std::slice::from_raw_parts(y, len));
+                        for i in 0..len {
+                            d[i] = f(x[i], y[i]);
+                        }
+                    }
+                    (1, 0) => {
+                        let (x, y) = (std::slice::from_raw_parts(x, len), *y);
+                        for i in 0..len {
+                            d[i] = f(x[i], y);
+                        }
+                    }
+                    (0, 1) => {
+                        let (x, y) = (*x, std::slice::from_raw_parts(y, len));
+                        for i in 0..len {
+                            d[i] = f(x, y[i]);
+                        }
+                    }
+                    (sa, sb) => {
+                        for i in 0..len {
+                            d[i] = f(*x.offset(i as isize * sa), *y.offset(i as isize * sb));
+                        }
+                    }
+                }
+            })
+        });
+    }
+    out
+}
+
+/// out = cond ? a : b, all three broadcast to `shape`.
+pub fn map_where<T: Element>(cond: &Tensor, a: &Tensor, b: &Tensor, shape: &[usize]) -> Tensor {
+    let out = uninit_cpu(T::DTYPE, shape);
+    let n = out.numel();
+    let lc = cond.layout().broadcast_to(shape).expect("broadcast");
+    let la = a.layout().broadcast_to(shape).expect("broadcast");
+    let lb = b.layout().broadcast_to(shape).expect("broadcast");
+    unsafe {
+        let (cp, ap, bp, op) = (base::<bool>(cond), base::<T>(a), base::<T>(b), base::<T>(&out));
+        let it = NdIter::<4>::new(shape, [out.strides(), &lc.strides, &la.strides, &lb.strides]);
+        for_each_chunk(n, GRAIN, |s, e| {
+            it.for_each_run(s, e, |off, len, st, _| {
+                let d = op.get().offset(off[0]);
+                let (c, x, y) = (cp.get().offset(off[1]), ap.get().offset(off[2]), bp.get().offset(off[3]));
+                for i in 0..len as isize {
+                    *d.offset(i) = if *c.offset(i * st[1]) { *x.offset(i * st[2]) } else { *y.offset(i * st[3]) };
+                }
+            })
+        });
+    }
+    out
+}

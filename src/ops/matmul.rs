@@ -1,0 +1,219 @@
+//! Matrix multiplication with NumPy's rules (1-D operands are promoted and the added dim
+//! removed again; batch dims broadcast). float32/float64 run on the `gemm` crate, which
+//! takes arbitrary row/column strides, so transposed views are multiplied without
+//! materialising them (matmul's backward relies on that).
+
+use crate::device::cpu::{for_each_chunk, install, num_threads, SendPtr};
+use crate::device::Device;
+use crate::ops::copy::uninit_cpu;
+use crate::ops::elementwise::math::Arith;
+use crate::tensor::shape::{broadcast_shapes, fmt_shape, numel};
+use crate::tensor::{DType, Element, Layout, Tensor};
+use crate::{bail, Result};
+
+/// Below this many multiply-adds a single gemm call runs on one thread.
+const PAR_FLOPS: usize = 64 * 64 * 64;
+
+impl Tensor {
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        let (a, b) = (self, other);
+        for (i, t) in [a, b].iter().enumerate() {
+            if t.ndim() == 0 {
+                bail!(Value, "matmul: input operand {i} does not have enough dimensions (has 0, needs at least 1)")
+            }
+        }
+        if a.device() != b.device() {
+            bail!(Device, "expected all tensors to be on the same device, but found {} and {}", a.device(), b.device())
+        }
+        let dt = DType::promote(a.dtype(), b.dtype());
+        if dt == DType::Bool {
+            bail!(DType, "matmul is not supported for bool tensors")
+        }
+        let a2 = if a.ndim() == 1 { a.unsqueeze(0)? } else { a.clone() };
+        let b2 = if b.ndim() == 1 { b.unsqueeze(-1)? } else { b.clone() };
+        let (m, k) = (a2.shape()[a2.ndim() - 2], a2.shape()[a2.ndim() - 1]);
+        let (k2, n) = (b2.shape()[b2.ndim() - 2], b2.shape()[b2.ndim() - 1]);
+        if k != k2 {
+            bail!(
+                Shape,
+                "matmul: input operand 1 has a mismatch in its core dimension 0 (size {k2} is different from {k}): shapes {} and {}",
+                fmt_shape(a.shape()),
+                fmt_shape(b.shape())
+            )
+        }
+        let batch = broadcast_shapes(&a2.shape()[..a2.ndim() - 2], &b2.shape()[..b2.ndim() - 2]).map_err(|_| {
+            crate::Error::Shape(format!(
+                "matmul: batch dimensions of shapes {} and {} cannot be broadcast",
+                fmt_shape(a.shape()),
+                fmt_shape(b.shape())
+            ))
+        })?;
+        let mut out_shape = batch.clone();
+        out_shape.extend([m, n]);
+        let la = a2.layout().broadcast_to(&[batch.clone(), vec![m, k]].concat())?;
+        let lb = b2.layout().broadcast_to(&[batch.clone(), vec![k, n]].concat())?;
+        let (a2, b2) = (a2.to_dtype(dt)?.view_with(la), b2.to_dtype(dt)?.view_with(lb));
+        let out = match a.device() {
+            Device::Cpu => match dt {
+                DType::F32 => gemm_batched::<f32>(&a2, &b2, &out_shape),
+                DType::F64 => gemm_batched::<f64>(&a2, &b2, &out_shape),
+                _ => naive_batched::<i64>(&a2, &b2, &out_shape),
+            },
+            #[cfg(feature = "wgpu")]
+            Device::Wgpu => crate::ops::gpu::matmul(&a2, &b2, &out_shape)?,
+            #[allow(unreachable_patterns)]
+            d => bail!(Device, "matmul is not implemented on {d}"),
+        };
+        // Remove the dims added for 1-D operands.
+        let mut final_shape = batch;
+        if a.ndim() > 1 {
+            final_shape.push(m);
+        }
+        if b.ndim() > 1 {
+            final_shape.push(n);
+        }
+        out.reshape_usize(&final_shape)
+    }
+}
+
+/// Offsets of each batch entry for a layout whose last two dims are the matrix.
+pub(crate) fn batch_offsets(l: &Layout) -> Vec<isize> {
+    let nb = l.ndim() - 2;
+    let count = numel(&l.shape[..nb]);
+    let mut out = Vec::with_capacity(count);
+    for mut i in 0..count {
+        let mut off = l.offset as isize;
+        for d in (0..nb).rev() {
+            off += (i % l.shape[d]) as isize * l.strides[d];
+            i /= l.shape[d];
+        }
+        out.push(off);
+    }
+    out
+}
+
+/// Row and column strides of the matrix part, making sure gemm never sees a 0 or
+/// negative stride (broadcast or flipped views are copied first).
+fn matrix_operand(t: &Tensor) -> Tensor {
+    let nd = t.ndim();
+    let (rs, cs) = (t.strides()[nd - 2], t.strides()[nd - 1]);
+    let ok = |s: isize, d: usize| s > 0 || d <= 1;
+    if ok(rs, t.shape()[nd - 2]) && ok(cs, t.shape()[nd - 1]) {
+        t.clone()
+    } else {
+        t.deep_copy().expect("cpu copy")
+    }
+}
+
+fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Tensor {
+    let out = crate::tensor::Tensor::zeros_dtype(out_shape, T::DTYPE);
+    let nd = out_shape.len();
+    let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
+    let k = a.shape()[a.ndim() - 1];
+    if out.numel() == 0 || k == 0 {
+        return out;
+    }
+    let (a, b) = (matrix_operand(a), matrix_operand(b));
+    let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
+    let (ars, acs) = (a.strides()[nd - 2], a.strides()[nd - 1]);
+    let (brs, bcs) = (b.strides()[nd - 2], b.strides()[nd - 1]);
+    let ap = SendPtr(a.storage().cpu_ptr::<T>());
+    let bp = SendPtr(b.storage().cpu_ptr::<T>());
+    let op = SendPtr(out.storage().cpu_ptr::<T>());
+    let flops = m * n * k;
+    let run = |i: usize, par: gemm::Parallelism| unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            op.get().add(i * m * n),
+            1,
+            n as isize,
+            false,
+            ap.get().offset(oa[i]),
+            acs,
+            ars,
+            bp.get().offset(ob[i]),
+            bcs,
+            brs,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            par,
+        )
+    };
+    let batches = oa.len();
+    if flops >= PAR_FLOPS {
+        // Large matrices: one at a time, gemm parallelises inside (over output blocks,
+        // so the k-sum order, and with it the result, doesn't depend on the threads).
+        let threads = num_threads();
+        install(|| {
+            for i in 0..batches {
+                run(i, gemm::Parallelism::Rayon(threads));
+            }
+        });
+    } else {
+        // Many small matrices: parallel over the batch.
+        let per_task = (PAR_FLOPS / flops.max(1)).max(1);
+        for_each_chunk(batches, per_task, |s, e| {
+            for i in s..e {
+                run(i, gemm::Parallelism::None);
+            }
+        });
+    }
+    out
+}
+
+fn naive_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Tensor {
+    let out = uninit_cpu(T::DTYPE, out_shape);
+    let nd = out_shape.len();
+    let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
+    let k = a.shape()[a.ndim() - 1];
+    let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
+    let (ars, acs) = (a.strides()[nd - 2], a.strides()[nd - 1]);
+    let (brs, bcs) = (b.strides()[nd - 2], b.strides()[nd - 1]);
+    let (ap, bp, op) = (a.storage().cpu_ptr::<T>(), b.storage().cpu_ptr::<T>(), out.storage().cpu_ptr::<T>());
+    for i in 0..oa.len() {
+        for r in 0..m {
+            for c in 0..n {
+                let mut acc = T::zero();
+                for j in 0..k {
+                    unsafe {
+                        let x = *ap.offset(oa[i] + r as isize * ars + j as isize * acs);
+                        let y = *bp.offset(ob[i] + j as isize * brs + c as isize * bcs);
+                        acc = Arith::add(acc, Arith::mul(x, y));
+                    }
+                }
+                unsafe { *op.add(i * m * n + r * n + c) = acc };
+            }
+        }
+    }
+    out
+}
+
+/// Element types `gemm` handles.
+pub trait GemmScalar: 'static {}
+impl GemmScalar for f32 {}
+impl GemmScalar for f64 {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matmul_transposed_views_match_naive() {
+        let a = Tensor::from_vec((0..12).map(|v| v as f64).collect(), &[3, 4]).unwrap();
+        let b = Tensor::from_vec((0..8).map(|v| v as f64 * 0.5).collect(), &[2, 4]).unwrap();
+        let c = a.matmul(&b.t()).unwrap(); // (3,4) @ (4,2)
+        let want = naive_batched::<i64>(
+            &a.astype(DType::I64).unwrap().unsqueeze(0).unwrap(),
+            &b.mul(2.0).unwrap().astype(DType::I64).unwrap().t().unsqueeze(0).unwrap(),
+            &[1, 3, 2],
+        );
+        let got = c.mul(2.0).unwrap().to_vec::<f64>().unwrap();
+        let want: Vec<f64> = want.to_vec::<i64>().unwrap().iter().map(|&v| v as f64).collect();
+        assert_eq!(got, want);
+    }
+}

@@ -1,0 +1,13 @@
+//! Operations, one module per family.
+
+pub mod copy;
+pub mod elementwise;
+#[cfg(feature = "wgpu")]
+pub mod gpu;
+pub mod index;
+pub mod join;
+pub mod matmul;
+pub mod reduce;
+pub mod softmax;
+
+pub use elementwise::{BinaryOp, Operand, UnaryOp};

@@ -1,0 +1,292 @@
+//! The reduction driver: reduces a strided tensor over a set of axes with a `Reducer`,
+//! in parallel, deterministically (fixed chunk boundaries, partials merged in order).
+
+use crate::device::cpu::{for_each_chunk, map_chunks, NdIter, SendPtr, GRAIN};
+use crate::tensor::{Element, Tensor};
+
+/// Rows at least this long are split into chunks reduced in parallel and merged in order.
+const ROW_SPLIT: usize = 4 * GRAIN;
+const ROW_CHUNK: usize = 2 * GRAIN;
+
+pub trait Reducer<T: Element>: Sync {
+    type Acc: Copy + Send + Sync;
+    fn init(&self) -> Self::Acc;
+    /// Folds `len` elements at `ptr` spaced by `stride`; `m` is the output index and
+    /// `pos` the position of the first element in the reduced index space.
+    /// SAFETY: the caller guarantees the run is in bounds.
+    unsafe fn fold(&self, acc: Self::Acc, m: usize, ptr: *const T, len: usize, stride: isize, pos: usize) -> Self::Acc;
+    fn merge(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
+}
+
+/// Splits x's dims into (kept shape, kept strides, reduced shape, reduced strides).
+fn split_axes(x: &Tensor, axes: &[usize]) -> (Vec<usize>, Vec<isize>, Vec<usize>, Vec<isize>) {
+    let (mut ks, mut kt, mut rs, mut rt) = (vec![], vec![], vec![], vec![]);
+    for d in 0..x.ndim() {
+        if axes.contains(&d) {
+            rs.push(x.shape()[d]);
+            rt.push(x.strides()[d]);
+        } else {
+            ks.push(x.shape()[d]);
+            kt.push(x.strides()[d]);
+        }
+    }
+    (ks, kt, rs, rt)
+}
+
+/// Returns one accumulator per output (row-major over the kept axes).
+pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> Vec<R::Acc> {
+    let (ks, kt, rs, rt) = split_axes(x, axes);
+    let m_total: usize = ks.iter().product();
+    let r_total: usize = rs.iter().product();
+    let base = SendPtr(unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) as *mut T });
+    let red = NdIter::<1>::new(&rs, [&rt]);
+    // Offset of output m's first element.
+    let out_offset = |mut m: usize| -> isize {
+        let mut off = 0isize;
+        for d in (0..ks.len()).rev() {
+            off += (m % ks[d]) as isize * kt[d];
+            m /= ks[d];
+        }
+        off
+    };
+    let fold_range = |m: usize, p0: usize, p1: usize, mut acc: R::Acc| -> R::Acc {
+        let o = out_offset(m);
+        red.for_each_run(p0, p1, |off, len, st, pos| {
+            acc = unsafe { r.fold(acc, m, base.get().offset(o + off[0]), len, st[0], pos) };
+        });
+        acc
+    };
+
+    let mut out = vec![r.init(); m_total];
+    if m_total == 0 {
+        return out;
+    }
+    if r_total >= ROW_SPLIT {
+        // Long rows: parallel over (row, chunk) pairs, merged per row in chunk order.
+        let chunks = r_total.div_ceil(ROW_CHUNK);
+        let partials = map_chunks(m_total * chunks, 1, |i, _| {
+            let (m, c) = (i / chunks, i % chunks);
+            let p0 = c * ROW_CHUNK;
+            fold_range(m, p0, (p0 + ROW_CHUNK).min(r_total), r.init())
+        });
+        for (m, o) in out.iter_mut().enumerate() {
+            *o = partials[m * chunks..(m + 1) * chunks].iter().fold(r.init(), |a, &b| r.merge(a, b));
+        }
+    } else {
+        let per_task = (GRAIN / r_total.max(1)).max(1);
+        let op = SendPtr(out.as_mut_ptr());
+        for_each_chunk(m_total, per_task, |s, e| {
+            for m in s..e {
+                let acc = fold_range(m, 0, r_total, r.init());
+                unsafe { *op.get().add(m) = acc };
+            }
+        });
+    }
+    out
+}
+
+/// Sum (accumulating floats in f64 over 8 lanes so contiguous runs vectorise).
+pub struct SumF;
+impl<T: Element> Reducer<T> for SumF {
+    type Acc = f64;
+    fn init(&self) -> f64 {
+        0.0
+    }
+    unsafe fn fold(&self, acc: f64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> f64 {
+        if stride == 1 {
+            let s = std::slice::from_raw_parts(ptr, len);
+            let mut lanes = [0f64; 8];
+            let mut it = s.chunks_exact(8);
+            for c in &mut it {
+                for j in 0..8 {
+                    lanes[j] += c[j].to_f64();
+                }
+            }
+            let mut tail = 0.0;
+            for &v in it.remainder() {
+                tail += v.to_f64();
+            }
+            acc + ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])) + tail
+        } else {
+            let mut a = acc;
+            for i in 0..len as isize {
+                a += (*ptr.offset(i * stride)).to_f64();
+            }
+            a
+        }
+    }
+    fn merge(&self, a: f64, b: f64) -> f64 {
+        a + b
+    }
+}
+
+/// Integer sum (wrapping, as NumPy).
+pub struct SumI;
+impl<T: Element> Reducer<T> for SumI {
+    type Acc = i64;
+    fn init(&self) -> i64 {
+        0
+    }
+    unsafe fn fold(&self, acc: i64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> i64 {
+        let mut a = acc;
+        for i in 0..len as isize {
+            a = a.wrapping_add((*ptr.offset(i * stride)).to_i64());
+        }
+        a
+    }
+    fn merge(&self, a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
+}
+
+/// Sum of squared deviations from a per-output centre (for var/std), and of
+/// exp(x - shift) (for logsumexp).
+pub struct SumShifted<'a> {
+    pub shift: &'a [f64],
+    pub exp: bool,
+}
+impl<T: Element> Reducer<T> for SumShifted<'_> {
+    type Acc = f64;
+    fn init(&self) -> f64 {
+        0.0
+    }
+    unsafe fn fold(&self, acc: f64, m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> f64 {
+        let c = self.shift[m];
+        let mut a = acc;
+        if self.exp {
+            for i in 0..len as isize {
+                a += ((*ptr.offset(i * stride)).to_f64() - c).exp();
+            }
+        } else {
+            for i in 0..len as isize {
+                let d = (*ptr.offset(i * stride)).to_f64() - c;
+                a += d * d;
+            }
+        }
+        a
+    }
+    fn merge(&self, a: f64, b: f64) -> f64 {
+        a + b
+    }
+}
+
+pub struct Prod;
+impl<T: Element> Reducer<T> for Prod {
+    type Acc = f64;
+    fn init(&self) -> f64 {
+        1.0
+    }
+    unsafe fn fold(&self, acc: f64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> f64 {
+        let mut a = acc;
+        for i in 0..len as isize {
+            a *= (*ptr.offset(i * stride)).to_f64();
+        }
+        a
+    }
+    fn merge(&self, a: f64, b: f64) -> f64 {
+        a * b
+    }
+}
+
+pub struct ProdI;
+impl<T: Element> Reducer<T> for ProdI {
+    type Acc = i64;
+    fn init(&self) -> i64 {
+        1
+    }
+    unsafe fn fold(&self, acc: i64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> i64 {
+        let mut a = acc;
+        for i in 0..len as isize {
+            a = a.wrapping_mul((*ptr.offset(i * stride)).to_i64());
+        }
+        a
+    }
+    fn merge(&self, a: i64, b: i64) -> i64 {
+        a.wrapping_mul(b)
+    }
+}
+
+/// Max (or min when `MAX` is false), propagating NaN like NumPy.
+pub struct Extreme<const MAX: bool>;
+impl<T: Element, const MAX: bool> Reducer<T> for Extreme<MAX> {
+    type Acc = T;
+    fn init(&self) -> T {
+        if MAX {
+            T::lowest()
+        } else {
+            T::highest()
+        }
+    }
+    unsafe fn fold(&self, acc: T, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> T {
+        let mut a = acc;
+        for i in 0..len as isize {
+            let v = *ptr.offset(i * stride);
+            a = self.merge(a, v);
+        }
+        a
+    }
+    #[inline(always)]
+    fn merge(&self, a: T, b: T) -> T {
+        let better = if MAX { b > a } else { b < a };
+        if better || (b.is_nan() && !a.is_nan()) {
+            b
+        } else {
+            a
+        }
+    }
+}
+
+/// Argmax/argmin: (best value, position); the first occurrence wins, NaN counts as best.
+pub struct ArgExtreme<const MAX: bool>;
+impl<T: Element, const MAX: bool> Reducer<T> for ArgExtreme<MAX> {
+    type Acc = (T, usize);
+    fn init(&self) -> (T, usize) {
+        (T::default(), usize::MAX)
+    }
+    unsafe fn fold(&self, acc: (T, usize), _m: usize, ptr: *const T, len: usize, stride: isize, pos: usize) -> (T, usize) {
+        let mut a = acc;
+        for i in 0..len {
+            a = self.merge(a, (*ptr.offset(i as isize * stride), pos + i));
+        }
+        a
+    }
+    #[inline(always)]
+    fn merge(&self, a: (T, usize), b: (T, usize)) -> (T, usize) {
+        if b.1 == usize::MAX {
+            return a;
+        }
+        if a.1 == usize::MAX || a.0.is_nan() {
+            return if a.1 == usize::MAX { b } else { a };
+        }
+        let better = if MAX { b.0 > a.0 } else { b.0 < a.0 };
+        if better || b.0.is_nan() {
+            b
+        } else {
+            a
+        }
+    }
+}
+
+/// all (AND) / any (OR) of truthiness.
+pub struct Logical<const ALL: bool>;
+impl<T: Element, const ALL: bool> Reducer<T> for Logical<ALL> {
+    type Acc = bool;
+    fn init(&self) -> bool {
+        ALL
+    }
+    unsafe fn fold(&self, acc: bool, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> bool {
+        let mut a = acc;
+        for i in 0..len as isize {
+            let truthy = (*ptr.offset(i * stride)) != T::zero();
+            a = if ALL { a & truthy } else { a | truthy };
+        }
+        a
+    }
+    fn merge(&self, a: bool, b: bool) -> bool {
+        if ALL {
+            a & b
+        } else {
+            a | b
+        }
+    }
+}

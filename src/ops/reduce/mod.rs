@@ -1,0 +1,205 @@
+//! Reductions over axes with `keepdims`: sum, mean, var/std (with `correction`), prod,
+//! max/min, argmax/argmin, logsumexp, all/any. Floats accumulate in f64.
+
+pub mod kernels;
+
+use crate::device::Device;
+use crate::tensor::shape::{fmt_shape, normalize_axes, normalize_axis};
+use crate::tensor::{DType, Element, Tensor};
+use crate::{bail, dispatch, Result};
+use kernels::*;
+
+/// Output shape of a reduction over sorted `axes`.
+fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    let mut out = vec![];
+    for (d, &n) in shape.iter().enumerate() {
+        if axes.contains(&d) {
+            if keepdims {
+                out.push(1);
+            }
+        } else {
+            out.push(n);
+        }
+    }
+    out
+}
+
+fn from_accs<U: Element>(v: Vec<U>, shape: Vec<usize>) -> Tensor {
+    Tensor::from_vec(v, &shape).expect("reduction output size")
+}
+
+fn cast_vec<U: Element>(v: Vec<f64>) -> Vec<U> {
+    v.into_iter().map(U::from_f64).collect()
+}
+
+impl Tensor {
+    fn reduce_axes(&self, axes: Option<&[isize]>) -> Result<Vec<usize>> {
+        normalize_axes(axes, self.ndim())
+    }
+
+    fn cpu_only(&self, what: &str) -> Result<()> {
+        if self.device() != Device::Cpu {
+            bail!(Device, "{what} is not implemented on {} yet; move the tensor with .to(\"cpu\")", self.device())
+        }
+        Ok(())
+    }
+
+    /// Sums per output over `axes` as f64 (floats) — shared by sum, mean and var.
+    fn sum_f64(&self, axes: &[usize]) -> Vec<f64> {
+        dispatch!(self.dtype(), T => reduce::<T, _>(self, axes, &SumF))
+    }
+
+    pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        let ax = self.reduce_axes(axes)?;
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        #[cfg(feature = "wgpu")]
+        if self.device() == Device::Wgpu {
+            let out = crate::device::wgpu::sum(self.storage().wgpu()?, self.layout(), &ax)?;
+            let n = crate::tensor::shape::numel(&shape);
+            return Ok(Tensor::from_storage(crate::tensor::Storage::from_wgpu(out, n), &shape));
+        }
+        self.cpu_only("sum")?;
+        Ok(match self.dtype() {
+            DType::F32 => from_accs(cast_vec::<f32>(self.sum_f64(&ax)), shape),
+            DType::F64 => from_accs(self.sum_f64(&ax), shape),
+            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &SumI)), shape),
+        })
+    }
+
+    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.cpu_only("mean")?;
+        let ax = self.reduce_axes(axes)?;
+        let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        let sums: Vec<f64> = self.sum_f64(&ax).into_iter().map(|s| s / count as f64).collect();
+        Ok(float_out(self.dtype(), sums, shape))
+    }
+
+    /// Variance with `correction` (0: biased, 1: unbiased), computed in two passes.
+    pub fn var(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
+        self.cpu_only("var")?;
+        let ax = self.reduce_axes(axes)?;
+        let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        let means: Vec<f64> = self.sum_f64(&ax).into_iter().map(|s| s / count as f64).collect();
+        let ss = dispatch!(self.dtype(), T => reduce::<T, _>(self, &ax, &SumShifted { shift: &means, exp: false }));
+        let denom = count as f64 - correction;
+        let vars = ss.into_iter().map(|s| if denom > 0.0 { s / denom } else { f64::NAN }).collect();
+        Ok(float_out(self.dtype(), vars, shape))
+    }
+
+    pub fn std(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
+        self.var(axes, correction, keepdims)?.sqrt()
+    }
+
+    pub fn prod(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.cpu_only("prod")?;
+        let ax = self.reduce_axes(axes)?;
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        Ok(match self.dtype() {
+            DType::F32 => from_accs(cast_vec::<f32>(reduce::<f32, _>(self, &ax, &Prod)), shape),
+            DType::F64 => from_accs(reduce::<f64, _>(self, &ax, &Prod), shape),
+            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &ProdI)), shape),
+        })
+    }
+
+    fn check_nonempty(&self, ax: &[usize], what: &str) -> Result<()> {
+        if ax.iter().any(|&a| self.shape()[a] == 0) || (self.numel() == 0 && ax.is_empty() && self.ndim() == 0) {
+            bail!(
+                Value,
+                "zero-size array to reduction operation {what} which has no identity (shape {})",
+                fmt_shape(self.shape())
+            )
+        }
+        Ok(())
+    }
+
+    pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.extreme::<true>(axes, keepdims, "maximum")
+    }
+    pub fn min(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.extreme::<false>(axes, keepdims, "minimum")
+    }
+    /// Minimum over all elements (a 0-d tensor).
+    pub fn min_all(&self) -> Result<Tensor> {
+        self.min(None, false)
+    }
+
+    fn extreme<const MAX: bool>(&self, axes: Option<&[isize]>, keepdims: bool, what: &str) -> Result<Tensor> {
+        self.cpu_only(what)?;
+        let ax = self.reduce_axes(axes)?;
+        self.check_nonempty(&ax, what)?;
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        Ok(dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Extreme::<MAX>), shape)))
+    }
+
+    pub fn argmax(&self, axis: Option<isize>, keepdims: bool) -> Result<Tensor> {
+        self.arg_extreme::<true>(axis, keepdims, "argmax")
+    }
+    pub fn argmin(&self, axis: Option<isize>, keepdims: bool) -> Result<Tensor> {
+        self.arg_extreme::<false>(axis, keepdims, "argmin")
+    }
+
+    fn arg_extreme<const MAX: bool>(&self, axis: Option<isize>, keepdims: bool, what: &str) -> Result<Tensor> {
+        self.cpu_only(what)?;
+        if self.numel() == 0 && axis.is_none() {
+            bail!(Value, "attempt to get {what} of an empty sequence")
+        }
+        let (src, ax) = match axis {
+            // Over all elements: positions are in the flattened row-major order.
+            None => (self.clone(), (0..self.ndim()).collect::<Vec<_>>()),
+            Some(a) => (self.clone(), vec![normalize_axis(a, self.ndim())?]),
+        };
+        src.check_nonempty(&ax, what)?;
+        let shape = if axis.is_none() && keepdims {
+            vec![1; self.ndim()]
+        } else {
+            reduced_shape(self.shape(), &ax, keepdims)
+        };
+        let pos: Vec<i64> = dispatch!(src.dtype(), T => reduce::<T, _>(&src, &ax, &ArgExtreme::<MAX>)
+            .into_iter()
+            .map(|(_, p)| p as i64)
+            .collect());
+        Ok(from_accs(pos, shape))
+    }
+
+    /// log(sum(exp(x))) over axes, shifted by the max so large logits don't overflow.
+    pub fn logsumexp(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.cpu_only("logsumexp")?;
+        let ax = self.reduce_axes(axes)?;
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        let x = self.to_dtype(self.dtype().to_float())?;
+        let maxes: Vec<f64> = if ax.iter().any(|&a| x.shape()[a] == 0) {
+            vec![f64::NEG_INFINITY; crate::tensor::shape::numel(&shape)]
+        } else {
+            dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &Extreme::<true>).into_iter().map(|v| v.to_f64()).collect())
+        };
+        let shift: Vec<f64> = maxes.iter().map(|&m| if m.is_finite() { m } else { 0.0 }).collect();
+        let sums = dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &SumShifted { shift: &shift, exp: true }));
+        let out = sums.iter().zip(&shift).map(|(&s, &c)| s.ln() + c).collect();
+        Ok(float_out(x.dtype(), out, shape))
+    }
+
+    pub fn all(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.cpu_only("all")?;
+        let ax = self.reduce_axes(axes)?;
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        Ok(dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<true>), shape)))
+    }
+
+    pub fn any(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.cpu_only("any")?;
+        let ax = self.reduce_axes(axes)?;
+        let shape = reduced_shape(self.shape(), &ax, keepdims);
+        Ok(dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<false>), shape)))
+    }
+}
+
+/// Float-valued results: float32 for float32/int/bool inputs, float64 for float64.
+fn float_out(dt: DType, v: Vec<f64>, shape: Vec<usize>) -> Tensor {
+    if dt == DType::F64 {
+        from_accs(v, shape)
+    } else {
+        from_accs(cast_vec::<f32>(v), shape)
+    }
+}

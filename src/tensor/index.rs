@@ -1,0 +1,193 @@
+//! `x[...]` and `x[...] = v` with NumPy's rules: ints, slices, None and Ellipsis give views;
+//! boolean masks and integer arrays ("advanced" indices) gather into a new tensor.
+
+use super::shape::{broadcast_shapes, fmt_shape};
+use super::{DType, Tensor};
+use crate::ops::copy::assign;
+use crate::ops::index::{adv_gather, adv_scatter};
+use crate::{bail, Result};
+
+#[derive(Clone, Debug)]
+pub enum TensorIndex {
+    Int(isize),
+    Slice(Option<isize>, Option<isize>, isize),
+    NewAxis,
+    Ellipsis,
+    /// An integer (int64) or boolean array.
+    Array(Tensor),
+}
+
+/// The result of applying the basic part of an index: a view, plus the advanced index
+/// arrays and the view dims they apply to.
+pub(crate) struct IndexPlan {
+    pub view: Tensor,
+    pub arrays: Vec<Tensor>,
+    pub dims: Vec<usize>,
+    pub bshape: Vec<usize>,
+}
+
+impl IndexPlan {
+    /// Advanced dims sit together (x[:, i, j]) and so keep their place in the result;
+    /// separated ones (x[i, :, j]) move to the front, as in NumPy.
+    pub fn adjacent(&self) -> bool {
+        self.dims.windows(2).all(|w| w[1] == w[0] + 1)
+    }
+}
+
+fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
+    // Expand boolean masks into integer arrays (one per mask dim).
+    let mut items: Vec<TensorIndex> = Vec::with_capacity(idx.len());
+    for it in idx {
+        match it {
+            TensorIndex::Array(t) if t.dtype() == DType::Bool => {
+                if t.ndim() == 0 {
+                    // x[True] adds an axis of length 1; x[False] one of length 0.
+                    items.push(TensorIndex::NewAxis);
+                    if t.item()? == 0.0 {
+                        items.push(TensorIndex::Slice(Some(0), Some(0), 1));
+                    }
+                    continue;
+                }
+                check_mask(x, idx, it, t)?;
+                for nz in t.nonzero()? {
+                    items.push(TensorIndex::Array(nz));
+                }
+            }
+            TensorIndex::Array(t) if t.dtype() != DType::I64 => bail!(
+                Index,
+                "arrays used as indices must be of integer or boolean type, got {}",
+                t.dtype()
+            ),
+            other => items.push(other.clone()),
+        }
+    }
+    let consumed = items
+        .iter()
+        .filter(|i| matches!(i, TensorIndex::Int(_) | TensorIndex::Slice(..) | TensorIndex::Array(_)))
+        .count();
+    let ellipses = items.iter().filter(|i| matches!(i, TensorIndex::Ellipsis)).count();
+    if ellipses > 1 {
+        bail!(Index, "an index can only have a single ellipsis ('...')")
+    }
+    if consumed > x.ndim() {
+        bail!(
+            Index,
+            "too many indices for tensor: tensor is {}-dimensional, but {consumed} were indexed",
+            x.ndim()
+        )
+    }
+    let fill = x.ndim() - consumed;
+    let mut full = Vec::with_capacity(items.len() + fill);
+    let mut filled = false;
+    for it in items {
+        if let TensorIndex::Ellipsis = it {
+            full.extend(std::iter::repeat_n(TensorIndex::Slice(None, None, 1), fill));
+            filled = true;
+        } else {
+            full.push(it);
+        }
+    }
+    if !filled {
+        full.extend(std::iter::repeat_n(TensorIndex::Slice(None, None, 1), fill));
+    }
+
+    let mut view = x.clone();
+    let mut d = 0usize;
+    let (mut arrays, mut dims) = (vec![], vec![]);
+    for it in full {
+        match it {
+            TensorIndex::Int(i) => view = view.select(d as isize, i)?,
+            TensorIndex::Slice(a, b, s) => {
+                view = view.slice(d as isize, a, b, s)?;
+                d += 1;
+            }
+            TensorIndex::NewAxis => {
+                view = view.unsqueeze(d as isize)?;
+                d += 1;
+            }
+            TensorIndex::Array(t) => {
+                arrays.push(t);
+                dims.push(d);
+                d += 1;
+            }
+            TensorIndex::Ellipsis => unreachable!(),
+        }
+    }
+    let mut bshape: Vec<usize> = vec![];
+    for (k, a) in arrays.iter().enumerate() {
+        bshape = if k == 0 {
+            a.shape().to_vec()
+        } else {
+            broadcast_shapes(&bshape, a.shape()).map_err(|_| {
+                crate::Error::Index(format!(
+                    "shape mismatch: indexing arrays could not be broadcast together with shapes {}",
+                    arrays.iter().map(|a| fmt_shape(a.shape())).collect::<Vec<_>>().join(" ")
+                ))
+            })?
+        };
+    }
+    Ok(IndexPlan { view, arrays, dims, bshape })
+}
+
+fn check_mask(x: &Tensor, idx: &[TensorIndex], it: &TensorIndex, mask: &Tensor) -> Result<()> {
+    // The dim a mask starts at: count dims consumed before it (assumes no Ellipsis before it
+    // or an Ellipsis that expands before; good enough for the check of sizes).
+    let mut start = 0usize;
+    for prev in idx {
+        if std::ptr::eq(prev, it) {
+            break;
+        }
+        match prev {
+            TensorIndex::Int(_) | TensorIndex::Slice(..) => start += 1,
+            TensorIndex::Array(t) => start += if t.dtype() == DType::Bool { t.ndim() } else { 1 },
+            TensorIndex::Ellipsis => {
+                let after: usize = idx
+                    .iter()
+                    .skip_while(|p| !std::ptr::eq(*p, prev))
+                    .skip(1)
+                    .map(|p| match p {
+                        TensorIndex::Int(_) | TensorIndex::Slice(..) => 1,
+                        TensorIndex::Array(t) if t.dtype() == DType::Bool => t.ndim(),
+                        TensorIndex::Array(_) => 1,
+                        _ => 0,
+                    })
+                    .sum();
+                start = x.ndim().saturating_sub(after);
+            }
+            TensorIndex::NewAxis => {}
+        }
+    }
+    for (k, &m) in mask.shape().iter().enumerate() {
+        let d = start + k;
+        if d >= x.ndim() || x.shape()[d] != m {
+            bail!(
+                Index,
+                "boolean index did not match indexed tensor along axis {d}; size of axis is {} but size of corresponding boolean axis is {m}",
+                x.shape().get(d).copied().unwrap_or(0)
+            )
+        }
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// `x[idx]`.
+    pub fn index(&self, idx: &[TensorIndex]) -> Result<Tensor> {
+        let p = plan(self, idx)?;
+        if p.arrays.is_empty() {
+            return Ok(p.view);
+        }
+        adv_gather(&p)
+    }
+
+    /// `x[idx] = value` (value broadcast to the indexed shape and cast to x's dtype).
+    pub fn index_put(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
+        let p = plan(self, idx)?;
+        if p.arrays.is_empty() {
+            return assign(&p.view, value);
+        }
+        adv_scatter(&p, value)?;
+        self.mark_modified();
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! The `Tensor` handle: a cheap-to-clone reference to shared storage plus a layout.
+
+pub mod creation;
+pub mod dtype;
+pub mod index;
+pub mod layout;
+pub mod shape;
+pub mod storage;
+mod views;
+
+pub use dtype::{DType, Element, Scalar};
+pub use layout::Layout;
+pub use storage::Storage;
+
+use crate::device::Device;
+use crate::{bail, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// An n-dimensional array on a device. Cloning is cheap (an `Arc` bump); views created by
+/// reshape, permute, slicing or broadcasting share the storage of their base.
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorImpl>);
+
+pub struct TensorImpl {
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) layout: Layout,
+    pub(crate) requires_grad: AtomicBool,
+    pub(crate) grad: Mutex<Option<Tensor>>,
+}
+
+impl Tensor {
+    pub(crate) fn from_parts(storage: Arc<Storage>, layout: Layout) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            storage,
+            layout,
+            requires_grad: AtomicBool::new(false),
+            grad: Mutex::new(None),
+        }))
+    }
+
+    /// A contiguous tensor over a fresh storage.
+    pub(crate) fn from_storage(storage: Storage, shape: &[usize]) -> Tensor {
+        Tensor::from_parts(Arc::new(storage), Layout::contiguous(shape))
+    }
+
+    /// A view of the same storage with another layout.
+    pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), layout)
+    }
+
+    /// Builds a CPU tensor from a vector and a shape.
+    pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        let n = shape::numel(shape);
+        if n != data.len() {
+            bail!(
+                Shape,
+                "cannot make a tensor of shape {} from {} values",
+                shape::fmt_shape(shape),
+                data.len()
+            )
+        }
+        Ok(Tensor::from_storage(Storage::from_vec(data), shape))
+    }
+
+    /// A 0-d tensor.
+    pub fn scalar<T: Element>(v: T) -> Tensor {
+        Tensor::from_storage(Storage::from_vec(vec![v]), &[])
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.0.layout.shape
+    }
+    pub fn strides(&self) -> &[isize] {
+        &self.0.layout.strides
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+    pub fn offset(&self) -> usize {
+        self.0.layout.offset
+    }
+    pub fn ndim(&self) -> usize {
+        self.0.layout.ndim()
+    }
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+    pub fn dtype(&self) -> DType {
+        self.0.storage.dtype
+    }
+    pub fn device(&self) -> Device {
+        self.0.storage.device()
+    }
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.0.storage
+    }
+    pub fn is_contiguous(&self) -> bool {
+        self.0.layout.is_contiguous()
+    }
+    /// True when two tensors are views of the same storage.
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+    }
+
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+    pub fn set_requires_grad(&self, on: bool) -> Result<()> {
+        if on && !self.dtype().is_float() {
+            bail!(
+                Runtime,
+                "only tensors of floating point dtype can require gradients (got {})",
+                self.dtype()
+            )
+        }
+        self.0.requires_grad.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    pub fn set_grad(&self, g: Option<Tensor>) {
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = g;
+    }
+
+    /// Elements in row-major order as a Vec (copies; CPU tensors of dtype T only).
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        if T::DTYPE != self.dtype() {
+            bail!(DType, "to_vec::<{}> of a {} tensor", T::DTYPE, self.dtype())
+        }
+        let t = self.to_device(Device::Cpu)?.contiguous()?;
+        let n = t.numel();
+        let ptr = t.0.storage.cpu_ptr::<T>();
+        // SAFETY: contiguous view of n elements starting at offset.
+        Ok(unsafe { std::slice::from_raw_parts(ptr.add(t.offset()), n) }.to_vec())
+    }
+
+    /// The single value of a one-element tensor, as f64.
+    pub fn item(&self) -> Result<f64> {
+        if self.numel() != 1 {
+            bail!(
+                Value,
+                "only a tensor with one element can be converted to a scalar, got shape {}",
+                shape::fmt_shape(self.shape())
+            )
+        }
+        let t = self.to_device(Device::Cpu)?;
+        let off = t.offset();
+        Ok(crate::dispatch!(t.dtype(), T => unsafe { (*t.0.storage.cpu_ptr::<T>().add(off)).to_f64() }))
+    }
+
+    /// A read-only slice of a contiguous CPU tensor's elements.
+    pub(crate) fn contiguous_slice<T: Element>(&self) -> Option<&[T]> {
+        if !self.is_contiguous() || self.device() != Device::Cpu || T::DTYPE != self.dtype() {
+            return None;
+        }
+        let ptr = self.0.storage.cpu_ptr::<T>();
+        // SAFETY: contiguous CPU view; storage outlives &self.
+        Some(unsafe { std::slice::from_raw_parts(ptr.add(self.offset()), self.numel()) })
+    }
+
+    /// Marks an in-place write (bumps the storage version).
+    pub(crate) fn mark_modified(&self) {
+        self.0.storage.bump_version();
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tensor(shape={}, dtype={}, device={})",
+            shape::fmt_shape(self.shape()),
+            self.dtype(),
+            self.device()
+        )
+    }
+}

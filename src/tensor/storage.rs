@@ -1,0 +1,159 @@
+//! Storage: the flat buffer behind one or more tensor views.
+//!
+//! CPU memory is either allocated here (64-byte aligned, so SIMD loads and `gemm` see
+//! aligned rows) or borrowed from a foreign owner (a NumPy array, a DLPack producer) that
+//! is kept alive for as long as the storage lives; that is what makes `from_numpy` and
+//! `from_dlpack` zero-copy. Writes go through raw pointers: like PyTorch, views share
+//! memory and in-place ops are not locked.
+
+use super::dtype::{DType, Element};
+use crate::device::Device;
+use crate::{bail, Result};
+use std::any::Any;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const ALIGN: usize = 64;
+
+enum Owner {
+    /// Memory from `std::alloc` with this layout (None for zero-size buffers).
+    Alloc(Option<std::alloc::Layout>),
+    /// Memory owned by someone else; dropping the box releases it.
+    #[allow(dead_code)]
+    Foreign(Box<dyn Any + Send + Sync>),
+}
+
+pub struct CpuStorage {
+    ptr: NonNull<u8>,
+    bytes: usize,
+    owner: Owner,
+}
+
+// SAFETY: the buffer is plain memory; synchronisation of concurrent writes is the
+// caller's business exactly as with PyTorch tensors.
+unsafe impl Send for CpuStorage {}
+unsafe impl Sync for CpuStorage {}
+
+impl CpuStorage {
+    fn alloc(bytes: usize, zeroed: bool) -> CpuStorage {
+        if bytes == 0 {
+            // A dangling but aligned pointer: never read or written through.
+            let ptr = NonNull::new(ALIGN as *mut u8).unwrap();
+            return CpuStorage { ptr, bytes, owner: Owner::Alloc(None) };
+        }
+        let layout = std::alloc::Layout::from_size_align(bytes, ALIGN).expect("allocation size overflow");
+        // SAFETY: layout has non-zero size.
+        let raw = unsafe {
+            if zeroed {
+                std::alloc::alloc_zeroed(layout)
+            } else {
+                std::alloc::alloc(layout)
+            }
+        };
+        let ptr = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        CpuStorage { ptr, bytes, owner: Owner::Alloc(Some(layout)) }
+    }
+
+    /// Wraps foreign memory. SAFETY: `ptr` must be valid for `bytes` bytes, aligned for
+    /// the element type, and stay valid until `owner` is dropped.
+    pub unsafe fn foreign(ptr: *mut u8, bytes: usize, owner: Box<dyn Any + Send + Sync>) -> CpuStorage {
+        let ptr = NonNull::new(ptr).unwrap_or(NonNull::new(ALIGN as *mut u8).unwrap());
+        CpuStorage { ptr, bytes, owner: Owner::Foreign(owner) }
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for CpuStorage {
+    fn drop(&mut self) {
+        if let Owner::Alloc(Some(layout)) = self.owner {
+            // SAFETY: allocated in `alloc` with this layout.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) }
+        }
+    }
+}
+
+pub enum StorageKind {
+    Cpu(CpuStorage),
+    #[cfg(feature = "wgpu")]
+    Wgpu(crate::device::wgpu::WgpuStorage),
+}
+
+/// A typed buffer plus a version counter that in-place writes bump (autograd uses it to
+/// detect a tensor saved for backward being modified).
+pub struct Storage {
+    pub(crate) kind: StorageKind,
+    pub(crate) dtype: DType,
+    /// Number of elements.
+    pub(crate) len: usize,
+    version: AtomicU64,
+}
+
+impl Storage {
+    pub fn cpu_uninit(dtype: DType, len: usize) -> Storage {
+        Storage::from_cpu(CpuStorage::alloc(len * dtype.size(), false), dtype, len)
+    }
+    pub fn cpu_zeroed(dtype: DType, len: usize) -> Storage {
+        Storage::from_cpu(CpuStorage::alloc(len * dtype.size(), true), dtype, len)
+    }
+    pub fn from_cpu(cpu: CpuStorage, dtype: DType, len: usize) -> Storage {
+        Storage { kind: StorageKind::Cpu(cpu), dtype, len, version: AtomicU64::new(0) }
+    }
+    pub fn from_vec<T: Element>(v: Vec<T>) -> Storage {
+        let s = Storage::cpu_uninit(T::DTYPE, v.len());
+        // SAFETY: fresh buffer of exactly v.len() elements of T.
+        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), s.cpu_ptr::<T>(), v.len()) };
+        s
+    }
+    #[cfg(feature = "wgpu")]
+    pub fn from_wgpu(w: crate::device::wgpu::WgpuStorage, len: usize) -> Storage {
+        Storage { kind: StorageKind::Wgpu(w), dtype: DType::F32, len, version: AtomicU64::new(0) }
+    }
+
+    pub fn device(&self) -> Device {
+        match self.kind {
+            StorageKind::Cpu(_) => Device::Cpu,
+            #[cfg(feature = "wgpu")]
+            StorageKind::Wgpu(_) => Device::Wgpu,
+        }
+    }
+
+    /// Typed base pointer of CPU memory. Panics on a GPU storage or wrong type: callers
+    /// dispatch on device and dtype first, so that would be a bug here, not bad input.
+    pub fn cpu_ptr<T: Element>(&self) -> *mut T {
+        assert_eq!(T::DTYPE, self.dtype, "storage dtype mismatch");
+        match &self.kind {
+            StorageKind::Cpu(c) => c.as_ptr() as *mut T,
+            #[cfg(feature = "wgpu")]
+            _ => panic!("cpu_ptr on a GPU storage"),
+        }
+    }
+
+    pub fn cpu(&self) -> Result<&CpuStorage> {
+        match &self.kind {
+            StorageKind::Cpu(c) => Ok(c),
+            #[cfg(feature = "wgpu")]
+            _ => bail!(Device, "expected a CPU tensor"),
+        }
+    }
+
+    #[cfg(feature = "wgpu")]
+    pub fn wgpu(&self) -> Result<&crate::device::wgpu::WgpuStorage> {
+        match &self.kind {
+            StorageKind::Wgpu(w) => Ok(w),
+            _ => bail!(Device, "expected a wgpu tensor"),
+        }
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+    pub fn bump_version(&self) {
+        self.version.fetch_add(1, Ordering::Relaxed);
+    }
+}
