@@ -4,17 +4,24 @@ NumPy (float64 where it matters) is the reference implementation throughout.
 """
 
 import math
+import os
+import sys
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-import ferrograd as fg
+# Test modules import helpers with `from conftest import ...`; make that work under
+# any pytest import mode.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ferrograd as fg  # noqa: E402
 
 settings.register_profile(
     "ferrograd",
     max_examples=60,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ferrograd")

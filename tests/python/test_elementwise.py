@@ -410,8 +410,16 @@ TENSOR_PROMOTION = [
 ]
 
 
-@pytest.mark.parametrize("da,db,dr", TENSOR_PROMOTION)
-@pytest.mark.parametrize("name", ["add", "sub", "mul"])
+# Subtraction with a bool operand is excluded: NumPy allows it, PyTorch refuses it.
+PROMOTION_CASES = [
+    (da, db, dr, name)
+    for (da, db, dr) in TENSOR_PROMOTION
+    for name in ("add", "sub", "mul")
+    if not (name == "sub" and np.bool_ in (da, db))
+]
+
+
+@pytest.mark.parametrize("da,db,dr,name", PROMOTION_CASES)
 def test_tensor_tensor_promotion(da, db, dr, name):
     a = np.array([[1, 0, 3], [2, 1, 0]]).astype(da)
     b = np.array([2, 1, 1]).astype(db)

@@ -348,12 +348,16 @@ def test_large_sum():
 
 def np_softmax(x, axis):
     x64 = x.astype(np.float64)
+    if x64.size == 0:
+        return x64
     e = np.exp(x64 - np.max(x64, axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def np_log_softmax(x, axis):
     x64 = x.astype(np.float64)
+    if x64.size == 0:
+        return x64
     m = np.max(x64, axis=axis, keepdims=True)
     return x64 - m - np.log(np.sum(np.exp(x64 - m), axis=axis, keepdims=True))
 

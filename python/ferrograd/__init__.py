@@ -1,0 +1,100 @@
+"""ferrograd: tensors with NumPy semantics and PyTorch's conventions, on a Rust core.
+
+    import ferrograd as fg
+    x = fg.randn((3, 4))
+    y = (x @ x.T).softmax(axis=-1)
+
+The heavy lifting (kernels, broadcasting, indexing) is in the compiled ``_core``
+module; this package adds the NumPy/Array-API function namespace and conveniences.
+"""
+
+from . import _core
+from ._core import AxisError, Tensor, device, dtype
+from ._core import bool, float32, float64, int64  # noqa: A004 (NumPy does the same)
+from ._core import (
+    arange,
+    concat,
+    empty,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    get_num_threads,
+    initial_seed,
+    linspace,
+    manual_seed,
+    one_hot,
+    ones,
+    rand,
+    randint,
+    randn,
+    set_num_threads,
+    split,
+    stack,
+    take_along_axis,
+    zeros,
+)
+from ._functions import *  # noqa: F401,F403
+from ._functions import __all__ as _function_names
+from . import _tensor_methods  # noqa: F401  (adds Python-side Tensor methods)
+
+__version__ = "0.1.0"
+__array_api_version__ = "2023.12"
+
+_where = getattr(_core, "where")
+where = _where
+
+
+def _dtype_from_name(name):
+    return {"bool": bool, "int64": int64, "float32": float32, "float64": float64}[name]
+
+
+def tensor(data, dtype=None, *, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (a list, scalar, NumPy array or tensor).
+
+    Python floats become float32 and ints int64, as in PyTorch; a NumPy array keeps
+    its dtype (float64 stays float64).
+    """
+    return _core._tensor(data, dtype, True, device, requires_grad)
+
+
+def asarray(obj, dtype=None, *, device=None, copy=None):
+    """Like ``numpy.asarray``: shares memory with a NumPy array or tensor when the dtype
+    allows (``copy=None``), always copies with ``copy=True``."""
+    if copy is False and isinstance(obj, Tensor) and dtype is not None and obj.dtype != dtype:
+        raise ValueError("asarray(copy=False) would need a copy to change the dtype")
+    return _core._tensor(obj, dtype, bool_(copy), device, False)
+
+
+def bool_(v):
+    return v is True
+
+
+def zeros_like(x, *, dtype=None, device=None, requires_grad=False):
+    return zeros(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+
+
+def ones_like(x, *, dtype=None, device=None, requires_grad=False):
+    return ones(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+
+
+def empty_like(x, *, dtype=None, device=None, requires_grad=False):
+    return empty(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+__all__ = [
+    "Tensor", "AxisError", "device", "dtype", "bool", "float32", "float64", "int64",
+    "tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full", "empty",
+    "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
+    "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",
+    "get_num_threads", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
+    "is_tensor",
+] + list(_function_names)

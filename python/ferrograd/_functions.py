@@ -1,0 +1,206 @@
+"""The function namespace (``fg.exp(x)``, ``fg.sum(x, axis=1)``, ...), following the
+Python Array API standard's names and arguments, with PyTorch's ``dim``/``keepdim``
+accepted as aliases. Each function converts array-likes and calls the Tensor method."""
+
+from . import _core
+
+Tensor = _core.Tensor
+
+
+def _t(x):
+    return x if isinstance(x, Tensor) else _core._tensor(x, None, False, None, False)
+
+
+def _unary(name, doc):
+    def f(x):
+        return getattr(_t(x), name)()
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    return f
+
+
+_UNARY = {
+    "abs": "Absolute value, elementwise.",
+    "exp": "e**x, elementwise (integers promote to float32).",
+    "log": "Natural logarithm, elementwise.",
+    "log1p": "log(1 + x), accurate for small x.",
+    "expm1": "exp(x) - 1, accurate for small x.",
+    "sqrt": "Square root, elementwise.",
+    "sin": "Sine, elementwise.",
+    "cos": "Cosine, elementwise.",
+    "tanh": "Hyperbolic tangent, elementwise.",
+    "sigmoid": "Logistic sigmoid 1 / (1 + exp(-x)), elementwise.",
+    "relu": "max(x, 0), elementwise (NaN propagates).",
+    "erf": "The error function, elementwise.",
+    "sign": "-1, 0 or 1 by sign (NaN stays NaN).",
+    "floor": "Largest integer <= x.",
+    "ceil": "Smallest integer >= x.",
+    "round": "Round half to even, like NumPy.",
+    "negative": "-x.",
+    "logical_not": "Elementwise NOT of truthiness.",
+    "isnan": "True where x is NaN.",
+    "isinf": "True where x is +-inf.",
+    "isfinite": "True where x is neither NaN nor infinite.",
+}
+
+__all__ = list(_UNARY) + [
+    "gelu", "maximum", "minimum", "clip", "logical_and", "logical_or", "logical_xor",
+    "add", "subtract", "multiply", "divide", "floor_divide", "remainder", "pow",
+    "sum", "mean", "var", "std", "max", "min", "prod", "logsumexp", "all", "any",
+    "argmax", "argmin", "reshape", "permute_dims", "transpose", "flatten", "expand_dims",
+    "squeeze", "broadcast_to", "broadcast_arrays", "flip", "astype", "take", "softmax",
+    "log_softmax", "matmul", "nonzero", "unsqueeze",
+]
+
+for _name, _doc in _UNARY.items():
+    globals()[_name] = _unary("neg" if _name == "negative" else _name, _doc)
+negative = _unary("neg", _UNARY["negative"])  # noqa: F811
+
+
+def gelu(x, approximate="none"):
+    """GELU: x * Phi(x) (``approximate='tanh'`` for the tanh form)."""
+    return _t(x).gelu(approximate)
+
+
+def _binary(name, doc):
+    def f(x1, x2):
+        if isinstance(x1, Tensor):
+            return x1._binary(x2, name, False)
+        if isinstance(x2, Tensor):
+            return x2._binary(x1, name, True)
+        return _t(x1)._binary(x2, name, False)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    return f
+
+
+maximum = _binary("maximum", "Elementwise maximum (NaN propagates).")
+minimum = _binary("minimum", "Elementwise minimum (NaN propagates).")
+logical_and = _binary("logical_and", "Elementwise AND of truthiness.")
+logical_or = _binary("logical_or", "Elementwise OR of truthiness.")
+logical_xor = _binary("logical_xor", "Elementwise XOR of truthiness.")
+add = _binary("add", "x1 + x2 with broadcasting.")
+subtract = _binary("subtract", "x1 - x2 with broadcasting.")
+multiply = _binary("multiply", "x1 * x2 with broadcasting.")
+divide = _binary("divide", "x1 / x2 (true division).")
+floor_divide = _binary("floor_divide", "x1 // x2 (rounds toward -inf).")
+remainder = _binary("remainder", "x1 % x2 with the sign of x2, as Python.")
+pow = _binary("pow", "x1 ** x2.")  # noqa: A001
+
+
+def clip(x, min=None, max=None):  # noqa: A002
+    """Clamp to [min, max]; either bound may be None."""
+    return _t(x).clip(min, max)
+
+
+def _axis(axis, dim):
+    if axis is not None and dim is not None:
+        raise TypeError("pass either axis or dim, not both")
+    return dim if axis is None else axis
+
+
+def _reduction(name):
+    def f(x, /, axis=None, *, keepdims=False, dim=None, keepdim=None, **kw):
+        kd = keepdims if keepdim is None else keepdim
+        return getattr(_t(x), name)(_axis(axis, dim), kd, **kw)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"{name} over ``axis`` (an int, a tuple, or None for all), keeping reduced dims with ``keepdims``."
+    return f
+
+
+sum = _reduction("sum")  # noqa: A001
+mean = _reduction("mean")
+prod = _reduction("prod")
+max = _reduction("max")  # noqa: A001
+min = _reduction("min")  # noqa: A001
+logsumexp = _reduction("logsumexp")
+all = _reduction("all")  # noqa: A001
+any = _reduction("any")  # noqa: A001
+argmax = _reduction("argmax")
+argmin = _reduction("argmin")
+
+
+def var(x, /, axis=None, *, correction=0, keepdims=False, dim=None, keepdim=None):
+    """Variance with ``correction`` (0: biased, the default; 1: unbiased)."""
+    return _t(x).var(_axis(axis, dim), keepdims if keepdim is None else keepdim, correction=correction)
+
+
+def std(x, /, axis=None, *, correction=0, keepdims=False, dim=None, keepdim=None):
+    """Standard deviation with ``correction`` (0: biased, the default; 1: unbiased)."""
+    return _t(x).std(_axis(axis, dim), keepdims if keepdim is None else keepdim, correction=correction)
+
+
+def reshape(x, /, shape, *, copy=None):
+    out = _t(x).reshape(shape)
+    return out.clone() if copy else out
+
+
+def permute_dims(x, /, axes):
+    return _t(x).permute(*axes)
+
+
+def transpose(x, /, axes=None):
+    """NumPy's transpose: reverse the axes, or permute them by ``axes``."""
+    x = _t(x)
+    return x.permute(*axes) if axes is not None else x.permute(*reversed(range(x.ndim)))
+
+
+def flatten(x, /, start_dim=0, end_dim=-1):
+    return _t(x).flatten(start_dim, end_dim)
+
+
+def expand_dims(x, /, axis=0):
+    return _t(x).unsqueeze(axis)
+
+
+unsqueeze = expand_dims
+
+
+def squeeze(x, /, axis=None):
+    return _t(x).squeeze(axis)
+
+
+def broadcast_to(x, /, shape):
+    return _t(x).broadcast_to(shape)
+
+
+def broadcast_arrays(*arrays):
+    import numpy as np
+
+    ts = [_t(a) for a in arrays]
+    shape = np.broadcast_shapes(*[t.shape for t in ts])
+    return [t.broadcast_to(shape) for t in ts]
+
+
+def flip(x, /, axis=None):
+    return _t(x).flip(axis)
+
+
+def astype(x, dtype, /, *, copy=True):
+    return _t(x).astype(dtype, copy)
+
+
+def take(x, indices, /, axis=None):
+    return _t(x).take(indices, axis)
+
+
+def softmax(x, axis=-1, *, dim=None):
+    """softmax along ``axis``, computed stably (max subtracted first)."""
+    return _t(x).softmax(axis if dim is None else dim)
+
+
+def log_softmax(x, axis=-1, *, dim=None):
+    """log_softmax along ``axis``, computed stably."""
+    return _t(x).log_softmax(axis if dim is None else dim)
+
+
+def matmul(x1, x2, /):
+    """Matrix product with NumPy's rules for 1-D operands and batch broadcasting."""
+    return _t(x1) @ x2
+
+
+def nonzero(x, /):
+    return _t(x).nonzero()

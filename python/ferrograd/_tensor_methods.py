@@ -1,0 +1,94 @@
+"""Tensor methods written in Python: formatting, list conversion, iteration and the
+PyTorch-style method aliases. Hot paths (arithmetic, indexing) stay in Rust."""
+
+import numpy as np
+
+from . import _core
+from . import _functions as F
+
+Tensor = _core.Tensor
+
+_DEFAULT_DTYPES = ("float32", "int64", "bool")
+
+
+def _repr(self):
+    if self.device.type != "cpu":
+        body = np.asarray(self.to("cpu"))
+    else:
+        body = np.asarray(self)
+    text = np.array2string(body, separator=", ", prefix="tensor(")
+    extras = []
+    if self.dtype.name not in _DEFAULT_DTYPES or self.size == 0:
+        extras.append(f"dtype={self.dtype!r}")
+    if self.device.type != "cpu":
+        extras.append(f"device='{self.device.type}'")
+    if self.requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(" + text + "".join(", " + e for e in extras) + ")"
+
+
+def _numpy(self):
+    """A NumPy array sharing this tensor's memory (CPU tensors only)."""
+    return np.asarray(self)
+
+
+def _tolist(self):
+    return np.asarray(self.to("cpu") if self.device.type != "cpu" else self).tolist()
+
+
+def _iter(self):
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    for i in range(self.shape[0]):
+        yield self[i]
+
+
+def _array(self, dtype=None, copy=None):
+    a = np.asarray(self)
+    if dtype is not None:
+        a = a.astype(dtype, copy=False)
+    return a.copy() if copy else a
+
+
+def _size_or_call(self):
+    return self.numel()
+
+
+def _fill_(self, value):
+    self._fill_scalar(value)
+    return self
+
+
+def _zero_(self):
+    return _fill_(self, 0)
+
+
+_METHODS = {
+    "__repr__": _repr,
+    "__str__": _repr,
+    "numpy": _numpy,
+    "tolist": _tolist,
+    "__iter__": _iter,
+    "__array__": _array,
+    "fill_": _fill_,
+    "zero_": _zero_,
+    "add": F.add,
+    "sub": F.subtract,
+    "subtract": F.subtract,
+    "mul": F.multiply,
+    "multiply": F.multiply,
+    "div": F.divide,
+    "divide": F.divide,
+    "pow": F.pow,
+    "maximum": F.maximum,
+    "minimum": F.minimum,
+    "logical_and": F.logical_and,
+    "logical_or": F.logical_or,
+    "logical_xor": F.logical_xor,
+    "square": lambda self: self * self,
+    "exp_": None,
+}
+
+for _name, _fn in _METHODS.items():
+    if _fn is not None:
+        setattr(Tensor, _name, _fn)

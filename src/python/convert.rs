@@ -1,0 +1,297 @@
+//! Converting Python arguments: dtypes, shapes, axes, scalars, array-likes, indices.
+
+use super::tensor::PyTensor;
+use crate::tensor::index::TensorIndex;
+use crate::tensor::storage::CpuStorage;
+use crate::tensor::{DType, Layout, Scalar, Storage, Tensor};
+use crate::Operand;
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
+use std::sync::Arc;
+
+static NUMPY: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+pub fn numpy(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    NUMPY.get_or_try_init(py, || Ok::<_, PyErr>(py.import("numpy")?.unbind())).map(|m| m.bind(py))
+}
+
+/// The numpy dtype name for a ferrograd dtype.
+pub fn numpy_name(dt: DType) -> &'static str {
+    dt.name()
+}
+
+/// Parses a dtype argument: a ferrograd dtype, a NumPy dtype or type, a string, or the
+/// Python types bool/int/float. None gives None.
+pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
+    let Some(obj) = obj else { return Ok(None) };
+    if obj.is_none() {
+        return Ok(None);
+    }
+    if let Ok(d) = obj.extract::<PyRef<'_, super::dtype::PyDType>>() {
+        return Ok(Some(d.dt));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(DType::from_name(s.to_str()?)?));
+    }
+    let py = obj.py();
+    let name: String = numpy(py)?
+        .call_method1("dtype", (obj,))
+        .map_err(|_| PyTypeError::new_err(format!("cannot interpret {} as a dtype", obj.repr().map(|r| r.to_string()).unwrap_or_default())))?
+        .getattr("name")?
+        .extract()?;
+    Ok(Some(DType::from_name(&name)?))
+}
+
+fn ints_from(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
+    if let Ok(i) = obj.extract::<isize>() {
+        if obj.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err(format!("{what} must be integers, got a bool")));
+        }
+        return Ok(vec![i]);
+    }
+    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
+        if t.t.ndim() <= 1 && t.t.dtype() == DType::I64 {
+            return Ok(t.t.to_vec::<i64>()?.into_iter().map(|v| v as isize).collect());
+        }
+    }
+    let seq = obj
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be an int or a sequence of ints")))?;
+    seq.map(|v| {
+        let v = v?;
+        v.extract::<isize>().map_err(|_| PyTypeError::new_err(format!("{what} must be integers, got {}", v.get_type().name().map(|n| n.to_string()).unwrap_or_default())))
+    })
+    .collect()
+}
+
+/// A shape: an int or a sequence of non-negative ints.
+pub fn parse_shape(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    let v = ints_from(obj, "shape entries")?;
+    v.iter()
+        .map(|&d| {
+            if d < 0 {
+                Err(PyValueError::new_err(format!("negative dimensions are not allowed (got {d})")))
+            } else {
+                Ok(d as usize)
+            }
+        })
+        .collect()
+}
+
+/// A reshape target given as varargs (`t.reshape(2, -1)`) or one sequence (`t.reshape((2, -1))`).
+pub fn parse_shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<isize>> {
+    if args.len() == 1 {
+        return ints_from(&args.get_item(0)?, "shape entries");
+    }
+    ints_from(args.as_any(), "shape entries")
+}
+
+/// Axes: None, an int, or a sequence of ints.
+pub fn parse_axes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => Ok(Some(ints_from(o, "axes")?)),
+    }
+}
+
+/// A Python (or NumPy) scalar as a weak `Scalar`, if it is one.
+pub fn parse_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
+    if obj.is_instance_of::<PyBool>() {
+        return obj.extract::<bool>().ok().map(Scalar::Bool);
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj.extract::<i64>().ok().map(Scalar::Int);
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        return obj.extract::<f64>().ok().map(Scalar::Float);
+    }
+    // NumPy scalars (np.float32(2), np.int64(3), np.bool_(True)).
+    if obj.hasattr("dtype").unwrap_or(false) && obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0) && !obj.is_instance_of::<PyTensor>() {
+        let kind: String = obj.getattr("dtype").and_then(|d| d.getattr("kind")).and_then(|k| k.extract()).ok()?;
+        return match kind.as_str() {
+            "b" => obj.call_method0("item").ok()?.extract::<bool>().ok().map(Scalar::Bool),
+            "i" | "u" => obj.call_method0("item").ok()?.extract::<i64>().ok().map(Scalar::Int),
+            "f" => obj.call_method0("item").ok()?.extract::<f64>().ok().map(Scalar::Float),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The other operand of a binary op: a tensor, a scalar, or an array-like (converted).
+/// None means "not ours" so the dunder can return NotImplemented.
+pub fn parse_operand(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<Operand>> {
+    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
+        return Ok(Some(Operand::Tensor(t.t.clone())));
+    }
+    if let Some(s) = parse_scalar(obj) {
+        return Ok(Some(Operand::Scalar(s)));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() || obj.hasattr("__array_interface__")? || obj.hasattr("__array__")? {
+        return Ok(Some(Operand::Tensor(to_tensor(py, obj, None, false)?)));
+    }
+    Ok(None)
+}
+
+/// Holds a NumPy array (or other owner) alive while a tensor uses its memory.
+struct PyOwner(#[allow(dead_code)] Py<PyAny>);
+
+/// Wraps the memory of a NumPy array (via `__array_interface__`) without copying.
+/// Returns None when its dtype is not one of ours or its memory is read-only.
+pub fn wrap_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
+    let iface = arr.getattr("__array_interface__")?;
+    let iface = iface.cast::<PyDict>()?;
+    let typestr: String = iface.get_item("typestr")?.map(|v| v.extract()).transpose()?.unwrap_or_default();
+    let dt = match typestr.as_str() {
+        "<f4" => DType::F32,
+        "<f8" => DType::F64,
+        "<i8" => DType::I64,
+        "|b1" => DType::Bool,
+        _ => return Ok(None),
+    };
+    let (addr, readonly): (usize, bool) = iface.get_item("data")?.ok_or_else(|| PyTypeError::new_err("array interface without data"))?.extract()?;
+    if readonly {
+        return Ok(None);
+    }
+    let shape: Vec<usize> = iface.get_item("shape")?.ok_or_else(|| PyTypeError::new_err("array interface without shape"))?.extract()?;
+    let item = dt.size() as isize;
+    let strides: Vec<isize> = match iface.get_item("strides")? {
+        Some(s) if !s.is_none() => {
+            let bs: Vec<isize> = s.extract()?;
+            if bs.iter().any(|b| b % item != 0) || addr % dt.size() != 0 {
+                return Ok(None); // unaligned: copy instead
+            }
+            bs.iter().map(|b| b / item).collect()
+        }
+        _ => crate::tensor::layout::contiguous_strides(&shape),
+    };
+    if addr % dt.size() != 0 {
+        return Ok(None);
+    }
+    let mut layout = Layout { shape, strides, offset: 0 };
+    let (lo, hi) = layout.storage_span();
+    let len = (hi - lo).max(0) as usize;
+    layout.offset = (-lo) as usize;
+    let base = (addr as isize + lo * item) as *mut u8;
+    // SAFETY: the array owns [base, base + len*item) and stays alive inside the owner.
+    let cpu = unsafe { CpuStorage::foreign(base, len * dt.size(), Box::new(PyOwner(arr.clone().unbind()))) };
+    Ok(Some(Tensor::from_parts(Arc::new(Storage::from_cpu(cpu, dt, len)), layout)))
+}
+
+/// The ferrograd dtype NumPy data of `name` converts to (None: unsupported).
+fn convertible(kind: &str, itemsize: usize) -> Option<DType> {
+    match kind {
+        "b" => Some(DType::Bool),
+        "i" | "u" => Some(DType::I64),
+        "f" if itemsize <= 4 => Some(DType::F32),
+        "f" => Some(DType::F64),
+        _ => None,
+    }
+}
+
+/// Converts any array-like to a tensor. `copy=false` shares memory where possible.
+/// Python floats (and lists of them) become float32, ints int64, as in PyTorch.
+pub fn to_tensor(py: Python<'_>, obj: &Bound<'_, PyAny>, dtype: Option<DType>, copy: bool) -> PyResult<Tensor> {
+    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
+        let t = t.t.clone();
+        return Ok(match dtype {
+            Some(d) if d != t.dtype() => t.astype(d)?,
+            _ if copy => t.deep_copy()?,
+            _ => t,
+        });
+    }
+    let np = numpy(py)?;
+    let is_ndarray = obj.is_instance(&np.getattr("ndarray")?)? || obj.is_instance(&np.getattr("generic")?)?;
+    let arr = if obj.hasattr("__dlpack__")? && !is_ndarray && !obj.hasattr("__array_interface__")? {
+        np.call_method1("from_dlpack", (obj,))?
+    } else {
+        np.call_method1("asarray", (obj,))?
+    };
+    let npdt = arr.getattr("dtype")?;
+    let kind: String = npdt.getattr("kind")?.extract()?;
+    let itemsize: usize = npdt.getattr("itemsize")?.extract()?;
+    let natural = convertible(&kind, itemsize).ok_or_else(|| {
+        PyTypeError::new_err(format!(
+            "unsupported dtype {}: ferrograd supports bool, int64, float32 and float64",
+            npdt.str().map(|s| s.to_string()).unwrap_or_default()
+        ))
+    })?;
+    // A Python float (not a NumPy float64 array) defaults to float32.
+    let natural = if natural == DType::F64 && !is_ndarray { DType::F32 } else { natural };
+    let target = dtype.unwrap_or(natural);
+    let arr = if npdt.getattr("name")?.extract::<String>()? != target.name() {
+        arr.call_method1("astype", (target.name(),))?
+    } else {
+        arr
+    };
+    let wrapped = wrap_numpy(&arr)?;
+    match wrapped {
+        Some(t) if !copy => Ok(t),
+        Some(t) => Ok(t.deep_copy()?),
+        None => {
+            let c = np.call_method1("array", (arr,))?; // writable, aligned copy
+            Ok(wrap_numpy(&c)?.ok_or_else(|| PyTypeError::new_err("could not convert array"))?.deep_copy()?)
+        }
+    }
+}
+
+fn opt_isize(obj: &Bound<'_, PyAny>) -> PyResult<Option<isize>> {
+    if obj.is_none() {
+        Ok(None)
+    } else {
+        obj.extract::<isize>().map(Some).or_else(|_| {
+            obj.call_method0("__index__")?.extract::<isize>().map(Some)
+        })
+    }
+}
+
+fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIndex> {
+    if obj.is_none() {
+        return Ok(TensorIndex::NewAxis);
+    }
+    if obj.is_instance_of::<PyEllipsis>() {
+        return Ok(TensorIndex::Ellipsis);
+    }
+    if let Ok(s) = obj.cast::<PySlice>() {
+        let step = opt_isize(&s.getattr("step")?)?.unwrap_or(1);
+        return Ok(TensorIndex::Slice(opt_isize(&s.getattr("start")?)?, opt_isize(&s.getattr("stop")?)?, step));
+    }
+    if obj.is_instance_of::<PyBool>() {
+        return Ok(TensorIndex::Array(Tensor::scalar(obj.extract::<bool>()?)));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(TensorIndex::Int(obj.extract::<isize>().map_err(|_| PyIndexError::new_err("index out of range"))?));
+    }
+    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
+        if t.t.ndim() == 0 && t.t.dtype() == DType::I64 {
+            return Ok(TensorIndex::Int(t.t.item()? as isize));
+        }
+        return Ok(TensorIndex::Array(t.t.clone()));
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        return Err(PyIndexError::new_err(
+            "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean arrays are valid indices",
+        ));
+    }
+    let t = to_tensor(py, obj, None, false).map_err(|_| {
+        PyIndexError::new_err("only integers, slices (`:`), ellipsis (`...`), None and integer or boolean arrays are valid indices")
+    })?;
+    if t.dtype().is_float() {
+        return Err(PyIndexError::new_err("arrays used as indices must be of integer or boolean type"));
+    }
+    if t.ndim() == 0 && t.dtype() == DType::I64 {
+        return Ok(TensorIndex::Int(t.item()? as isize));
+    }
+    Ok(TensorIndex::Array(t))
+}
+
+/// Parses the key of `t[key]`.
+pub fn parse_index(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Vec<TensorIndex>> {
+    if let Ok(tup) = key.cast::<PyTuple>() {
+        return tup.iter().map(|it| parse_index_item(py, &it)).collect();
+    }
+    Ok(vec![parse_index_item(py, key)?])
+}

@@ -1,0 +1,39 @@
+//! Maps `ferrograd::Error` to the Python exception a NumPy/PyTorch user expects.
+
+use crate::Error;
+use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+static AXIS_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `ferrograd.AxisError`: both a ValueError and an IndexError, like NumPy's.
+pub fn axis_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    AXIS_ERROR
+        .get_or_try_init(py, || {
+            let bases = PyTuple::new(py, [py.get_type::<PyValueError>(), py.get_type::<PyIndexError>()])?;
+            let ns = PyDict::new(py);
+            ns.set_item("__module__", "ferrograd")?;
+            ns.set_item("__doc__", "An axis argument is out of range for the tensor's dimensions.")?;
+            let t = py.get_type::<PyType>().call1(("AxisError", bases, ns))?;
+            Ok::<_, PyErr>(t.cast_into::<PyType>()?.unbind())
+        })
+        .map(|t| t.bind(py))
+}
+
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        let msg = e.to_string();
+        match e {
+            Error::Shape(_) | Error::Value(_) => PyValueError::new_err(msg),
+            Error::DType(_) => PyTypeError::new_err(msg),
+            Error::Index(_) => PyIndexError::new_err(msg),
+            Error::Axis(_) => Python::attach(|py| match axis_error_type(py) {
+                Ok(t) => PyErr::from_type(t.clone(), msg),
+                Err(e) => e,
+            }),
+            Error::Device(_) | Error::Runtime(_) => PyRuntimeError::new_err(msg),
+        }
+    }
+}

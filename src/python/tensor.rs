@@ -1,0 +1,733 @@
+//! The Python `Tensor` class: thin wrappers over `crate::Tensor`. Work on large tensors
+//! runs with the GIL released.
+
+use super::convert::{parse_axes, parse_dtype, parse_index, parse_operand, parse_shape, parse_shape_args, to_tensor};
+use super::dtype::{dtype_object, PyDType};
+use crate::device::Device;
+use crate::ops::{BinaryOp, Operand, UnaryOp};
+use crate::tensor::{DType, Tensor};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pyclass::CompareOp;
+use pyo3::types::{PyTuple, PyDict};
+
+/// Above this many elements a kernel releases the GIL (below it the release costs more
+/// than it gains).
+const DETACH_MIN: usize = 1 << 14;
+
+/// Runs `f`, releasing the GIL when `work` is large, and maps the error.
+pub fn run<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
+    let r = if work >= DETACH_MIN { py.detach(f) } else { f() };
+    r.map_err(Into::into)
+}
+
+#[pyclass(name = "Tensor", module = "ferrograd", frozen, weakref)]
+pub struct PyTensor {
+    pub t: Tensor,
+}
+
+pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PyTensor { t })?.into_any())
+}
+
+fn resolve_axis<'a, 'py>(axis: Option<&'a Bound<'py, PyAny>>, dim: Option<&'a Bound<'py, PyAny>>) -> PyResult<Option<&'a Bound<'py, PyAny>>> {
+    match (axis, dim) {
+        (Some(a), Some(d)) if !a.is_none() && !d.is_none() => Err(PyTypeError::new_err("pass either axis or dim, not both")),
+        (Some(a), _) if !a.is_none() => Ok(Some(a)),
+        (_, d) => Ok(d),
+    }
+}
+
+fn one_axis(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<isize>> {
+    match parse_axes(obj)? {
+        None => Ok(None),
+        Some(v) if v.len() == 1 && !obj.map(|o| o.is_instance_of::<PyTuple>()).unwrap_or(false) => Ok(Some(v[0])),
+        Some(_) => Err(PyTypeError::new_err("axis must be an int or None")),
+    }
+}
+
+macro_rules! unary_methods {
+    ($($name:ident => $op:ident),* $(,)?) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                fn $name(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                    let t = self.t.clone();
+                    let r = run(py, t.numel(), move || t.unary(UnaryOp::$op))?;
+                    wrap(py, r)
+                }
+            )*
+        }
+    };
+}
+
+unary_methods! {
+    exp => Exp, log => Log, log1p => Log1p, expm1 => Expm1, sqrt => Sqrt, sin => Sin, cos => Cos,
+    tanh => Tanh, sigmoid => Sigmoid, relu => Relu, erf => Erf, sign => Sign, floor => Floor,
+    ceil => Ceil, round => Round, abs => Abs, neg => Neg, logical_not => LogicalNot,
+    isnan => IsNan, isinf => IsInf, isfinite => IsFinite,
+}
+
+impl PyTensor {
+    fn bin(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: BinaryOp, reversed: bool) -> PyResult<Py<PyAny>> {
+        let Some(o) = parse_operand(py, other)? else {
+            return Ok(py.NotImplemented());
+        };
+        let a = self.t.clone();
+        let r = run(py, a.numel(), move || match o {
+            Operand::Tensor(b) if reversed => b.binary(&a, op),
+            Operand::Tensor(b) => a.binary(b, op),
+            Operand::Scalar(s) => a.binary_scalar(s, op, reversed),
+        })?;
+        wrap(py, r)
+    }
+
+    /// In-place `self op= other`: computes, then writes back into self's memory.
+    fn ibin(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: BinaryOp) -> PyResult<()> {
+        let py = slf.py();
+        let me = slf.get();
+        let Some(o) = parse_operand(py, other)? else {
+            return Err(PyTypeError::new_err(format!("unsupported operand type for in-place op: {}", other.get_type().name()?)));
+        };
+        let a = me.t.clone();
+        run(py, a.numel(), move || {
+            let r = match o {
+                Operand::Tensor(b) => a.binary(b, op)?,
+                Operand::Scalar(s) => a.binary_scalar(s, op, false)?,
+            };
+            if r.shape() != a.shape() {
+                return Err(crate::Error::Shape(format!(
+                    "output with shape {} doesn't match the broadcast shape {}",
+                    crate::tensor::shape::fmt_shape(a.shape()),
+                    crate::tensor::shape::fmt_shape(r.shape())
+                )));
+            }
+            if r.dtype() != a.dtype() && !(a.dtype().is_float() || r.dtype() == DType::Bool) {
+                return Err(crate::Error::DType(format!(
+                    "result type {} can't be cast to the desired output type {}",
+                    r.dtype(),
+                    a.dtype()
+                )));
+            }
+            crate::ops::copy::assign(&a, &r)
+        })
+    }
+
+    fn reduce(&self, py: Python<'_>, name: &str, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, correction: f64) -> PyResult<Py<PyAny>> {
+        let axes = parse_axes(axis)?;
+        let t = self.t.clone();
+        let name = name.to_string();
+        let r = run(py, t.numel(), move || {
+            let ax = axes.as_deref();
+            match name.as_str() {
+                "sum" => t.sum(ax, keepdims),
+                "mean" => t.mean(ax, keepdims),
+                "var" => t.var(ax, correction, keepdims),
+                "std" => t.std(ax, correction, keepdims),
+                "prod" => t.prod(ax, keepdims),
+                "max" => t.max(ax, keepdims),
+                "min" => t.min(ax, keepdims),
+                "logsumexp" => t.logsumexp(ax, keepdims),
+                "all" => t.all(ax, keepdims),
+                _ => t.any(ax, keepdims),
+            }
+        })?;
+        wrap(py, r)
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    // ----- attributes -----
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.t.shape())
+    }
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.t.ndim()
+    }
+    #[getter]
+    fn size(&self) -> usize {
+        self.t.numel()
+    }
+    fn numel(&self) -> usize {
+        self.t.numel()
+    }
+    fn dim(&self) -> usize {
+        self.t.ndim()
+    }
+    #[getter]
+    fn dtype(&self, py: Python<'_>) -> PyResult<Py<PyDType>> {
+        dtype_object(py, self.t.dtype())
+    }
+    #[getter]
+    fn device(&self, py: Python<'_>) -> PyResult<Py<super::functions::PyDevice>> {
+        Py::new(py, super::functions::PyDevice { d: self.t.device() })
+    }
+    #[getter]
+    fn is_cuda(&self) -> bool {
+        false
+    }
+    #[getter(T)]
+    fn t_prop(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.t())
+    }
+    #[getter(mT)]
+    fn mt_prop(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.mt()?)
+    }
+    #[getter]
+    fn requires_grad(&self) -> bool {
+        self.t.requires_grad()
+    }
+    #[setter]
+    fn set_requires_grad(&self, v: bool) -> PyResult<()> {
+        Ok(self.t.set_requires_grad(v)?)
+    }
+    #[pyo3(signature = (requires_grad=true))]
+    fn requires_grad_(slf: &Bound<'_, Self>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+        slf.get().t.set_requires_grad(requires_grad)?;
+        Ok(slf.clone().into_any().unbind())
+    }
+    #[getter]
+    fn grad(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.t.grad().map(|g| wrap(py, g)).transpose()
+    }
+    #[setter]
+    fn set_grad(&self, g: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
+        if let Some(g) = &g {
+            if g.t.shape() != self.t.shape() {
+                return Err(PyValueError::new_err(format!(
+                    "assigned grad has shape {} but the tensor has shape {}",
+                    crate::tensor::shape::fmt_shape(g.t.shape()),
+                    crate::tensor::shape::fmt_shape(self.t.shape())
+                )));
+            }
+        }
+        self.t.set_grad(g.map(|g| g.t.clone()));
+        Ok(())
+    }
+    fn is_contiguous(&self) -> bool {
+        self.t.is_contiguous()
+    }
+    /// Strides in elements (PyTorch's convention).
+    fn stride<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.t.strides())
+    }
+    fn storage_offset(&self) -> usize {
+        self.t.offset()
+    }
+    fn _shares_storage(&self, other: PyRef<'_, PyTensor>) -> bool {
+        self.t.shares_storage(&other.t)
+    }
+
+    // ----- conversion -----
+    fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let v = self.t.item()?;
+        Ok(match self.t.dtype() {
+            DType::Bool => (v != 0.0).into_pyobject(py)?.to_owned().into_any().unbind(),
+            DType::I64 => {
+                let c = self.t.to_device(Device::Cpu)?;
+                let off = c.offset();
+                let i = unsafe { *c.storage().cpu_ptr::<i64>().add(off) };
+                i.into_pyobject(py)?.into_any().unbind()
+            }
+            _ => v.into_pyobject(py)?.into_any().unbind(),
+        })
+    }
+    fn __float__(&self) -> PyResult<f64> {
+        Ok(self.t.item()?)
+    }
+    fn __int__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let v = self.item(py)?;
+        Ok(v.bind(py).call_method0("__int__")?.unbind())
+    }
+    fn __index__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if self.t.dtype() != DType::I64 || self.t.numel() != 1 {
+            return Err(PyTypeError::new_err("only integer tensors of a single element can be converted to an index"));
+        }
+        self.item(py)
+    }
+    fn __bool__(&self) -> PyResult<bool> {
+        if self.t.numel() != 1 {
+            return Err(PyValueError::new_err(format!(
+                "the truth value of a tensor with {} elements is ambiguous; use .any() or .all()",
+                self.t.numel()
+            )));
+        }
+        Ok(self.t.item()? != 0.0)
+    }
+    fn __len__(&self) -> PyResult<usize> {
+        self.t.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+    }
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
+    }
+
+    /// `t.to("wgpu")`, `t.to(fg.float64)`, `t.to("cpu", dtype=...)`.
+    #[pyo3(signature = (*args, dtype=None, device=None))]
+    fn to(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let mut dt = parse_dtype(dtype)?;
+        let mut dev = device.map(super::functions::parse_device).transpose()?;
+        for a in args.iter() {
+            if let Ok(d) = super::functions::parse_device(&a) {
+                dev = Some(d);
+            } else if let Some(d) = parse_dtype(Some(&a))? {
+                dt = Some(d);
+            }
+        }
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || {
+            let mut r = t;
+            if let Some(d) = dt {
+                if r.device() == Device::Cpu {
+                    r = r.to_dtype(d)?;
+                }
+            }
+            if let Some(d) = dev {
+                r = r.to_device(d)?;
+            }
+            if let Some(d) = dt {
+                r = r.to_dtype(d)?;
+            }
+            Ok(r)
+        })?;
+        wrap(py, r)
+    }
+    fn cpu(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_device(Device::Cpu)?)
+    }
+    #[pyo3(signature = (dtype, copy=true))]
+    fn astype(&self, py: Python<'_>, dtype: &Bound<'_, PyAny>, copy: bool) -> PyResult<Py<PyAny>> {
+        let dt = parse_dtype(Some(dtype))?.ok_or_else(|| PyTypeError::new_err("astype needs a dtype"))?;
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || if !copy { t.to_dtype(dt) } else { t.astype(dt) })?;
+        wrap(py, r)
+    }
+    fn float(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::F32)?)
+    }
+    fn double(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::F64)?)
+    }
+    fn long(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::I64)?)
+    }
+    fn contiguous(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.contiguous())?;
+        wrap(py, r)
+    }
+    fn clone(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.deep_copy())?;
+        wrap(py, r)
+    }
+    fn copy(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.clone(py)
+    }
+    /// A view of the same data that does not require grad.
+    fn detach(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.view_with(self.t.layout().clone()))
+    }
+
+    // ----- views -----
+    #[pyo3(signature = (*shape))]
+    fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let s = parse_shape_args(shape)?;
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.reshape(&s))?;
+        wrap(py, r)
+    }
+    #[pyo3(signature = (*shape))]
+    fn view(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let s = parse_shape_args(shape)?;
+        let target = crate::tensor::shape::infer_reshape(&s, self.t.numel(), self.t.shape())?;
+        match self.t.layout().reshape_view(&target) {
+            Some(l) => wrap(py, self.t.view_with(l)),
+            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "view size is not compatible with input tensor's size and stride; use .reshape(...) instead",
+            )),
+        }
+    }
+    #[pyo3(signature = (*axes))]
+    fn permute(&self, py: Python<'_>, axes: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let a = parse_shape_args(axes)?;
+        wrap(py, self.t.permute(&a)?)
+    }
+    #[pyo3(signature = (dim0=0, dim1=1))]
+    fn transpose(&self, py: Python<'_>, dim0: isize, dim1: isize) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.transpose(dim0, dim1)?)
+    }
+    #[pyo3(signature = (start_dim=0, end_dim=-1))]
+    fn flatten(&self, py: Python<'_>, start_dim: isize, end_dim: isize) -> PyResult<Py<PyAny>> {
+        let n = self.t.ndim();
+        if n == 0 {
+            return wrap(py, self.t.reshape(&[1])?);
+        }
+        let s = crate::tensor::shape::normalize_axis(start_dim, n)?;
+        let e = crate::tensor::shape::normalize_axis(end_dim, n)?;
+        if s > e {
+            return Err(PyValueError::new_err("flatten: start_dim cannot come after end_dim"));
+        }
+        let mut shape: Vec<isize> = self.t.shape()[..s].iter().map(|&d| d as isize).collect();
+        shape.push(self.t.shape()[s..=e].iter().product::<usize>() as isize);
+        shape.extend(self.t.shape()[e + 1..].iter().map(|&d| d as isize));
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.reshape(&shape))?;
+        wrap(py, r)
+    }
+    fn unsqueeze(&self, py: Python<'_>, dim: isize) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.unsqueeze(dim)?)
+    }
+    #[pyo3(signature = (axis=None, *, dim=None))]
+    fn squeeze(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, dim: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let axes = parse_axes(resolve_axis(axis, dim)?)?;
+        wrap(py, self.t.squeeze(axes.as_deref())?)
+    }
+    fn broadcast_to(&self, py: Python<'_>, shape: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.broadcast_to(&parse_shape(shape)?)?)
+    }
+    /// PyTorch's `expand`: -1 keeps a dim.
+    #[pyo3(signature = (*sizes))]
+    fn expand(&self, py: Python<'_>, sizes: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let s = parse_shape_args(sizes)?;
+        let lead = s.len().saturating_sub(self.t.ndim());
+        let shape: Vec<usize> = s
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| if d == -1 && i >= lead { self.t.shape()[i - lead] } else { d.max(0) as usize })
+            .collect();
+        wrap(py, self.t.broadcast_to(&shape)?)
+    }
+    #[pyo3(signature = (axis=None, *, dims=None))]
+    fn flip(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let axes = parse_axes(resolve_axis(axis, dims)?)?;
+        wrap(py, self.t.flip(axes.as_deref())?)
+    }
+
+    // ----- indexing -----
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        // Fast path for `t[i]`.
+        if let Ok(i) = key.extract::<isize>() {
+            if !key.is_instance_of::<pyo3::types::PyBool>() {
+                if self.t.ndim() == 0 {
+                    return Err(pyo3::exceptions::PyIndexError::new_err("invalid index of a 0-dim tensor"));
+                }
+                return wrap(py, self.t.select(0, i)?);
+            }
+        }
+        let idx = parse_index(py, key)?;
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.index(&idx))?;
+        wrap(py, r)
+    }
+    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let idx = parse_index(py, key)?;
+        let v = match super::convert::parse_scalar(value) {
+            Some(s) => crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), Device::Cpu)?,
+            None => to_tensor(py, value, None, false)?,
+        };
+        let t = self.t.clone();
+        run(py, t.numel(), move || t.index_put(&idx, &v))
+    }
+
+    // ----- arithmetic -----
+    fn __add__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Add, false)
+    }
+    fn __radd__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Add, true)
+    }
+    fn __sub__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Sub, false)
+    }
+    fn __rsub__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Sub, true)
+    }
+    fn __mul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Mul, false)
+    }
+    fn __rmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Mul, true)
+    }
+    fn __truediv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Div, false)
+    }
+    fn __rtruediv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Div, true)
+    }
+    fn __floordiv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::FloorDiv, false)
+    }
+    fn __rfloordiv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::FloorDiv, true)
+    }
+    fn __mod__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Rem, false)
+    }
+    fn __rmod__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Rem, true)
+    }
+    fn __pow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Pow, false)
+    }
+    fn __rpow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Pow, true)
+    }
+    fn __and__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bitwise(py, o, BinaryOp::LogicalAnd)
+    }
+    fn __rand__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bitwise(py, o, BinaryOp::LogicalAnd)
+    }
+    fn __or__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bitwise(py, o, BinaryOp::LogicalOr)
+    }
+    fn __ror__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bitwise(py, o, BinaryOp::LogicalOr)
+    }
+    fn __xor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bitwise(py, o, BinaryOp::LogicalXor)
+    }
+    fn __rxor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bitwise(py, o, BinaryOp::LogicalXor)
+    }
+    fn __invert__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if self.t.dtype() != DType::Bool {
+            return Err(PyTypeError::new_err("~ is only supported on bool tensors (bitwise ops on integers are not implemented)"));
+        }
+        wrap(py, self.t.unary(UnaryOp::LogicalNot)?)
+    }
+    fn __iadd__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Add)
+    }
+    fn __isub__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Sub)
+    }
+    fn __imul__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Mul)
+    }
+    fn __itruediv__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Div)
+    }
+    fn __neg__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.neg(py)
+    }
+    fn __pos__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.clone())
+    }
+    fn __abs__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.abs(py)
+    }
+    fn __matmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let Some(Operand::Tensor(b)) = parse_operand(py, o)? else {
+            return Ok(py.NotImplemented());
+        };
+        let a = self.t.clone();
+        let work = a.numel().max(b.numel());
+        let r = run(py, work, move || a.matmul(&b))?;
+        wrap(py, r)
+    }
+    fn __rmatmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let Some(Operand::Tensor(b)) = parse_operand(py, o)? else {
+            return Ok(py.NotImplemented());
+        };
+        let a = self.t.clone();
+        let r = run(py, a.numel(), move || b.matmul(&a))?;
+        wrap(py, r)
+    }
+    fn matmul(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.__matmul__(py, o)
+    }
+    fn __richcmp__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let bop = match op {
+            CompareOp::Eq => BinaryOp::Eq,
+            CompareOp::Ne => BinaryOp::Ne,
+            CompareOp::Lt => BinaryOp::Lt,
+            CompareOp::Le => BinaryOp::Le,
+            CompareOp::Gt => BinaryOp::Gt,
+            CompareOp::Ge => BinaryOp::Ge,
+        };
+        self.bin(py, o, bop, false)
+    }
+
+    /// The Python-facing binary op by name (used by the functional API).
+    fn _binary(&self, py: Python<'_>, other: &Bound<'_, PyAny>, name: &str, reversed: bool) -> PyResult<Py<PyAny>> {
+        let op = match name {
+            "maximum" => BinaryOp::Maximum,
+            "minimum" => BinaryOp::Minimum,
+            "logical_and" => BinaryOp::LogicalAnd,
+            "logical_or" => BinaryOp::LogicalOr,
+            "logical_xor" => BinaryOp::LogicalXor,
+            "pow" => BinaryOp::Pow,
+            "add" => BinaryOp::Add,
+            "subtract" => BinaryOp::Sub,
+            "multiply" => BinaryOp::Mul,
+            "divide" => BinaryOp::Div,
+            "floor_divide" => BinaryOp::FloorDiv,
+            "remainder" => BinaryOp::Rem,
+            other => return Err(PyValueError::new_err(format!("unknown binary op {other}"))),
+        };
+        let r = self.bin(py, other, op, reversed)?;
+        if r.is(&py.NotImplemented()) {
+            return Err(PyTypeError::new_err(format!("unsupported operand for {name}: {}", other.get_type().name()?)));
+        }
+        Ok(r)
+    }
+    #[pyo3(signature = (approximate="none"))]
+    fn gelu(&self, py: Python<'_>, approximate: &str) -> PyResult<Py<PyAny>> {
+        let op = match approximate {
+            "none" => UnaryOp::Gelu,
+            "tanh" => UnaryOp::GeluTanh,
+            other => return Err(PyValueError::new_err(format!("approximate must be 'none' or 'tanh', got '{other}'"))),
+        };
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.unary(op))?;
+        wrap(py, r)
+    }
+    #[pyo3(signature = (min=None, max=None))]
+    fn clip(&self, py: Python<'_>, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let conv = |o: Option<&Bound<'_, PyAny>>| -> PyResult<Option<Operand>> {
+            match o {
+                Some(v) if !v.is_none() => parse_operand(py, v)?.map(Some).ok_or_else(|| PyTypeError::new_err("clip bounds must be numbers or tensors")),
+                _ => Ok(None),
+            }
+        };
+        let (lo, hi) = (conv(min)?, conv(max)?);
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.clip(lo, hi))?;
+        wrap(py, r)
+    }
+    #[pyo3(signature = (min=None, max=None))]
+    fn clamp(&self, py: Python<'_>, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.clip(py, min, max)
+    }
+
+    // ----- reductions -----
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "sum", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "mean", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "prod", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "max", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "min", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn logsumexp(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "logsumexp", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn all(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "all", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn any(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        self.reduce(py, "any", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    }
+    /// Variance; `correction` as in the Array API (0 biased, 1 unbiased). PyTorch's
+    /// `unbiased=` is accepted too.
+    #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
+    fn var(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, correction: Option<f64>, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>, unbiased: Option<bool>) -> PyResult<Py<PyAny>> {
+        let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
+        self.reduce(py, "var", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), c)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
+    fn std(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, correction: Option<f64>, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>, unbiased: Option<bool>) -> PyResult<Py<PyAny>> {
+        let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
+        self.reduce(py, "std", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), c)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn argmax(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        let ax = one_axis(resolve_axis(axis, dim)?)?;
+        let t = self.t.clone();
+        let kd = keepdim.unwrap_or(keepdims);
+        let r = run(py, t.numel(), move || t.argmax(ax, kd))?;
+        wrap(py, r)
+    }
+    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+    fn argmin(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+        let ax = one_axis(resolve_axis(axis, dim)?)?;
+        let t = self.t.clone();
+        let kd = keepdim.unwrap_or(keepdims);
+        let r = run(py, t.numel(), move || t.argmin(ax, kd))?;
+        wrap(py, r)
+    }
+    #[pyo3(signature = (axis=-1, *, dim=None))]
+    fn softmax(&self, py: Python<'_>, axis: isize, dim: Option<isize>) -> PyResult<Py<PyAny>> {
+        let t = self.t.clone();
+        let ax = dim.unwrap_or(axis);
+        let r = run(py, t.numel(), move || t.softmax(ax))?;
+        wrap(py, r)
+    }
+    #[pyo3(signature = (axis=-1, *, dim=None))]
+    fn log_softmax(&self, py: Python<'_>, axis: isize, dim: Option<isize>) -> PyResult<Py<PyAny>> {
+        let t = self.t.clone();
+        let ax = dim.unwrap_or(axis);
+        let r = run(py, t.numel(), move || t.log_softmax(ax))?;
+        wrap(py, r)
+    }
+    #[pyo3(signature = (indices, axis=None))]
+    fn take(&self, py: Python<'_>, indices: &Bound<'_, PyAny>, axis: Option<isize>) -> PyResult<Py<PyAny>> {
+        let idx = to_tensor(py, indices, None, false)?;
+        wrap(py, self.t.take(&idx, axis)?)
+    }
+    fn nonzero<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let cols = self.t.nonzero()?;
+        PyTuple::new(py, cols.into_iter().map(|c| PyTensor { t: c }))
+    }
+
+    // ----- interop (see interop.rs for the helpers) -----
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        super::interop::array_interface(py, &self.t)
+    }
+    #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
+    fn __dlpack__<'py>(&self, py: Python<'py>, stream: Option<&Bound<'py, PyAny>>, max_version: Option<&Bound<'py, PyAny>>, dl_device: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+        let _ = (stream, max_version, dl_device);
+        let t = if copy == Some(true) { self.t.deep_copy()? } else { self.t.clone() };
+        super::interop::to_dlpack(py, &t)
+    }
+    fn __dlpack_device__(&self) -> PyResult<(i32, i32)> {
+        match self.t.device() {
+            Device::Cpu => Ok((1, 0)),
+            d => Err(pyo3::exceptions::PyBufferError::new_err(format!("DLPack export of {d} tensors is not supported; call .to('cpu') first"))),
+        }
+    }
+    #[pyo3(signature = (api_version=None))]
+    fn __array_namespace__(&self, py: Python<'_>, api_version: Option<&str>) -> PyResult<Py<PyAny>> {
+        if let Some(v) = api_version {
+            if !v.starts_with("202") {
+                return Err(PyValueError::new_err(format!("unsupported array API version {v}")));
+            }
+        }
+        Ok(py.import("ferrograd")?.into_any().unbind())
+    }
+    fn _fill_scalar(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let s = super::convert::parse_scalar(value).ok_or_else(|| PyTypeError::new_err("fill value must be a number"))?;
+        let v = crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), Device::Cpu)?;
+        Ok(crate::ops::copy::assign(&self.t, &v)?)
+    }
+}
+
+impl PyTensor {
+    fn bitwise(&self, py: Python<'_>, o: &Bound<'_, PyAny>, op: BinaryOp) -> PyResult<Py<PyAny>> {
+        if self.t.dtype() != DType::Bool {
+            return Err(PyTypeError::new_err("&, | and ^ are only supported on bool tensors (bitwise ops on integers are not implemented)"));
+        }
+        self.bin(py, o, op, false)
+    }
+}
