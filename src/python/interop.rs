@@ -82,7 +82,19 @@ struct DLManagedTensor {
     deleter: Option<unsafe extern "C" fn(*mut DLManagedTensor)>,
 }
 
+#[repr(C)]
+struct DLManagedTensorVersioned {
+    version: [u32; 2],
+    manager_ctx: *mut c_void,
+    deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>,
+    flags: u64,
+    dl_tensor: DLTensor,
+}
+
 const DL_CPU: i32 = 1;
+const VERSIONED_NAME: &CStr = c"dltensor_versioned";
+const USED_VERSIONED_NAME: &CStr = c"used_dltensor_versioned";
+const FLAG_READ_ONLY: u64 = 1;
 const CAPSULE_NAME: &CStr = c"dltensor";
 const USED_NAME: &CStr = c"used_dltensor";
 
@@ -155,22 +167,50 @@ pub fn to_dlpack<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>
     }
 }
 
-/// Keeps an imported DLManagedTensor alive; dropping calls the producer's deleter.
-struct ImportOwner(*mut DLManagedTensor);
+/// Keeps an imported (legacy or versioned) managed tensor alive; dropping calls the
+/// producer's deleter.
+enum ImportOwner {
+    Legacy(*mut DLManagedTensor),
+    Versioned(*mut DLManagedTensorVersioned),
+}
 unsafe impl Send for ImportOwner {}
 unsafe impl Sync for ImportOwner {}
 impl Drop for ImportOwner {
     fn drop(&mut self) {
         // SAFETY: we own the managed tensor since we renamed its capsule.
         unsafe {
-            if let Some(d) = (*self.0).deleter {
-                d(self.0);
+            match *self {
+                ImportOwner::Legacy(m) => {
+                    if let Some(d) = (*m).deleter {
+                        d(m)
+                    }
+                }
+                ImportOwner::Versioned(m) => {
+                    if let Some(d) = (*m).deleter {
+                        d(m)
+                    }
+                }
             }
         }
     }
 }
 
-/// `fg.from_dlpack(x)`: takes x's DLPack capsule and wraps its memory without copying.
+/// Asks the producer for a capsule, preferring DLPack 1.0 (which can say "read-only").
+fn take_capsule<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if !obj.hasattr("__dlpack__")? {
+        return Ok(obj.clone());
+    }
+    let kwargs = PyDict::new(obj.py());
+    kwargs.set_item("max_version", (1, 0))?;
+    match obj.call_method("__dlpack__", (), Some(&kwargs)) {
+        Ok(c) => Ok(c),
+        Err(e) if e.is_instance_of::<PyTypeError>(obj.py()) => obj.call_method0("__dlpack__"),
+        Err(e) => Err(e),
+    }
+}
+
+/// `fg.from_dlpack(x)`: takes x's DLPack capsule and wraps its memory without copying
+/// (a producer that marks its memory read-only gets copied instead).
 pub fn from_dlpack(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     if obj.hasattr("__dlpack_device__")? {
         let (dev, _): (i32, i32) = obj.call_method0("__dlpack_device__")?.extract()?;
@@ -178,14 +218,21 @@ pub fn from_dlpack(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
             return Err(PyBufferError::new_err(format!("from_dlpack: only CPU memory can be imported (device type {dev})")));
         }
     }
-    let cap = if obj.hasattr("__dlpack__")? { obj.call_method0("__dlpack__")? } else { obj.clone() };
+    let cap = take_capsule(obj)?;
     unsafe {
         let p = cap.as_ptr();
-        if ffi::PyCapsule_IsValid(p, CAPSULE_NAME.as_ptr()) != 1 {
-            return Err(PyTypeError::new_err("from_dlpack: expected an object with __dlpack__ or an unused 'dltensor' capsule"));
-        }
-        let m = ffi::PyCapsule_GetPointer(p, CAPSULE_NAME.as_ptr()) as *mut DLManagedTensor;
-        let dl = &(*m).dl_tensor;
+        let (dl, owner, readonly, used): (&DLTensor, ImportOwner, bool, &CStr) = if ffi::PyCapsule_IsValid(p, VERSIONED_NAME.as_ptr()) == 1 {
+            let m = ffi::PyCapsule_GetPointer(p, VERSIONED_NAME.as_ptr()) as *mut DLManagedTensorVersioned;
+            if (*m).version[0] != 1 {
+                return Err(PyBufferError::new_err(format!("from_dlpack: unsupported DLPack major version {}", (*m).version[0])));
+            }
+            (&(*m).dl_tensor, ImportOwner::Versioned(m), (*m).flags & FLAG_READ_ONLY != 0, USED_VERSIONED_NAME)
+        } else if ffi::PyCapsule_IsValid(p, CAPSULE_NAME.as_ptr()) == 1 {
+            let m = ffi::PyCapsule_GetPointer(p, CAPSULE_NAME.as_ptr()) as *mut DLManagedTensor;
+            (&(*m).dl_tensor, ImportOwner::Legacy(m), false, USED_NAME)
+        } else {
+            return Err(PyTypeError::new_err("from_dlpack: expected an object with __dlpack__ or an unused DLPack capsule"));
+        };
         if dl.device.device_type != DL_CPU {
             return Err(PyBufferError::new_err("from_dlpack: only CPU memory can be imported"));
         }
@@ -216,10 +263,14 @@ pub fn from_dlpack(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         if (base as usize) % dt.size() != 0 {
             return Err(PyValueError::new_err("from_dlpack: data is not aligned for its dtype"));
         }
-        if ffi::PyCapsule_SetName(p, USED_NAME.as_ptr()) != 0 {
+        if ffi::PyCapsule_SetName(p, used.as_ptr()) != 0 {
             return Err(PyErr::fetch(py));
         }
-        let cpu = CpuStorage::foreign(base, len * dt.size(), Box::new(ImportOwner(m)));
-        Ok(Tensor::from_parts(Arc::new(Storage::from_cpu(cpu, dt, len)), layout))
+        let cpu = CpuStorage::foreign(base, len * dt.size(), Box::new(owner));
+        let t = Tensor::from_parts(Arc::new(Storage::from_cpu(cpu, dt, len)), layout);
+        if readonly {
+            return Ok(t.deep_copy()?);
+        }
+        Ok(t)
     }
 }

@@ -61,6 +61,15 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
             other => items.push(other.clone()),
         }
     }
+    // With any array present, NumPy treats integer scalars as advanced indices too
+    // (0-d arrays), which matters for where the broadcast dims land: x[1, :, [0, 4]].
+    if items.iter().any(|i| matches!(i, TensorIndex::Array(_))) {
+        for it in items.iter_mut() {
+            if let TensorIndex::Int(i) = *it {
+                *it = TensorIndex::Array(Tensor::scalar(i as i64));
+            }
+        }
+    }
     let consumed = items
         .iter()
         .filter(|i| matches!(i, TensorIndex::Int(_) | TensorIndex::Slice(..) | TensorIndex::Array(_)))

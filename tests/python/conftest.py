@@ -198,10 +198,6 @@ def fg_like_layout(arr, layout, rng=None):
         return fg.tensor(arr)
     if layout == "swapped":
         return fg.tensor(np.ascontiguousarray(np.swapaxes(arr, -1, -2))).mT
-    if layout == "strided":
-        big = np.zeros((arr.shape[0] * 2,) + arr.shape[1:], dtype=arr.dtype)
-        big[::2] = arr
-        return fg.tensor(big)[::2]
     raise AssertionError(layout)
 
 
@@ -219,15 +215,3 @@ def float_dtype(request):
 @pytest.fixture(params=LAYOUTS)
 def layout(request):
     return request.param
-
-
-@pytest.fixture
-def mat_f32(rng):
-    a = rng.standard_normal((4, 5)).astype(np.float32)
-    return a, fg.tensor(a)
-
-
-@pytest.fixture
-def mat_f64(rng):
-    a = rng.standard_normal((4, 5))
-    return a, fg.tensor(a)

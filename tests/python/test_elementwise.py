@@ -1,6 +1,5 @@
 """Elementwise operators and functions, broadcasting, type promotion."""
 
-import math
 import operator
 
 import numpy as np

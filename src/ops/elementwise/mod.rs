@@ -345,7 +345,7 @@ impl Tensor {
     /// Clamps to [min, max] (either may be absent): minimum(maximum(x, min), max).
     pub fn clip(&self, min: Option<Operand>, max: Option<Operand>) -> Result<Tensor> {
         if min.is_none() && max.is_none() {
-            bail!(Value, "clip needs at least one of min or max")
+            return self.deep_copy(); // NumPy 2: clip(x, None, None) is a copy
         }
         let mut out = self.clone();
         if let Some(lo) = min {
