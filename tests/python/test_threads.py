@@ -67,3 +67,16 @@ def test_results_correct_with_one_thread(restore_threads):
     assert fg.sum(t).item() == x.sum()
     assert_vals = (t * 2.0).numpy()
     np.testing.assert_array_equal(assert_vals, x * 2.0)
+
+
+def test_rayon_num_threads_env_is_respected():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, RAYON_NUM_THREADS="1")
+    out = subprocess.run(
+        [sys.executable, "-c", "import ferrograd as fg; print(fg.get_num_threads())"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == "1"

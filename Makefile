@@ -1,0 +1,45 @@
+# ferrograd developer commands. Everything lives in a virtualenv in .venv.
+#   make demo   build everything and run the demo
+#   make test   build everything and run every test (Rust and Python)
+#   make bench  criterion benches and the side-by-side comparison with NumPy/PyTorch
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.deps-installed
+
+.PHONY: demo test test-rust test-python build bench clean vulkan
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.22" "pytest>=7" "hypothesis>=6"
+	touch $(STAMP)
+
+# Builds the Rust extension in release mode and installs the package (editable) in .venv.
+build: $(STAMP)
+	$(VENV)/bin/maturin develop --release --quiet
+
+demo: build
+	$(PY) examples/demo.py
+
+# The GPU tests run on any Vulkan adapter; on a machine without a GPU driver this
+# installs Mesa's software one (lavapipe) when it can, else the GPU tests skip.
+vulkan:
+	@bash scripts/ensure_vulkan.sh
+
+test-rust: vulkan
+	cargo test --release --all-targets
+
+test-python: build vulkan
+	$(PY) -m pytest tests/python -q -p no:cacheprovider
+
+test: test-rust test-python
+
+bench: build
+	cargo bench --bench cpu_ops
+	$(PY) benches/compare.py
+
+clean:
+	cargo clean
+	rm -rf $(VENV)
