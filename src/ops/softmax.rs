@@ -2,7 +2,7 @@
 //! softmax(x) = exp(x - max) / sum(exp(x - max)); log_softmax = x - max - log(sum(...)).
 
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
-use crate::ops::elementwise::math::{Arith, FloatMath};
+use crate::ops::elementwise::math::FloatMath;
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::Tensor;
 use crate::{dispatch_float, Result};

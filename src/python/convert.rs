@@ -69,7 +69,8 @@ fn ints_from(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
 /// A shape: an int or a sequence of non-negative ints.
 pub fn parse_shape(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     let v = ints_from(obj, "shape entries")?;
-    v.iter()
+    let shape = v
+        .iter()
         .map(|&d| {
             if d < 0 {
                 Err(PyValueError::new_err(format!("negative dimensions are not allowed (got {d})")))
@@ -77,7 +78,9 @@ pub fn parse_shape(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
                 Ok(d as usize)
             }
         })
-        .collect()
+        .collect::<PyResult<Vec<usize>>>()?;
+    crate::tensor::shape::checked_numel(&shape)?;
+    Ok(shape)
 }
 
 /// A reshape target given as varargs (`t.reshape(2, -1)`) or one sequence (`t.reshape((2, -1))`).

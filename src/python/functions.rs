@@ -100,21 +100,24 @@ pub fn full(py: Python<'_>, shape: &Bound<'_, PyAny>, fill_value: &Bound<'_, PyA
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
 pub fn zeros(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
-    let t = Tensor::zeros_dtype(&parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+    let t = run(py, crate::tensor::shape::numel(&shape), move || Ok(Tensor::zeros_dtype(&shape, dt)))?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
 pub fn ones(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
-    let t = Tensor::ones(&parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+    let t = run(py, crate::tensor::shape::numel(&shape), move || Ok(Tensor::ones(&shape, dt)))?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
 pub fn empty(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
-    let t = Tensor::empty(&parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+    let t = run(py, crate::tensor::shape::numel(&shape), move || Ok(Tensor::empty(&shape, dt)))?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
@@ -135,7 +138,7 @@ pub fn arange(py: Python<'_>, start: &Bound<'_, PyAny>, stop: Option<&Bound<'_, 
     let (a, b) = if vals.len() == 1 { (Scalar::Int(0), vals[0]) } else { (vals[0], vals[1]) };
     let any_float = [a, b, st].iter().any(|s| matches!(s, Scalar::Float(_)));
     let dt = dtype_or(dtype, if any_float { DType::F32 } else { DType::I64 })?;
-    let t = Tensor::arange(a.to_f64(), b.to_f64(), st.to_f64(), dt)?;
+    let t = run(py, 0, move || Tensor::arange(a.to_f64(), b.to_f64(), st.to_f64(), dt))?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
@@ -145,7 +148,8 @@ pub fn linspace(py: Python<'_>, start: f64, stop: f64, num: i64, endpoint: bool,
     if num < 0 {
         return Err(PyValueError::new_err(format!("number of samples, {num}, must be non-negative")));
     }
-    let t = Tensor::linspace(start, stop, num as usize, endpoint, dtype_or(dtype, DType::F32)?)?;
+    let dt = dtype_or(dtype, DType::F32)?;
+    let t = run(py, num as usize, move || Tensor::linspace(start, stop, num as usize, endpoint, dt))?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
@@ -155,7 +159,9 @@ pub fn eye(py: Python<'_>, n: i64, m: Option<i64>, k: isize, dtype: Option<&Boun
     if n < 0 || m.unwrap_or(0) < 0 {
         return Err(PyValueError::new_err("eye: n and m must be non-negative"));
     }
-    let t = Tensor::eye(n as usize, m.map(|v| v as usize), k, dtype_or(dtype, DType::F32)?);
+    let dt = dtype_or(dtype, DType::F32)?;
+    crate::tensor::shape::checked_numel(&[n as usize, m.unwrap_or(n) as usize])?;
+    let t = run(py, n as usize, move || Ok(Tensor::eye(n as usize, m.map(|v| v as usize), k, dt)))?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 

@@ -15,10 +15,27 @@ use pyo3::types::{PyTuple, PyDict};
 /// than it gains).
 const DETACH_MIN: usize = 1 << 14;
 
-/// Runs `f`, releasing the GIL when `work` is large, and maps the error.
+/// Runs `f`, releasing the GIL when `work` is large, and maps the error. A panic (an
+/// allocation failure, or a bug) becomes a MemoryError or RuntimeError instead of
+/// reaching Python as a PanicException.
 pub fn run<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
-    let r = if work >= DETACH_MIN { py.detach(f) } else { f() };
-    r.map_err(Into::into)
+    let guarded = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let r = if work >= DETACH_MIN { py.detach(guarded) } else { guarded() };
+    match r {
+        Ok(r) => r.map_err(Into::into),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            if msg.contains("memory allocation") {
+                Err(pyo3::exceptions::PyMemoryError::new_err(msg))
+            } else {
+                Err(pyo3::exceptions::PyRuntimeError::new_err(format!("internal error in ferrograd (please report it): {msg}")))
+            }
+        }
+    }
 }
 
 #[pyclass(name = "Tensor", module = "ferrograd", frozen, weakref)]

@@ -52,7 +52,11 @@ impl Tensor {
         if !(start.is_finite() && stop.is_finite() && step.is_finite()) {
             bail!(Value, "arange: start, stop and step must be finite")
         }
-        let n = ((stop - start) / step).ceil().max(0.0) as usize;
+        let n = ((stop - start) / step).ceil().max(0.0);
+        if n > (isize::MAX as f64) / 8.0 {
+            bail!(Value, "arange: {n} elements is too many")
+        }
+        let n = n as usize;
         Ok(dispatch!(dtype, T => generate::<T>(&[n], |i| T::from_f64(start + i as f64 * step))))
     }
 

@@ -6,6 +6,15 @@ pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The element count of a user-supplied shape, or an error when it overflows.
+pub fn checked_numel(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= (isize::MAX as usize) / 8)
+        .ok_or_else(|| crate::Error::Value(format!("array is too big: shape {} has too many elements", fmt_shape(shape))))
+}
+
 /// `(2, 3)` style text for error messages.
 pub fn fmt_shape(shape: &[usize]) -> String {
     match shape.len() {
@@ -87,7 +96,7 @@ pub fn infer_reshape(target: &[isize], total: usize, from: &[usize]) -> Result<V
         } else if d < 0 {
             bail!(Value, "invalid dimension {d} in reshape target {target:?}")
         } else {
-            known *= d as usize;
+            known = known.checked_mul(d as usize).ok_or_else(|| crate::Error::Value(format!("reshape target {target:?} is too big")))?;
         }
     }
     let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();

@@ -41,7 +41,8 @@ impl CpuStorage {
             let ptr = NonNull::new(ALIGN as *mut u8).unwrap();
             return CpuStorage { ptr, bytes, owner: Owner::Alloc(None) };
         }
-        let layout = std::alloc::Layout::from_size_align(bytes, ALIGN).expect("allocation size overflow");
+        let layout = std::alloc::Layout::from_size_align(bytes, ALIGN)
+            .unwrap_or_else(|_| panic!("memory allocation of {bytes} bytes failed (size overflow)"));
         // SAFETY: layout has non-zero size.
         let raw = unsafe {
             if zeroed {
@@ -50,7 +51,8 @@ impl CpuStorage {
                 std::alloc::alloc(layout)
             }
         };
-        let ptr = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        // Panic (not abort) so the Python layer can turn it into a MemoryError.
+        let ptr = NonNull::new(raw).unwrap_or_else(|| panic!("memory allocation of {bytes} bytes failed"));
         CpuStorage { ptr, bytes, owner: Owner::Alloc(Some(layout)) }
     }
 
@@ -78,6 +80,12 @@ impl Drop for CpuStorage {
     }
 }
 
+fn byte_size(dtype: DType, len: usize) -> usize {
+    len.checked_mul(dtype.size())
+        .filter(|&b| b <= isize::MAX as usize)
+        .unwrap_or_else(|| panic!("memory allocation of {len} elements of {dtype} failed (size overflow)"))
+}
+
 pub enum StorageKind {
     Cpu(CpuStorage),
     #[cfg(feature = "wgpu")]
@@ -96,10 +104,10 @@ pub struct Storage {
 
 impl Storage {
     pub fn cpu_uninit(dtype: DType, len: usize) -> Storage {
-        Storage::from_cpu(CpuStorage::alloc(len * dtype.size(), false), dtype, len)
+        Storage::from_cpu(CpuStorage::alloc(byte_size(dtype, len), false), dtype, len)
     }
     pub fn cpu_zeroed(dtype: DType, len: usize) -> Storage {
-        Storage::from_cpu(CpuStorage::alloc(len * dtype.size(), true), dtype, len)
+        Storage::from_cpu(CpuStorage::alloc(byte_size(dtype, len), true), dtype, len)
     }
     pub fn from_cpu(cpu: CpuStorage, dtype: DType, len: usize) -> Storage {
         Storage { kind: StorageKind::Cpu(cpu), dtype, len, version: AtomicU64::new(0) }

@@ -1,0 +1,323 @@
+"""Compare ferrograd's CPU kernels with NumPy and (if installed) PyTorch.
+
+Run from the repository root, after `maturin develop`:
+
+    .venv/bin/python benches/compare.py                 # full run (~2-4 min on 2 cores)
+    .venv/bin/python benches/compare.py --quick         # smoke run: few repetitions
+    .venv/bin/python benches/compare.py --threads 4 --json results.json
+    .venv/bin/python benches/compare.py --filter matmul # only workloads whose name matches
+
+torch is optional: without it the torch columns read "-". To include it, install it in
+the same interpreter (`.venv/bin/pip install torch`), or use a Python that has torch and
+point it at the package: `PYTHONPATH=python python3 benches/compare.py` (the compiled
+`_core*.so` that `maturin develop` puts in python/ferrograd/ must match that Python).
+
+Every library gets the same float32 inputs (made with NumPy, then shared through
+`fg.from_numpy` / `torch.from_numpy`) and the same thread count (`--threads`, default 2).
+NumPy's elementwise ufuncs are single-threaded whatever the setting; its matmul uses
+BLAS threads, which are set through OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS
+before NumPy is imported.
+
+Each timing is the median of repeated calls after a warm-up; small ops are timed as loops
+of many calls and reported in microseconds per call. Speedup = other time / ferrograd
+time, so > 1 means ferrograd is faster. Each ferrograd result is checked against NumPy's;
+a row whose result differs is marked MISMATCH (its timing is then meaningless).
+"""
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+LIBS = ("fg", "np", "torch")
+N = 1 << 24
+SIDE = 4096
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="few repetitions (smoke run)")
+    p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--filter", metavar="TEXT", help="only run workloads whose name contains TEXT")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+# Must happen before NumPy (or torch, which imports NumPy) loads its BLAS.
+for _var in BLAS_THREAD_VARS:
+    os.environ[_var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+
+import ferrograd as fg  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+except ImportError:
+    torch = None
+
+
+# ----------------------------------------------------------------------------- timing
+
+def median_seconds(fn, reps, warmup, inner=1):
+    """Median wall time of one call of `fn`, over `reps` timings of `inner` calls each."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times.append((time.perf_counter() - t0) / inner)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return statistics.median(times)
+
+
+# -------------------------------------------------------------------------- workloads
+
+class Workload:
+    """One benchmark row: a callable per library over shared inputs.
+
+    `make(lib, *inputs)` returns a zero-argument callable computing the result with `lib`
+    ("fg", "np" or "torch"); `inputs` are NumPy arrays, converted once per library.
+    """
+
+    def __init__(self, name, inputs, make, rtol=1e-5, atol=1e-6, flops=None, small=False):
+        self.name, self.inputs, self.make = name, inputs, make
+        self.rtol, self.atol, self.flops, self.small = rtol, atol, flops, small
+
+
+def convert(lib, a):
+    if lib == "fg":
+        return fg.from_numpy(a)
+    if lib == "torch":
+        return torch.from_numpy(a)
+    return a
+
+
+def np_softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def binary(op):
+    return lambda lib, a, b: (lambda: op(a, b))
+
+
+def unary(fg_fn, np_fn, torch_fn):
+    fns = {"fg": fg_fn, "np": np_fn, "torch": torch_fn}
+    return lambda lib, a: (lambda: fns[lib](a))
+
+
+def by_lib(fg_fn, np_fn, torch_fn=None):
+    """Like `unary` but the torch function defaults to the fg one (same method API)."""
+    return unary(fg_fn, np_fn, torch_fn or fg_fn)
+
+
+def workloads(rng):
+    def randn(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    def rand(*shape):  # positive: sums don't cancel, so relative tolerances work
+        return rng.random(shape, dtype=np.float32)
+
+    a, b = randn(N), randn(N)
+    u = rand(N)
+    m = rand(SIDE, SIDE)
+    s = randn(4096, 1024)
+    m256, n256 = randn(256, 256), randn(256, 256)
+    m1k, n1k = randn(1024, 1024), randn(1024, 1024)
+    t = randn(SIDE, SIDE)
+    x8, y8 = randn(8, 8), randn(8, 8)
+    red = dict(rtol=1e-4, atol=1e-3)
+    mm = dict(rtol=1e-3, atol=1e-3)
+
+    return [
+        Workload("add 2^24", [a, b], binary(lambda x, y: x + y)),
+        Workload("mul 2^24", [a, b], binary(lambda x, y: x * y)),
+        Workload("mul scalar 2^24", [a], lambda lib, x: (lambda: x * 2.0)),
+        Workload("exp 2^24", [a], by_lib(lambda x: x.exp(), np.exp),
+                 rtol=1e-6, atol=0),
+        Workload("relu 2^24", [a], by_lib(lambda x: x.relu(), lambda x: np.maximum(x, 0))),
+        Workload("sum 2^24", [u], by_lib(lambda x: x.sum(), np.sum), **red),
+        Workload("max 2^24", [u], by_lib(lambda x: x.max(), np.max)),
+        Workload("mean 2^24", [u], by_lib(lambda x: x.mean(), np.mean), **red),
+        Workload("sum axis=1 (4096,4096)", [m],
+                 unary(lambda x: x.sum(axis=1), lambda x: x.sum(axis=1),
+                       lambda x: x.sum(dim=1)), **red),
+        Workload("sum axis=0 (4096,4096)", [m],
+                 unary(lambda x: x.sum(axis=0), lambda x: x.sum(axis=0),
+                       lambda x: x.sum(dim=0)), **red),
+        Workload("softmax -1 (4096,1024)", [s],
+                 unary(lambda x: x.softmax(axis=-1), np_softmax,
+                       lambda x: torch.softmax(x, dim=-1)), rtol=1e-4, atol=1e-7),
+        Workload("matmul 256^3", [m256, n256], binary(lambda x, y: x @ y),
+                 flops=2 * 256**3, **mm),
+        Workload("matmul 1024^3", [m1k, n1k], binary(lambda x, y: x @ y),
+                 flops=2 * 1024**3, **mm),
+        Workload("matmul 1024^3 (rhs.T)", [m1k, n1k], binary(lambda x, y: x @ y.T),
+                 flops=2 * 1024**3, **mm),
+        Workload("transpose+copy (4096,4096)", [t],
+                 unary(lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T),
+                       lambda x: x.T.contiguous()), rtol=0, atol=0),
+        Workload("reshape of .T (4096,4096)", [t],
+                 by_lib(lambda x: x.T.reshape(-1), lambda x: x.T.reshape(-1)),
+                 rtol=0, atol=0),
+        Workload("add 8x8 [us/call]", [x8, y8], binary(lambda x, y: x + y), small=True),
+    ]
+
+
+# -------------------------------------------------------------------------- running
+
+def to_numpy(result):
+    if torch is not None and isinstance(result, torch.Tensor):
+        return result.numpy()
+    return np.asarray(result)
+
+
+def check(w, fg_result, np_result):
+    got, want = to_numpy(fg_result), np.asarray(np_result)
+    if got.shape != want.shape:
+        return f"shape {got.shape} != {want.shape}"
+    if not np.allclose(got, want, rtol=w.rtol, atol=w.atol, equal_nan=True):
+        err = np.max(np.abs(got.astype(np.float64) - want))
+        return f"max abs err {err:.3g}"
+    return None
+
+
+def run_workload(w, reps, warmup, small_calls):
+    libs = [lib for lib in LIBS if lib != "torch" or torch is not None]
+    times, results = {}, {}
+    for lib in libs:
+        fn = w.make(lib, *[convert(lib, x) for x in w.inputs])
+        results[lib] = fn()
+        if w.small:
+            times[lib] = median_seconds(fn, reps, warmup=1, inner=small_calls)
+        else:
+            times[lib] = median_seconds(fn, reps, warmup)
+    error = check(w, results["fg"], results["np"])
+    return {"workload": w.name, "seconds": times, "mismatch": error,
+            "flops": w.flops, "small": w.small}
+
+
+# -------------------------------------------------------------------------- reporting
+
+def library_versions():
+    v = {"python": platform.python_version(), "ferrograd": fg.__version__,
+         "numpy": np.__version__, "torch": torch.__version__ if torch else None}
+    try:
+        v["numpy_blas"] = np.__config__.CONFIG["Build Dependencies"]["blas"]["name"]
+    except (AttributeError, KeyError, TypeError):
+        pass
+    return v
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_facts(threads):
+    facts = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,
+             "fg_threads": fg.get_num_threads(),
+             "torch_threads": torch.get_num_threads() if torch else None,
+             "platform": platform.platform()}
+    facts.update(library_versions())
+    return facts
+
+
+def fmt_time(seconds, small):
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1e6:.2f}" if small else f"{seconds * 1e3:.2f}"
+
+
+def speedup(row, other):
+    t = row["seconds"]
+    if other not in t:
+        return None
+    return t[other] / t["fg"]
+
+
+def table(rows):
+    head = ["workload", "ferrograd ms", "numpy ms", "torch ms", "fg/numpy", "fg/torch",
+            "GFLOP/s fg / np / torch", "check"]
+    lines = []
+    for r in rows:
+        t = r["seconds"]
+        cells = [r["workload"]] + [fmt_time(t.get(lib), r["small"]) for lib in LIBS]
+        for other in ("np", "torch"):
+            s = speedup(r, other)
+            cells.append("-" if s is None else f"{s:.2f}x")
+        if r["flops"]:
+            cells.append(" / ".join("-" if lib not in t else f"{r['flops'] / t[lib] / 1e9:.1f}"
+                                    for lib in LIBS))
+        else:
+            cells.append("")
+        cells.append("MISMATCH: " + r["mismatch"] if r["mismatch"] else "ok")
+        lines.append(cells)
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *lines)]
+
+    def fmt(cells):
+        return "| " + " | ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([fmt(head), sep] + [fmt(c) for c in lines])
+
+
+def main():
+    threads = ARGS.threads
+    fg.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    reps, warmup, small_calls = (3, 1, 1000) if ARGS.quick else (9, 2, 10000)
+
+    facts = machine_facts(threads)
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
+    print(f"timing: median of {reps} reps after {warmup} warm-up(s); small ops: loops of "
+          f"{small_calls} calls, microseconds per call")
+    if torch is None:
+        print("note: torch is not importable from this Python; torch columns skipped "
+              "(pip install torch into this interpreter to include it)")
+    print("elementwise/reductions on 2^24 float32; speedup = other / ferrograd (>1: fg faster)")
+    sys.stdout.flush()
+
+    rows = []
+    for w in workloads(np.random.default_rng(0)):
+        if ARGS.filter and ARGS.filter not in w.name:
+            continue
+        print(f"  running {w.name} ...", file=sys.stderr, flush=True)
+        rows.append(run_workload(w, reps, warmup, small_calls))
+    print(table(rows))
+
+    bad = [r["workload"] for r in rows if r["mismatch"]]
+    if bad:
+        print(f"\nMISMATCH in: {', '.join(bad)} -- those ferrograd kernels are wrong")
+    if ARGS.json:
+        with open(ARGS.json, "w") as f:
+            json.dump({"machine": facts, "reps": reps, "quick": ARGS.quick, "rows": rows},
+                      f, indent=2)
+        print(f"results written to {ARGS.json}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
