@@ -27,6 +27,7 @@ a row whose result differs is marked MISMATCH (its timing is then meaningless).
 import argparse
 import gc
 import json
+import math
 import os
 import platform
 import statistics
@@ -66,10 +67,25 @@ except ImportError:
 
 # ----------------------------------------------------------------------------- timing
 
-def median_seconds(fn, reps, warmup, inner=1):
-    """Median wall time of one call of `fn`, over `reps` timings of `inner` calls each."""
-    for _ in range(warmup):
+def warm_up(fn, calls, min_seconds):
+    """Calls `fn` at least `calls` times and for at least `min_seconds` (so caches, thread
+    pools and the allocator have settled, and another library's spinning threads have gone
+    to sleep); returns the mean seconds per call."""
+    n, t0 = 0, time.perf_counter()
+    while n < calls or time.perf_counter() - t0 < min_seconds:
         fn()
+        n += 1
+    return (time.perf_counter() - t0) / n
+
+
+def median_seconds(fn, reps, warmup, inner=None, min_rep_seconds=0.02):
+    """Median wall time of one call of `fn`, over `reps` timings of `inner` calls each.
+
+    Without `inner`, a rep repeats the call often enough to last `min_rep_seconds`, so a
+    sub-millisecond call isn't timed alone (timer and scheduler noise would dominate)."""
+    per_call = warm_up(fn, warmup, min_seconds=0.1 * warmup)
+    if inner is None:
+        inner = max(1, math.ceil(min_rep_seconds / per_call))
     times = []
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -239,9 +255,38 @@ def machine_facts(threads):
     facts = {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads,
              "fg_threads": fg.get_num_threads(),
              "torch_threads": torch.get_num_threads() if torch else None,
-             "platform": platform.platform()}
+             "platform": platform.platform(),
+             "loadavg_1min": round(os.getloadavg()[0], 2)}
     facts.update(library_versions())
     return facts
+
+
+def busy_cpu_seconds():
+    """CPU seconds all processes have spent busy since boot (Linux), or None."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot():
+    return time.perf_counter(), busy_cpu_seconds(), time.process_time()
+
+
+def report_contention(start):
+    """Prints how much CPU other processes took during the run: on a small machine a
+    background compile skews every number, so say so next to the table."""
+    wall0, busy0, own0 = start
+    wall1, busy1, own1 = cpu_snapshot()
+    if busy0 is None or busy1 is None:
+        return
+    other = max(0.0, (busy1 - busy0) - (own1 - own0))
+    share = other / (wall1 - wall0)
+    print(f"other processes used {other:.1f} CPU-s during the {wall1 - wall0:.0f} s run "
+          f"({share:.2f} cores on average){'  <-- noisy: rerun on a quiet machine' if share > 0.2 else ''}")
 
 
 def fmt_time(seconds, small):
@@ -300,6 +345,7 @@ def main():
     print("elementwise/reductions on 2^24 float32; speedup = other / ferrograd (>1: fg faster)")
     sys.stdout.flush()
 
+    start = cpu_snapshot()
     rows = []
     for w in workloads(np.random.default_rng(0)):
         if ARGS.filter and ARGS.filter not in w.name:
@@ -307,6 +353,7 @@ def main():
         print(f"  running {w.name} ...", file=sys.stderr, flush=True)
         rows.append(run_workload(w, reps, warmup, small_calls))
     print(table(rows))
+    report_contention(start)
 
     bad = [r["workload"] for r in rows if r["mismatch"]]
     if bad:

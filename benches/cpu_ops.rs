@@ -21,8 +21,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
+};
 use ferrograd::{DType, Tensor};
 
 /// 2^24 elements = 64 MiB of f32: big enough to be memory-bound and to spread over threads.
@@ -53,9 +55,15 @@ fn elementwise(c: &mut Criterion) {
     let b = randn(&[N]);
     let mut g = short_group(c, "elementwise");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("add", |bn| bn.iter(|| black_box(&a).add(black_box(&b)).unwrap()));
-    g.bench_function("mul", |bn| bn.iter(|| black_box(&a).mul(black_box(&b)).unwrap()));
-    g.bench_function("mul_scalar", |bn| bn.iter(|| black_box(&a).mul(2.0).unwrap()));
+    g.bench_function("add", |bn| {
+        bn.iter(|| black_box(&a).add(black_box(&b)).unwrap())
+    });
+    g.bench_function("mul", |bn| {
+        bn.iter(|| black_box(&a).mul(black_box(&b)).unwrap())
+    });
+    g.bench_function("mul_scalar", |bn| {
+        bn.iter(|| black_box(&a).mul(2.0).unwrap())
+    });
     g.bench_function("exp", |bn| bn.iter(|| black_box(&a).exp().unwrap()));
     g.bench_function("relu", |bn| bn.iter(|| black_box(&a).relu().unwrap()));
     g.finish();
@@ -66,14 +74,18 @@ fn reductions(c: &mut Criterion) {
     let m = rand(&[SIDE, SIDE]);
     let mut g = short_group(c, "reductions");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("sum_all", |bn| bn.iter(|| black_box(&a).sum(None, false).unwrap()));
+    g.bench_function("sum_all", |bn| {
+        bn.iter(|| black_box(&a).sum(None, false).unwrap())
+    });
     g.bench_function("sum_last_axis_4096x4096", |bn| {
         bn.iter(|| black_box(&m).sum(Some(&[1]), false).unwrap())
     });
     g.bench_function("sum_first_axis_4096x4096", |bn| {
         bn.iter(|| black_box(&m).sum(Some(&[0]), false).unwrap())
     });
-    g.bench_function("max_all", |bn| bn.iter(|| black_box(&a).max(None, false).unwrap()));
+    g.bench_function("max_all", |bn| {
+        bn.iter(|| black_box(&a).max(None, false).unwrap())
+    });
     g.finish();
 }
 

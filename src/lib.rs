@@ -12,8 +12,8 @@
 //! assert_eq!(b.to_vec::<f32>().unwrap(), vec![5.0, 14.0, 14.0, 50.0]);
 //! ```
 
-mod error;
 pub mod device;
+mod error;
 pub mod ops;
 pub mod random;
 pub mod tensor;

@@ -44,7 +44,12 @@ impl PhiloxStream {
     #[inline]
     pub fn block(&self, i: u64) -> [u32; 4] {
         philox4x32_10(
-            [i as u32, (i >> 32) as u32, self.offset as u32, (self.offset >> 32) as u32],
+            [
+                i as u32,
+                (i >> 32) as u32,
+                self.offset as u32,
+                (self.offset >> 32) as u32,
+            ],
             [self.seed as u32, (self.seed >> 32) as u32],
         )
     }
@@ -63,7 +68,10 @@ struct GlobalGen {
     next_offset: u64,
 }
 
-static GEN: Mutex<GlobalGen> = Mutex::new(GlobalGen { seed: DEFAULT_SEED, next_offset: 0 });
+static GEN: Mutex<GlobalGen> = Mutex::new(GlobalGen {
+    seed: DEFAULT_SEED,
+    next_offset: 0,
+});
 
 /// Seeds the global generator (and restarts its offsets).
 pub fn manual_seed(seed: u64) {
@@ -79,7 +87,10 @@ pub fn initial_seed() -> u64 {
 /// Takes a fresh stream from the global generator.
 pub fn next_stream() -> PhiloxStream {
     let mut g = GEN.lock().unwrap_or_else(|e| e.into_inner());
-    let s = PhiloxStream { seed: g.seed, offset: g.next_offset };
+    let s = PhiloxStream {
+        seed: g.seed,
+        offset: g.next_offset,
+    };
     g.next_offset += 1;
     s
 }
@@ -103,13 +114,19 @@ mod tests {
     #[test]
     fn philox_known_answer() {
         // Known-answer vectors of the Random123 distribution (kat_vectors, philox4x32_10).
-        assert_eq!(philox4x32_10([0, 0, 0, 0], [0, 0]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+        assert_eq!(
+            philox4x32_10([0, 0, 0, 0], [0, 0]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
         assert_eq!(
             philox4x32_10([0xffffffff; 4], [0xffffffff; 2]),
             [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
         );
         assert_eq!(
-            philox4x32_10([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            philox4x32_10(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
     }

@@ -37,7 +37,10 @@ pub fn num_threads() -> usize {
 }
 
 pub fn pool() -> Arc<rayon::ThreadPool> {
-    pool_slot().read().unwrap_or_else(|e| e.into_inner()).clone()
+    pool_slot()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }
 
 /// Runs `f` inside ferrograd's pool (so nested rayon calls, e.g. in gemm, use it too).
@@ -68,7 +71,11 @@ pub fn for_each_chunk(n: usize, chunk: usize, f: impl Fn(usize, usize) + Sync + 
 }
 
 /// Like `for_each_chunk` but collects one value per chunk, in chunk order.
-pub fn map_chunks<R: Send>(n: usize, chunk: usize, f: impl Fn(usize, usize) -> R + Sync + Send) -> Vec<R> {
+pub fn map_chunks<R: Send>(
+    n: usize,
+    chunk: usize,
+    f: impl Fn(usize, usize) -> R + Sync + Send,
+) -> Vec<R> {
     let chunk = chunk.max(1);
     if n <= chunk {
         return vec![f(0, n)];
@@ -145,13 +152,21 @@ impl<const N: usize> NdIter<N> {
     /// Length and per-operand strides of the innermost (run) dimension.
     pub fn inner(&self) -> (usize, [isize; N]) {
         let last = self.shape.len() - 1;
-        (self.shape[last], std::array::from_fn(|k| self.strides[k][last]))
+        (
+            self.shape[last],
+            std::array::from_fn(|k| self.strides[k][last]),
+        )
     }
 
     /// Visits the flat (row-major) positions `start..end` as runs along the innermost dim:
     /// `f(offsets, run_len, inner_strides, flat_position)` with element offsets relative to
     /// each operand's base.
-    pub fn for_each_run(&self, start: usize, end: usize, mut f: impl FnMut([isize; N], usize, [isize; N], usize)) {
+    pub fn for_each_run(
+        &self,
+        start: usize,
+        end: usize,
+        mut f: impl FnMut([isize; N], usize, [isize; N], usize),
+    ) {
         if start >= end {
             return;
         }
@@ -164,7 +179,8 @@ impl<const N: usize> NdIter<N> {
             idx[d] = rem % self.shape[d];
             rem /= self.shape[d];
         }
-        let mut offs: [isize; N] = std::array::from_fn(|k| (0..nd).map(|d| idx[d] as isize * self.strides[k][d]).sum());
+        let mut offs: [isize; N] =
+            std::array::from_fn(|k| (0..nd).map(|d| idx[d] as isize * self.strides[k][d]).sum());
         let mut pos = start;
         while pos < end {
             let run = (inner_len - idx[nd - 1]).min(end - pos);

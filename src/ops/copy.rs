@@ -8,7 +8,11 @@ use crate::{bail, dispatch, Result};
 
 /// Copies `src` (already broadcast to `dst`'s shape) into the strided destination,
 /// casting element types. SAFETY: `dst` must be valid for every offset of `dst_layout`.
-pub(crate) unsafe fn copy_cast_into<S: Element, D: Element>(src: &Tensor, dst: *mut D, dst_layout: &Layout) {
+pub(crate) unsafe fn copy_cast_into<S: Element, D: Element>(
+    src: &Tensor,
+    dst: *mut D,
+    dst_layout: &Layout,
+) {
     debug_assert_eq!(src.shape(), &dst_layout.shape[..]);
     let sp = SendPtr(src.storage().cpu_ptr::<S>().add(src.offset()));
     let dp = SendPtr(dst.add(dst_layout.offset));
@@ -18,7 +22,10 @@ pub(crate) unsafe fn copy_cast_into<S: Element, D: Element>(src: &Tensor, dst: *
         it.for_each_run(start, end, |off, len, st, _| {
             let (d, s) = (dp.get().offset(off[0]), sp.get().offset(off[1]));
             if st[0] == 1 && st[1] == 1 {
-                let (d, s) = (std::slice::from_raw_parts_mut(d, len), std::slice::from_raw_parts(s, len));
+                let (d, s) = (
+                    std::slice::from_raw_parts_mut(d, len),
+                    std::slice::from_raw_parts(s, len),
+                );
                 for i in 0..len {
                     d[i] = s[i].cast::<D>();
                 }
@@ -34,7 +41,10 @@ pub(crate) unsafe fn copy_cast_into<S: Element, D: Element>(src: &Tensor, dst: *
 /// A fresh CPU tensor of `dtype` and `shape` whose elements are uninitialised; the
 /// caller must write every element before exposing it.
 pub(crate) fn uninit_cpu(dtype: DType, shape: &[usize]) -> Tensor {
-    Tensor::from_storage(Storage::cpu_uninit(dtype, crate::tensor::shape::numel(shape)), shape)
+    Tensor::from_storage(
+        Storage::cpu_uninit(dtype, crate::tensor::shape::numel(shape)),
+        shape,
+    )
 }
 
 fn cpu_copy_as(src: &Tensor, dtype: DType) -> Tensor {
@@ -51,7 +61,10 @@ pub fn to_contiguous(src: &Tensor) -> Result<Tensor> {
         #[cfg(feature = "wgpu")]
         Device::Wgpu => {
             let out = crate::device::wgpu::contiguous(src.storage().wgpu()?, src.layout())?;
-            Ok(Tensor::from_storage(Storage::from_wgpu(out, src.numel()), src.shape()))
+            Ok(Tensor::from_storage(
+                Storage::from_wgpu(out, src.numel()),
+                src.shape(),
+            ))
         }
         #[allow(unreachable_patterns)]
         _ => bail!(Device, "unsupported device"),
@@ -63,7 +76,10 @@ pub fn cast(src: &Tensor, dtype: DType) -> Result<Tensor> {
         Device::Cpu => Ok(cpu_copy_as(src, dtype)),
         _ => {
             if dtype != DType::F32 {
-                bail!(DType, "wgpu tensors hold float32 only; cannot cast to {dtype}")
+                bail!(
+                    DType,
+                    "wgpu tensors hold float32 only; cannot cast to {dtype}"
+                )
             }
             to_contiguous(src)
         }
@@ -73,7 +89,10 @@ pub fn cast(src: &Tensor, dtype: DType) -> Result<Tensor> {
 /// Writes `value` (broadcast to `dst`'s shape, cast to its dtype) into the view `dst`.
 pub fn assign(dst: &Tensor, value: &Tensor) -> Result<()> {
     if dst.device() != Device::Cpu || value.device() != Device::Cpu {
-        bail!(Device, "in-place assignment is only supported on CPU tensors for now")
+        bail!(
+            Device,
+            "in-place assignment is only supported on CPU tensors for now"
+        )
     }
     let v = value.broadcast_to(dst.shape()).map_err(|_| {
         crate::Error::Shape(format!(
@@ -83,7 +102,11 @@ pub fn assign(dst: &Tensor, value: &Tensor) -> Result<()> {
         ))
     })?;
     // A source overlapping the destination (t[1:] = t[:-1]) must be read before writing.
-    let v = if v.shares_storage(dst) { v.deep_copy()? } else { v };
+    let v = if v.shares_storage(dst) {
+        v.deep_copy()?
+    } else {
+        v
+    };
     dispatch!(v.dtype(), S => dispatch!(dst.dtype(), D => unsafe {
         copy_cast_into::<S, D>(&v, dst.storage().cpu_ptr::<D>(), dst.layout())
     }));
@@ -106,7 +129,10 @@ pub fn to_device(src: &Tensor, device: Device) -> Result<Tensor> {
             let c = src.contiguous()?;
             let data = c.contiguous_slice::<f32>().expect("contiguous f32");
             let w = crate::device::wgpu::WgpuStorage::from_host(data)?;
-            Ok(Tensor::from_storage(Storage::from_wgpu(w, src.numel()), src.shape()))
+            Ok(Tensor::from_storage(
+                Storage::from_wgpu(w, src.numel()),
+                src.shape(),
+            ))
         }
         #[cfg(feature = "wgpu")]
         (Device::Wgpu, Device::Cpu) => {

@@ -19,7 +19,10 @@ fn adv_offsets(p: &IndexPlan) -> Result<Vec<isize>> {
         for (o, &i) in offs.iter_mut().zip(&idx) {
             let j = if i < 0 { i + size } else { i };
             if j < 0 || j >= size {
-                bail!(Index, "index {i} is out of bounds for axis {d} with size {size}")
+                bail!(
+                    Index,
+                    "index {i} is out of bounds for axis {d} with size {size}"
+                )
             }
             *o += j as isize * stride;
         }
@@ -102,7 +105,11 @@ pub(crate) fn adv_scatter(p: &IndexPlan, value: &Tensor) -> Result<()> {
             fmt_shape(&final_shape)
         ))
     })?;
-    let v = if v.shares_storage(&p.view) { v.deep_copy()? } else { v };
+    let v = if v.shares_storage(&p.view) {
+        v.deep_copy()?
+    } else {
+        v
+    };
     // Back to [B..., rest...] order.
     let v = match &perm {
         Some(pm) => {
@@ -116,7 +123,11 @@ pub(crate) fn adv_scatter(p: &IndexPlan, value: &Tensor) -> Result<()> {
     };
     let nb = p.bshape.len();
     let r = numel(&rsh);
-    let v_outer = Layout { shape: p.bshape.clone(), strides: v.strides()[..nb].to_vec(), offset: 0 };
+    let v_outer = Layout {
+        shape: p.bshape.clone(),
+        strides: v.strides()[..nb].to_vec(),
+        offset: 0,
+    };
     let v_rest_strides = v.strides()[nb..].to_vec();
     dispatch!(p.view.dtype(), T => unsafe {
         let dst = p.view.storage().cpu_ptr::<T>().add(p.view.offset());
@@ -170,17 +181,21 @@ impl Tensor {
                 cols[0].push(0);
             }
         }
-        cols.into_iter().map(|c| {
-            let n = c.len();
-            Tensor::from_vec(c, &[n])
-        }).collect()
+        cols.into_iter()
+            .map(|c| {
+                let n = c.len();
+                Tensor::from_vec(c, &[n])
+            })
+            .collect()
     }
 
     /// NumPy's `take`: along `axis`, or over the flattened tensor when None.
     pub fn take(&self, indices: &Tensor, axis: Option<isize>) -> Result<Tensor> {
         check_int_indices(indices, "take")?;
         match axis {
-            None => self.flatten()?.index(&[TensorIndex::Array(indices.clone())]),
+            None => self
+                .flatten()?
+                .index(&[TensorIndex::Array(indices.clone())]),
             Some(a) => {
                 let ax = normalize_axis(a, self.ndim())?;
                 let mut idx = vec![TensorIndex::Slice(None, None, 1); ax];
@@ -210,7 +225,8 @@ impl Tensor {
             } else {
                 let mut shape = vec![1usize; nd];
                 shape[d] = self.shape()[d];
-                let ar = Tensor::arange(0.0, self.shape()[d] as f64, 1.0, DType::I64)?.reshape_usize(&shape)?;
+                let ar = Tensor::arange(0.0, self.shape()[d] as f64, 1.0, DType::I64)?
+                    .reshape_usize(&shape)?;
                 idx.push(TensorIndex::Array(ar));
             }
         }
@@ -224,14 +240,20 @@ impl Tensor {
         let v = self.contiguous()?.to_vec::<i64>()?;
         if let Some(&mn) = v.iter().min() {
             if mn < 0 {
-                bail!(Value, "one_hot: class values must be non-negative (got {mn})")
+                bail!(
+                    Value,
+                    "one_hot: class values must be non-negative (got {mn})"
+                )
             }
         }
         let mx = v.iter().max().copied().unwrap_or(-1);
         let c = match num_classes {
             Some(c) => {
                 if mx >= c as i64 {
-                    bail!(Value, "one_hot: class values must be smaller than num_classes ({c}), got {mx}")
+                    bail!(
+                        Value,
+                        "one_hot: class values must be smaller than num_classes ({c}), got {mx}"
+                    )
                 }
                 c
             }
@@ -249,7 +271,11 @@ impl Tensor {
 
 fn check_int_indices(t: &Tensor, what: &str) -> Result<()> {
     if t.dtype() != DType::I64 {
-        bail!(DType, "{what}: indices must be an int64 tensor, got {}", t.dtype())
+        bail!(
+            DType,
+            "{what}: indices must be an int64 tensor, got {}",
+            t.dtype()
+        )
     }
     Ok(())
 }

@@ -29,7 +29,11 @@ impl Tensor {
         for t in ts {
             t.storage().cpu()?;
             if t.ndim() != first.ndim()
-                || t.shape().iter().zip(first.shape()).enumerate().any(|(d, (a, b))| d != ax && a != b)
+                || t.shape()
+                    .iter()
+                    .zip(first.shape())
+                    .enumerate()
+                    .any(|(d, (a, b))| d != ax && a != b)
             {
                 bail!(
                     Shape,
@@ -73,7 +77,10 @@ impl Tensor {
             }
         }
         let ax = normalize_axis(axis, s0.len() + 1)? as isize;
-        let us: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(ax)).collect::<Result<_>>()?;
+        let us: Vec<Tensor> = tensors
+            .iter()
+            .map(|t| t.unsqueeze(ax))
+            .collect::<Result<_>>()?;
         Tensor::concat(&us, Some(ax))
     }
 
@@ -82,7 +89,10 @@ impl Tensor {
         let ax = normalize_axis(axis, self.ndim())?;
         let n = self.shape()[ax];
         if sections == 0 || n % sections != 0 {
-            bail!(Value, "array split does not result in an equal division: {n} into {sections}")
+            bail!(
+                Value,
+                "array split does not result in an equal division: {n} into {sections}"
+            )
         }
         let pts: Vec<usize> = (1..sections).map(|i| i * n / sections).collect();
         self.split_at(&pts, axis)

@@ -23,14 +23,27 @@ impl Tensor {
             }
         }
         if a.device() != b.device() {
-            bail!(Device, "expected all tensors to be on the same device, but found {} and {}", a.device(), b.device())
+            bail!(
+                Device,
+                "expected all tensors to be on the same device, but found {} and {}",
+                a.device(),
+                b.device()
+            )
         }
         let dt = DType::promote(a.dtype(), b.dtype());
         if dt == DType::Bool {
             bail!(DType, "matmul is not supported for bool tensors")
         }
-        let a2 = if a.ndim() == 1 { a.unsqueeze(0)? } else { a.clone() };
-        let b2 = if b.ndim() == 1 { b.unsqueeze(-1)? } else { b.clone() };
+        let a2 = if a.ndim() == 1 {
+            a.unsqueeze(0)?
+        } else {
+            a.clone()
+        };
+        let b2 = if b.ndim() == 1 {
+            b.unsqueeze(-1)?
+        } else {
+            b.clone()
+        };
         let (m, k) = (a2.shape()[a2.ndim() - 2], a2.shape()[a2.ndim() - 1]);
         let (k2, n) = (b2.shape()[b2.ndim() - 2], b2.shape()[b2.ndim() - 1]);
         if k != k2 {
@@ -41,18 +54,26 @@ impl Tensor {
                 fmt_shape(b.shape())
             )
         }
-        let batch = broadcast_shapes(&a2.shape()[..a2.ndim() - 2], &b2.shape()[..b2.ndim() - 2]).map_err(|_| {
-            crate::Error::Shape(format!(
-                "matmul: batch dimensions of shapes {} and {} cannot be broadcast",
-                fmt_shape(a.shape()),
-                fmt_shape(b.shape())
-            ))
-        })?;
+        let batch = broadcast_shapes(&a2.shape()[..a2.ndim() - 2], &b2.shape()[..b2.ndim() - 2])
+            .map_err(|_| {
+                crate::Error::Shape(format!(
+                    "matmul: batch dimensions of shapes {} and {} cannot be broadcast",
+                    fmt_shape(a.shape()),
+                    fmt_shape(b.shape())
+                ))
+            })?;
         let mut out_shape = batch.clone();
         out_shape.extend([m, n]);
-        let la = a2.layout().broadcast_to(&[batch.clone(), vec![m, k]].concat())?;
-        let lb = b2.layout().broadcast_to(&[batch.clone(), vec![k, n]].concat())?;
-        let (a2, b2) = (a2.to_dtype(dt)?.view_with(la), b2.to_dtype(dt)?.view_with(lb));
+        let la = a2
+            .layout()
+            .broadcast_to(&[batch.clone(), vec![m, k]].concat())?;
+        let lb = b2
+            .layout()
+            .broadcast_to(&[batch.clone(), vec![k, n]].concat())?;
+        let (a2, b2) = (
+            a2.to_dtype(dt)?.view_with(la),
+            b2.to_dtype(dt)?.view_with(lb),
+        );
         let out = match a.device() {
             Device::Cpu => match dt {
                 DType::F32 => gemm_batched::<f32>(&a2, &b2, &out_shape),
@@ -174,7 +195,11 @@ fn naive_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize]
     let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
     let (ars, acs) = (a.strides()[nd - 2], a.strides()[nd - 1]);
     let (brs, bcs) = (b.strides()[nd - 2], b.strides()[nd - 1]);
-    let (ap, bp, op) = (a.storage().cpu_ptr::<T>(), b.storage().cpu_ptr::<T>(), out.storage().cpu_ptr::<T>());
+    let (ap, bp, op) = (
+        a.storage().cpu_ptr::<T>(),
+        b.storage().cpu_ptr::<T>(),
+        out.storage().cpu_ptr::<T>(),
+    );
     for i in 0..oa.len() {
         for r in 0..m {
             for c in 0..n {
@@ -209,11 +234,22 @@ mod tests {
         let c = a.matmul(&b.t()).unwrap(); // (3,4) @ (4,2)
         let want = naive_batched::<i64>(
             &a.astype(DType::I64).unwrap().unsqueeze(0).unwrap(),
-            &b.mul(2.0).unwrap().astype(DType::I64).unwrap().t().unsqueeze(0).unwrap(),
+            &b.mul(2.0)
+                .unwrap()
+                .astype(DType::I64)
+                .unwrap()
+                .t()
+                .unsqueeze(0)
+                .unwrap(),
             &[1, 3, 2],
         );
         let got = c.mul(2.0).unwrap().to_vec::<f64>().unwrap();
-        let want: Vec<f64> = want.to_vec::<i64>().unwrap().iter().map(|&v| v as f64).collect();
+        let want: Vec<f64> = want
+            .to_vec::<i64>()
+            .unwrap()
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
         assert_eq!(got, want);
     }
 }

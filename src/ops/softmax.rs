@@ -15,7 +15,12 @@ fn rows<T: FloatMath>(x: &Tensor, log: bool) -> Tensor {
     let dst = SendPtr(out.storage().cpu_ptr::<T>());
     for_each_chunk(rows, (GRAIN / n.max(1)).max(1), |s, e| {
         for r in s..e {
-            let (xi, yo) = unsafe { (std::slice::from_raw_parts(src.get().add(r * n), n), dst.slice_mut(r * n, n)) };
+            let (xi, yo) = unsafe {
+                (
+                    std::slice::from_raw_parts(src.get().add(r * n), n),
+                    dst.slice_mut(r * n, n),
+                )
+            };
             let mut mx = T::lowest();
             for &v in xi {
                 mx = mx.maximum(v);
@@ -57,11 +62,17 @@ impl Tensor {
         self.storage().cpu()?;
         let x = self.to_dtype(self.dtype().to_float())?;
         if x.ndim() == 0 {
-            return Tensor::scalar(1.0f32).to_dtype(x.dtype())?.mul(if log { 0.0 } else { 1.0 });
+            return Tensor::scalar(1.0f32)
+                .to_dtype(x.dtype())?
+                .mul(if log { 0.0 } else { 1.0 });
         }
         let ax = normalize_axis(axis, x.ndim())?;
         let last = x.ndim() - 1;
-        let moved = if ax == last { x.contiguous()? } else { x.transpose(ax as isize, last as isize)?.contiguous()? };
+        let moved = if ax == last {
+            x.contiguous()?
+        } else {
+            x.transpose(ax as isize, last as isize)?.contiguous()?
+        };
         let y = dispatch_float!(moved.dtype(), "softmax", T => rows::<T>(&moved, log));
         if ax == last {
             Ok(y)

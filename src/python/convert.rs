@@ -14,12 +14,9 @@ use std::sync::Arc;
 static NUMPY: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 pub fn numpy(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    NUMPY.get_or_try_init(py, || Ok::<_, PyErr>(py.import("numpy")?.unbind())).map(|m| m.bind(py))
-}
-
-/// The numpy dtype name for a ferrograd dtype.
-pub fn numpy_name(dt: DType) -> &'static str {
-    dt.name()
+    NUMPY
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("numpy")?.unbind()))
+        .map(|m| m.bind(py))
 }
 
 /// Parses a dtype argument: a ferrograd dtype, a NumPy dtype or type, a string, or the
@@ -38,7 +35,12 @@ pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
     let py = obj.py();
     let name: String = numpy(py)?
         .call_method1("dtype", (obj,))
-        .map_err(|_| PyTypeError::new_err(format!("cannot interpret {} as a dtype", obj.repr().map(|r| r.to_string()).unwrap_or_default())))?
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "cannot interpret {} as a dtype",
+                obj.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?
         .getattr("name")?
         .extract()?;
     Ok(Some(DType::from_name(&name)?))
@@ -47,21 +49,36 @@ pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
 fn ints_from(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
     if let Ok(i) = obj.extract::<isize>() {
         if obj.is_instance_of::<PyBool>() {
-            return Err(PyTypeError::new_err(format!("{what} must be integers, got a bool")));
+            return Err(PyTypeError::new_err(format!(
+                "{what} must be integers, got a bool"
+            )));
         }
         return Ok(vec![i]);
     }
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
         if t.t.ndim() <= 1 && t.t.dtype() == DType::I64 {
-            return Ok(t.t.to_vec::<i64>()?.into_iter().map(|v| v as isize).collect());
+            return Ok(t
+                .t
+                .to_vec::<i64>()?
+                .into_iter()
+                .map(|v| v as isize)
+                .collect());
         }
     }
-    let seq = obj
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("{what} must be an int or a sequence of ints")))?;
+    let seq = obj.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!("{what} must be an int or a sequence of ints"))
+    })?;
     seq.map(|v| {
         let v = v?;
-        v.extract::<isize>().map_err(|_| PyTypeError::new_err(format!("{what} must be integers, got {}", v.get_type().name().map(|n| n.to_string()).unwrap_or_default())))
+        v.extract::<isize>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{what} must be integers, got {}",
+                v.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })
     })
     .collect()
 }
@@ -73,7 +90,9 @@ pub fn parse_shape(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
         .iter()
         .map(|&d| {
             if d < 0 {
-                Err(PyValueError::new_err(format!("negative dimensions are not allowed (got {d})")))
+                Err(PyValueError::new_err(format!(
+                    "negative dimensions are not allowed (got {d})"
+                )))
             } else {
                 Ok(d as usize)
             }
@@ -112,12 +131,34 @@ pub fn parse_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
         return obj.extract::<f64>().ok().map(Scalar::Float);
     }
     // NumPy scalars (np.float32(2), np.int64(3), np.bool_(True)).
-    if obj.hasattr("dtype").unwrap_or(false) && obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0) && !obj.is_instance_of::<PyTensor>() {
-        let kind: String = obj.getattr("dtype").and_then(|d| d.getattr("kind")).and_then(|k| k.extract()).ok()?;
+    if obj.hasattr("dtype").unwrap_or(false)
+        && obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0)
+        && !obj.is_instance_of::<PyTensor>()
+    {
+        let kind: String = obj
+            .getattr("dtype")
+            .and_then(|d| d.getattr("kind"))
+            .and_then(|k| k.extract())
+            .ok()?;
         return match kind.as_str() {
-            "b" => obj.call_method0("item").ok()?.extract::<bool>().ok().map(Scalar::Bool),
-            "i" | "u" => obj.call_method0("item").ok()?.extract::<i64>().ok().map(Scalar::Int),
-            "f" => obj.call_method0("item").ok()?.extract::<f64>().ok().map(Scalar::Float),
+            "b" => obj
+                .call_method0("item")
+                .ok()?
+                .extract::<bool>()
+                .ok()
+                .map(Scalar::Bool),
+            "i" | "u" => obj
+                .call_method0("item")
+                .ok()?
+                .extract::<i64>()
+                .ok()
+                .map(Scalar::Int),
+            "f" => obj
+                .call_method0("item")
+                .ok()?
+                .extract::<f64>()
+                .ok()
+                .map(Scalar::Float),
             _ => None,
         };
     }
@@ -133,7 +174,11 @@ pub fn parse_operand(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<
     if let Some(s) = parse_scalar(obj) {
         return Ok(Some(Operand::Scalar(s)));
     }
-    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() || obj.hasattr("__array_interface__")? || obj.hasattr("__array__")? {
+    if obj.is_instance_of::<PyList>()
+        || obj.is_instance_of::<PyTuple>()
+        || obj.hasattr("__array_interface__")?
+        || obj.hasattr("__array__")?
+    {
         return Ok(Some(Operand::Tensor(to_tensor(py, obj, None, false)?)));
     }
     Ok(None)
@@ -147,7 +192,11 @@ struct PyOwner(#[allow(dead_code)] Py<PyAny>);
 pub fn wrap_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
     let iface = arr.getattr("__array_interface__")?;
     let iface = iface.cast::<PyDict>()?;
-    let typestr: String = iface.get_item("typestr")?.map(|v| v.extract()).transpose()?.unwrap_or_default();
+    let typestr: String = iface
+        .get_item("typestr")?
+        .map(|v| v.extract())
+        .transpose()?
+        .unwrap_or_default();
     let dt = match typestr.as_str() {
         "<f4" => DType::F32,
         "<f8" => DType::F64,
@@ -155,11 +204,17 @@ pub fn wrap_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
         "|b1" => DType::Bool,
         _ => return Ok(None),
     };
-    let (addr, readonly): (usize, bool) = iface.get_item("data")?.ok_or_else(|| PyTypeError::new_err("array interface without data"))?.extract()?;
+    let (addr, readonly): (usize, bool) = iface
+        .get_item("data")?
+        .ok_or_else(|| PyTypeError::new_err("array interface without data"))?
+        .extract()?;
     if readonly {
         return Ok(None);
     }
-    let shape: Vec<usize> = iface.get_item("shape")?.ok_or_else(|| PyTypeError::new_err("array interface without shape"))?.extract()?;
+    let shape: Vec<usize> = iface
+        .get_item("shape")?
+        .ok_or_else(|| PyTypeError::new_err("array interface without shape"))?
+        .extract()?;
     let item = dt.size() as isize;
     let strides: Vec<isize> = match iface.get_item("strides")? {
         Some(s) if !s.is_none() => {
@@ -174,14 +229,27 @@ pub fn wrap_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
     if addr % dt.size() != 0 {
         return Ok(None);
     }
-    let mut layout = Layout { shape, strides, offset: 0 };
+    let mut layout = Layout {
+        shape,
+        strides,
+        offset: 0,
+    };
     let (lo, hi) = layout.storage_span();
     let len = (hi - lo).max(0) as usize;
     layout.offset = (-lo) as usize;
     let base = (addr as isize + lo * item) as *mut u8;
     // SAFETY: the array owns [base, base + len*item) and stays alive inside the owner.
-    let cpu = unsafe { CpuStorage::foreign(base, len * dt.size(), Box::new(PyOwner(arr.clone().unbind()))) };
-    Ok(Some(Tensor::from_parts(Arc::new(Storage::from_cpu(cpu, dt, len)), layout)))
+    let cpu = unsafe {
+        CpuStorage::foreign(
+            base,
+            len * dt.size(),
+            Box::new(PyOwner(arr.clone().unbind())),
+        )
+    };
+    Ok(Some(Tensor::from_parts(
+        Arc::new(Storage::from_cpu(cpu, dt, len)),
+        layout,
+    )))
 }
 
 /// The ferrograd dtype NumPy data of `name` converts to (None: unsupported).
@@ -197,7 +265,12 @@ fn convertible(kind: &str, itemsize: usize) -> Option<DType> {
 
 /// Converts any array-like to a tensor. `copy=false` shares memory where possible.
 /// Python floats (and lists of them) become float32, ints int64, as in PyTorch.
-pub fn to_tensor(py: Python<'_>, obj: &Bound<'_, PyAny>, dtype: Option<DType>, copy: bool) -> PyResult<Tensor> {
+pub fn to_tensor(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    dtype: Option<DType>,
+    copy: bool,
+) -> PyResult<Tensor> {
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
         let t = t.t.clone();
         return Ok(match dtype {
@@ -207,7 +280,8 @@ pub fn to_tensor(py: Python<'_>, obj: &Bound<'_, PyAny>, dtype: Option<DType>, c
         });
     }
     let np = numpy(py)?;
-    let is_ndarray = obj.is_instance(&np.getattr("ndarray")?)? || obj.is_instance(&np.getattr("generic")?)?;
+    let is_ndarray =
+        obj.is_instance(&np.getattr("ndarray")?)? || obj.is_instance(&np.getattr("generic")?)?;
     let arr = if obj.hasattr("__dlpack__")? && !is_ndarray && !obj.hasattr("__array_interface__")? {
         np.call_method1("from_dlpack", (obj,))?
     } else {
@@ -223,7 +297,11 @@ pub fn to_tensor(py: Python<'_>, obj: &Bound<'_, PyAny>, dtype: Option<DType>, c
         ))
     })?;
     // A Python float (not a NumPy float64 array) defaults to float32.
-    let natural = if natural == DType::F64 && !is_ndarray { DType::F32 } else { natural };
+    let natural = if natural == DType::F64 && !is_ndarray {
+        DType::F32
+    } else {
+        natural
+    };
     let target = dtype.unwrap_or(natural);
     let arr = if npdt.getattr("name")?.extract::<String>()? != target.name() {
         arr.call_method1("astype", (target.name(),))?
@@ -236,7 +314,9 @@ pub fn to_tensor(py: Python<'_>, obj: &Bound<'_, PyAny>, dtype: Option<DType>, c
         Some(t) => Ok(t.deep_copy()?),
         None => {
             let c = np.call_method1("array", (arr,))?; // writable, aligned copy
-            Ok(wrap_numpy(&c)?.ok_or_else(|| PyTypeError::new_err("could not convert array"))?.deep_copy()?)
+            Ok(wrap_numpy(&c)?
+                .ok_or_else(|| PyTypeError::new_err("could not convert array"))?
+                .deep_copy()?)
         }
     }
 }
@@ -245,9 +325,9 @@ fn opt_isize(obj: &Bound<'_, PyAny>) -> PyResult<Option<isize>> {
     if obj.is_none() {
         Ok(None)
     } else {
-        obj.extract::<isize>().map(Some).or_else(|_| {
-            obj.call_method0("__index__")?.extract::<isize>().map(Some)
-        })
+        obj.extract::<isize>()
+            .map(Some)
+            .or_else(|_| obj.call_method0("__index__")?.extract::<isize>().map(Some))
     }
 }
 
@@ -260,13 +340,20 @@ fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIn
     }
     if let Ok(s) = obj.cast::<PySlice>() {
         let step = opt_isize(&s.getattr("step")?)?.unwrap_or(1);
-        return Ok(TensorIndex::Slice(opt_isize(&s.getattr("start")?)?, opt_isize(&s.getattr("stop")?)?, step));
+        return Ok(TensorIndex::Slice(
+            opt_isize(&s.getattr("start")?)?,
+            opt_isize(&s.getattr("stop")?)?,
+            step,
+        ));
     }
     if obj.is_instance_of::<PyBool>() {
         return Ok(TensorIndex::Array(Tensor::scalar(obj.extract::<bool>()?)));
     }
     if obj.is_instance_of::<PyInt>() {
-        return Ok(TensorIndex::Int(obj.extract::<isize>().map_err(|_| PyIndexError::new_err("index out of range"))?));
+        return Ok(TensorIndex::Int(
+            obj.extract::<isize>()
+                .map_err(|_| PyIndexError::new_err("index out of range"))?,
+        ));
     }
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
         if t.t.ndim() == 0 && t.t.dtype() == DType::I64 {
@@ -283,7 +370,9 @@ fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIn
         PyIndexError::new_err("only integers, slices (`:`), ellipsis (`...`), None and integer or boolean arrays are valid indices")
     })?;
     if t.dtype().is_float() {
-        return Err(PyIndexError::new_err("arrays used as indices must be of integer or boolean type"));
+        return Err(PyIndexError::new_err(
+            "arrays used as indices must be of integer or boolean type",
+        ));
     }
     if t.ndim() == 0 && t.dtype() == DType::I64 {
         return Ok(TensorIndex::Int(t.item()? as isize));

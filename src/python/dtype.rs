@@ -67,6 +67,11 @@ impl PyDType {
         }
     }
     fn __reduce__(&self, py: Python<'_>) -> PyResult<(Py<PyAny>, (&'static str,))> {
-        Ok((py.import("ferrograd")?.getattr("_dtype_from_name")?.unbind(), (self.dt.name(),)))
+        Ok((
+            py.import("ferrograd")?
+                .getattr("_dtype_from_name")?
+                .unbind(),
+            (self.dt.name(),),
+        ))
     }
 }

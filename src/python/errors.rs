@@ -12,10 +12,16 @@ static AXIS_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 pub fn axis_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     AXIS_ERROR
         .get_or_try_init(py, || {
-            let bases = PyTuple::new(py, [py.get_type::<PyValueError>(), py.get_type::<PyIndexError>()])?;
+            let bases = PyTuple::new(
+                py,
+                [py.get_type::<PyValueError>(), py.get_type::<PyIndexError>()],
+            )?;
             let ns = PyDict::new(py);
             ns.set_item("__module__", "ferrograd")?;
-            ns.set_item("__doc__", "An axis argument is out of range for the tensor's dimensions.")?;
+            ns.set_item(
+                "__doc__",
+                "An axis argument is out of range for the tensor's dimensions.",
+            )?;
             let t = py.get_type::<PyType>().call1(("AxisError", bases, ns))?;
             Ok::<_, PyErr>(t.cast_into::<PyType>()?.unbind())
         })

@@ -19,7 +19,9 @@ pub struct PyDevice {
 impl PyDevice {
     #[new]
     fn new(name: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(PyDevice { d: parse_device(name)? })
+        Ok(PyDevice {
+            d: parse_device(name)?,
+        })
     }
     #[getter]
     fn r#type(&self) -> &'static str {
@@ -37,7 +39,9 @@ pub fn parse_device(obj: &Bound<'_, PyAny>) -> PyResult<Device> {
     if let Ok(d) = obj.extract::<PyRef<'_, PyDevice>>() {
         return Ok(d.d);
     }
-    let s: String = obj.extract().map_err(|_| PyTypeError::new_err("device must be a string like 'cpu' or 'wgpu'"))?;
+    let s: String = obj
+        .extract()
+        .map_err(|_| PyTypeError::new_err("device must be a string like 'cpu' or 'wgpu'"))?;
     Ok(Device::parse(&s)?)
 }
 
@@ -58,7 +62,14 @@ fn finish(py: Python<'_>, t: Tensor, device: Device, requires_grad: bool) -> PyR
 
 #[pyfunction]
 #[pyo3(signature = (data, dtype=None, copy=true, device=None, requires_grad=false))]
-pub fn _tensor(py: Python<'_>, data: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, copy: bool, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn _tensor(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    copy: bool,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let t = to_tensor(py, data, parse_dtype(dtype)?, copy)?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
@@ -67,7 +78,10 @@ pub fn _tensor(py: Python<'_>, data: &Bound<'_, PyAny>, dtype: Option<&Bound<'_,
 pub fn from_numpy(py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let np = super::convert::numpy(py)?;
     if !array.is_instance(&np.getattr("ndarray")?)? {
-        return Err(PyTypeError::new_err(format!("from_numpy expects a numpy.ndarray, got {}", array.get_type().name()?)));
+        return Err(PyTypeError::new_err(format!(
+            "from_numpy expects a numpy.ndarray, got {}",
+            array.get_type().name()?
+        )));
     }
     match super::convert::wrap_numpy(array)? {
         Some(t) => wrap(py, t),
@@ -89,43 +103,86 @@ fn dtype_or(dtype: Option<&Bound<'_, PyAny>>, default: DType) -> PyResult<DType>
 
 #[pyfunction]
 #[pyo3(signature = (shape, fill_value, dtype=None, device=None, requires_grad=false))]
-pub fn full(py: Python<'_>, shape: &Bound<'_, PyAny>, fill_value: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
-    let s = super::convert::parse_scalar(fill_value).ok_or_else(|| PyTypeError::new_err("fill_value must be a number or bool"))?;
+pub fn full(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    fill_value: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
+    let s = super::convert::parse_scalar(fill_value)
+        .ok_or_else(|| PyTypeError::new_err("fill_value must be a number or bool"))?;
     let dt = dtype_or(dtype, s.kind_dtype())?;
     let shape = parse_shape(shape)?;
-    let t = run(py, crate::tensor::shape::numel(&shape), move || Ok(Tensor::full(&shape, s, dt)))?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Ok(Tensor::full(&shape, s, dt))
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn zeros(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn zeros(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || Ok(Tensor::zeros_dtype(&shape, dt)))?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Ok(Tensor::zeros_dtype(&shape, dt))
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn ones(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn ones(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || Ok(Tensor::ones(&shape, dt)))?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Ok(Tensor::ones(&shape, dt))
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn empty(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn empty(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || Ok(Tensor::empty(&shape, dt)))?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Ok(Tensor::empty(&shape, dt))
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (start, stop=None, step=None, dtype=None, device=None, requires_grad=false))]
-pub fn arange(py: Python<'_>, start: &Bound<'_, PyAny>, stop: Option<&Bound<'_, PyAny>>, step: Option<&Bound<'_, PyAny>>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn arange(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    stop: Option<&Bound<'_, PyAny>>,
+    step: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let num = |o: &Bound<'_, PyAny>| -> PyResult<Scalar> {
-        super::convert::parse_scalar(o).ok_or_else(|| PyTypeError::new_err("arange arguments must be numbers"))
+        super::convert::parse_scalar(o)
+            .ok_or_else(|| PyTypeError::new_err("arange arguments must be numbers"))
     };
     let mut vals = vec![num(start)?];
     if let Some(s) = stop.filter(|s| !s.is_none()) {
@@ -135,57 +192,111 @@ pub fn arange(py: Python<'_>, start: &Bound<'_, PyAny>, stop: Option<&Bound<'_, 
         Some(s) => num(s)?,
         None => Scalar::Int(1),
     };
-    let (a, b) = if vals.len() == 1 { (Scalar::Int(0), vals[0]) } else { (vals[0], vals[1]) };
+    let (a, b) = if vals.len() == 1 {
+        (Scalar::Int(0), vals[0])
+    } else {
+        (vals[0], vals[1])
+    };
     let any_float = [a, b, st].iter().any(|s| matches!(s, Scalar::Float(_)));
     let dt = dtype_or(dtype, if any_float { DType::F32 } else { DType::I64 })?;
-    let t = run(py, 0, move || Tensor::arange(a.to_f64(), b.to_f64(), st.to_f64(), dt))?;
+    let t = run(py, 0, move || {
+        Tensor::arange(a.to_f64(), b.to_f64(), st.to_f64(), dt)
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (start, stop, num, endpoint=true, dtype=None, device=None, requires_grad=false))]
-pub fn linspace(py: Python<'_>, start: f64, stop: f64, num: i64, endpoint: bool, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn linspace(
+    py: Python<'_>,
+    start: f64,
+    stop: f64,
+    num: i64,
+    endpoint: bool,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     if num < 0 {
-        return Err(PyValueError::new_err(format!("number of samples, {num}, must be non-negative")));
+        return Err(PyValueError::new_err(format!(
+            "number of samples, {num}, must be non-negative"
+        )));
     }
     let dt = dtype_or(dtype, DType::F32)?;
-    let t = run(py, num as usize, move || Tensor::linspace(start, stop, num as usize, endpoint, dt))?;
+    let t = run(py, num as usize, move || {
+        Tensor::linspace(start, stop, num as usize, endpoint, dt)
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (n, m=None, k=0, dtype=None, device=None, requires_grad=false))]
-pub fn eye(py: Python<'_>, n: i64, m: Option<i64>, k: isize, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn eye(
+    py: Python<'_>,
+    n: i64,
+    m: Option<i64>,
+    k: isize,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     if n < 0 || m.unwrap_or(0) < 0 {
         return Err(PyValueError::new_err("eye: n and m must be non-negative"));
     }
     let dt = dtype_or(dtype, DType::F32)?;
     crate::tensor::shape::checked_numel(&[n as usize, m.unwrap_or(n) as usize])?;
-    let t = run(py, n as usize, move || Ok(Tensor::eye(n as usize, m.map(|v| v as usize), k, dt)))?;
+    let t = run(py, n as usize, move || {
+        Ok(Tensor::eye(n as usize, m.map(|v| v as usize), k, dt))
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn rand(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn rand(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || Tensor::rand(&shape, dt))?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Tensor::rand(&shape, dt)
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn randn(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyAny>> {
+pub fn randn(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || Tensor::randn(&shape, dt))?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Tensor::randn(&shape, dt)
+    })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
 #[pyfunction]
 #[pyo3(signature = (low, high, shape, dtype=None, device=None))]
-pub fn randint(py: Python<'_>, low: i64, high: i64, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+pub fn randint(
+    py: Python<'_>,
+    low: i64,
+    high: i64,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::I64)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || Tensor::randint(low, high, &shape, dt))?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Tensor::randint(low, high, &shape, dt)
+    })?;
     finish(py, t, dev_of(device)?, false)
 }
 
@@ -198,7 +309,11 @@ fn tensors_of(py: Python<'_>, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
 
 #[pyfunction]
 #[pyo3(signature = (arrays, axis=Some(0)))]
-pub fn concat(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: Option<isize>) -> PyResult<Py<PyAny>> {
+pub fn concat(
+    py: Python<'_>,
+    arrays: &Bound<'_, PyAny>,
+    axis: Option<isize>,
+) -> PyResult<Py<PyAny>> {
     let ts = tensors_of(py, arrays)?;
     let work: usize = ts.iter().map(|t| t.numel()).sum();
     let r = run(py, work, move || Tensor::concat(&ts, axis))?;
@@ -216,10 +331,17 @@ pub fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: isize) -> PyResult
 
 #[pyfunction]
 #[pyo3(name = "where")]
-pub fn where_(py: Python<'_>, condition: &Bound<'_, PyAny>, x1: &Bound<'_, PyAny>, x2: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+pub fn where_(
+    py: Python<'_>,
+    condition: &Bound<'_, PyAny>,
+    x1: &Bound<'_, PyAny>,
+    x2: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
     let c = to_tensor(py, condition, None, false)?;
     let op = |o: &Bound<'_, PyAny>| -> PyResult<Operand> {
-        parse_operand(py, o)?.ok_or_else(|| PyTypeError::new_err("where: x1 and x2 must be tensors, arrays or numbers"))
+        parse_operand(py, o)?.ok_or_else(|| {
+            PyTypeError::new_err("where: x1 and x2 must be tensors, arrays or numbers")
+        })
     };
     let (a, b) = (op(x1)?, op(x2)?);
     let r = run(py, c.numel(), move || Tensor::where_(&c, a, b))?;
@@ -228,17 +350,29 @@ pub fn where_(py: Python<'_>, condition: &Bound<'_, PyAny>, x1: &Bound<'_, PyAny
 
 #[pyfunction]
 #[pyo3(signature = (x, indices_or_sections, axis=0))]
-pub fn split(py: Python<'_>, x: PyRef<'_, PyTensor>, indices_or_sections: &Bound<'_, PyAny>, axis: isize) -> PyResult<Vec<Py<PyAny>>> {
+pub fn split(
+    py: Python<'_>,
+    x: PyRef<'_, PyTensor>,
+    indices_or_sections: &Bound<'_, PyAny>,
+    axis: isize,
+) -> PyResult<Vec<Py<PyAny>>> {
     let parts = if let Ok(n) = indices_or_sections.extract::<i64>() {
         if n <= 0 {
-            return Err(PyValueError::new_err("number sections must be larger than 0"));
+            return Err(PyValueError::new_err(
+                "number sections must be larger than 0",
+            ));
         }
         x.t.split_sections(n as usize, axis)?
     } else {
-        let pts: Vec<i64> = indices_or_sections.extract().map_err(|_| PyTypeError::new_err("indices_or_sections must be an int or a list of ints"))?;
+        let pts: Vec<i64> = indices_or_sections.extract().map_err(|_| {
+            PyTypeError::new_err("indices_or_sections must be an int or a list of ints")
+        })?;
         let ax = crate::tensor::shape::normalize_axis(axis, x.t.ndim())?;
         let n = x.t.shape()[ax] as i64;
-        let pts: Vec<usize> = pts.iter().map(|&p| (if p < 0 { p + n } else { p }).clamp(0, n) as usize).collect();
+        let pts: Vec<usize> = pts
+            .iter()
+            .map(|&p| (if p < 0 { p + n } else { p }).clamp(0, n) as usize)
+            .collect();
         x.t.split_at(&pts, axis)?
     };
     parts.into_iter().map(|t| wrap(py, t)).collect()
@@ -246,13 +380,29 @@ pub fn split(py: Python<'_>, x: PyRef<'_, PyTensor>, indices_or_sections: &Bound
 
 #[pyfunction]
 #[pyo3(signature = (indices, num_classes=-1))]
-pub fn one_hot(py: Python<'_>, indices: &Bound<'_, PyAny>, num_classes: i64) -> PyResult<Py<PyAny>> {
+pub fn one_hot(
+    py: Python<'_>,
+    indices: &Bound<'_, PyAny>,
+    num_classes: i64,
+) -> PyResult<Py<PyAny>> {
     let t = to_tensor(py, indices, None, false)?;
-    wrap(py, t.one_hot(if num_classes < 0 { None } else { Some(num_classes as usize) })?)
+    wrap(
+        py,
+        t.one_hot(if num_classes < 0 {
+            None
+        } else {
+            Some(num_classes as usize)
+        })?,
+    )
 }
 
 #[pyfunction]
-pub fn take_along_axis(py: Python<'_>, x: PyRef<'_, PyTensor>, indices: &Bound<'_, PyAny>, axis: isize) -> PyResult<Py<PyAny>> {
+pub fn take_along_axis(
+    py: Python<'_>,
+    x: PyRef<'_, PyTensor>,
+    indices: &Bound<'_, PyAny>,
+    axis: isize,
+) -> PyResult<Py<PyAny>> {
     let idx = to_tensor(py, indices, None, false)?;
     wrap(py, x.t.take_along_axis(&idx, axis)?)
 }
@@ -270,7 +420,9 @@ pub fn initial_seed() -> u64 {
 #[pyfunction]
 pub fn set_num_threads(n: i64) -> PyResult<()> {
     if n < 1 {
-        return Err(PyValueError::new_err(format!("set_num_threads expects a positive integer, got {n}")));
+        return Err(PyValueError::new_err(format!(
+            "set_num_threads expects a positive integer, got {n}"
+        )));
     }
     crate::set_num_threads(n as usize);
     Ok(())
@@ -294,6 +446,8 @@ pub fn wgpu_adapter_name() -> PyResult<String> {
     }
     #[cfg(not(feature = "wgpu"))]
     {
-        Err(pyo3::exceptions::PyRuntimeError::new_err("ferrograd was built without the 'wgpu' feature"))
+        Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "ferrograd was built without the 'wgpu' feature",
+        ))
     }
 }

@@ -41,7 +41,10 @@ pub fn array_interface<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
         d.set_item("strides", py.None())?;
     } else {
         let item = t.dtype().size() as isize;
-        d.set_item("strides", pyo3::types::PyTuple::new(py, t.strides().iter().map(|s| s * item))?)?;
+        d.set_item(
+            "strides",
+            pyo3::types::PyTuple::new(py, t.strides().iter().map(|s| s * item))?,
+        )?;
     }
     d.set_item("version", 3)?;
     Ok(d)
@@ -130,12 +133,19 @@ fn dl_dtype(dt: DType) -> DLDataType {
         DType::F32 => (2, 32),
         DType::F64 => (2, 64),
     };
-    DLDataType { code, bits, lanes: 1 }
+    DLDataType {
+        code,
+        bits,
+        lanes: 1,
+    }
 }
 
 pub fn to_dlpack<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
     if t.device() != Device::Cpu {
-        return Err(PyBufferError::new_err(format!("DLPack export of {} tensors is not supported; call .to('cpu') first", t.device())));
+        return Err(PyBufferError::new_err(format!(
+            "DLPack export of {} tensors is not supported; call .to('cpu') first",
+            t.device()
+        )));
     }
     let mut ctx = Box::new(ExportCtx {
         _tensor: t.clone(),
@@ -145,7 +155,10 @@ pub fn to_dlpack<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>
     let managed = Box::new(DLManagedTensor {
         dl_tensor: DLTensor {
             data: data_ptr(t) as *mut c_void,
-            device: DLDevice { device_type: DL_CPU, device_id: 0 },
+            device: DLDevice {
+                device_type: DL_CPU,
+                device_id: 0,
+            },
             ndim: t.ndim() as i32,
             dtype: dl_dtype(t.dtype()),
             shape: ctx.shape.as_mut_ptr(),
@@ -158,7 +171,11 @@ pub fn to_dlpack<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>
     let raw = Box::into_raw(managed);
     // SAFETY: raw is a valid DLManagedTensor; the destructor frees it unless consumed.
     unsafe {
-        let cap = ffi::PyCapsule_New(raw as *mut c_void, CAPSULE_NAME.as_ptr(), Some(capsule_destructor));
+        let cap = ffi::PyCapsule_New(
+            raw as *mut c_void,
+            CAPSULE_NAME.as_ptr(),
+            Some(capsule_destructor),
+        );
         if cap.is_null() {
             export_deleter(raw);
             return Err(PyErr::fetch(py));
@@ -215,26 +232,42 @@ pub fn from_dlpack(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     if obj.hasattr("__dlpack_device__")? {
         let (dev, _): (i32, i32) = obj.call_method0("__dlpack_device__")?.extract()?;
         if dev != DL_CPU {
-            return Err(PyBufferError::new_err(format!("from_dlpack: only CPU memory can be imported (device type {dev})")));
+            return Err(PyBufferError::new_err(format!(
+                "from_dlpack: only CPU memory can be imported (device type {dev})"
+            )));
         }
     }
     let cap = take_capsule(obj)?;
     unsafe {
         let p = cap.as_ptr();
-        let (dl, owner, readonly, used): (&DLTensor, ImportOwner, bool, &CStr) = if ffi::PyCapsule_IsValid(p, VERSIONED_NAME.as_ptr()) == 1 {
-            let m = ffi::PyCapsule_GetPointer(p, VERSIONED_NAME.as_ptr()) as *mut DLManagedTensorVersioned;
-            if (*m).version[0] != 1 {
-                return Err(PyBufferError::new_err(format!("from_dlpack: unsupported DLPack major version {}", (*m).version[0])));
-            }
-            (&(*m).dl_tensor, ImportOwner::Versioned(m), (*m).flags & FLAG_READ_ONLY != 0, USED_VERSIONED_NAME)
-        } else if ffi::PyCapsule_IsValid(p, CAPSULE_NAME.as_ptr()) == 1 {
-            let m = ffi::PyCapsule_GetPointer(p, CAPSULE_NAME.as_ptr()) as *mut DLManagedTensor;
-            (&(*m).dl_tensor, ImportOwner::Legacy(m), false, USED_NAME)
-        } else {
-            return Err(PyTypeError::new_err("from_dlpack: expected an object with __dlpack__ or an unused DLPack capsule"));
-        };
+        let (dl, owner, readonly, used): (&DLTensor, ImportOwner, bool, &CStr) =
+            if ffi::PyCapsule_IsValid(p, VERSIONED_NAME.as_ptr()) == 1 {
+                let m = ffi::PyCapsule_GetPointer(p, VERSIONED_NAME.as_ptr())
+                    as *mut DLManagedTensorVersioned;
+                if (*m).version[0] != 1 {
+                    return Err(PyBufferError::new_err(format!(
+                        "from_dlpack: unsupported DLPack major version {}",
+                        (*m).version[0]
+                    )));
+                }
+                (
+                    &(*m).dl_tensor,
+                    ImportOwner::Versioned(m),
+                    (*m).flags & FLAG_READ_ONLY != 0,
+                    USED_VERSIONED_NAME,
+                )
+            } else if ffi::PyCapsule_IsValid(p, CAPSULE_NAME.as_ptr()) == 1 {
+                let m = ffi::PyCapsule_GetPointer(p, CAPSULE_NAME.as_ptr()) as *mut DLManagedTensor;
+                (&(*m).dl_tensor, ImportOwner::Legacy(m), false, USED_NAME)
+            } else {
+                return Err(PyTypeError::new_err(
+                    "from_dlpack: expected an object with __dlpack__ or an unused DLPack capsule",
+                ));
+            };
         if dl.device.device_type != DL_CPU {
-            return Err(PyBufferError::new_err("from_dlpack: only CPU memory can be imported"));
+            return Err(PyBufferError::new_err(
+                "from_dlpack: only CPU memory can be imported",
+            ));
         }
         let dt = match (dl.dtype.code, dl.dtype.bits, dl.dtype.lanes) {
             (2, 32, 1) => DType::F32,
@@ -254,14 +287,20 @@ pub fn from_dlpack(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         } else {
             (0..nd).map(|i| *dl.strides.add(i) as isize).collect()
         };
-        let mut layout = Layout { shape, strides, offset: 0 };
+        let mut layout = Layout {
+            shape,
+            strides,
+            offset: 0,
+        };
         let (lo, hi) = layout.storage_span();
         let len = (hi - lo).max(0) as usize;
         layout.offset = (-lo) as usize;
         let data = (dl.data as *mut u8).add(dl.byte_offset as usize);
         let base = data.offset(lo * dt.size() as isize);
         if (base as usize) % dt.size() != 0 {
-            return Err(PyValueError::new_err("from_dlpack: data is not aligned for its dtype"));
+            return Err(PyValueError::new_err(
+                "from_dlpack: data is not aligned for its dtype",
+            ));
         }
         if ffi::PyCapsule_SetName(p, used.as_ptr()) != 0 {
             return Err(PyErr::fetch(py));

@@ -1,7 +1,9 @@
 //! The Python `Tensor` class: thin wrappers over `crate::Tensor`. Work on large tensors
 //! runs with the GIL released.
 
-use super::convert::{parse_axes, parse_dtype, parse_index, parse_operand, parse_shape, parse_shape_args, to_tensor};
+use super::convert::{
+    parse_axes, parse_dtype, parse_index, parse_operand, parse_shape, parse_shape_args, to_tensor,
+};
 use super::dtype::{dtype_object, PyDType};
 use crate::device::Device;
 use crate::ops::{BinaryOp, Operand, UnaryOp};
@@ -9,7 +11,7 @@ use crate::tensor::{DType, Tensor};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
-use pyo3::types::{PyTuple, PyDict};
+use pyo3::types::{PyDict, PyTuple};
 
 /// Above this many elements a kernel releases the GIL (below it the release costs more
 /// than it gains).
@@ -18,9 +20,17 @@ const DETACH_MIN: usize = 1 << 14;
 /// Runs `f`, releasing the GIL when `work` is large, and maps the error. A panic (an
 /// allocation failure, or a bug) becomes a MemoryError or RuntimeError instead of
 /// reaching Python as a PanicException.
-pub fn run<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
+pub fn run<R: Send>(
+    py: Python<'_>,
+    work: usize,
+    f: impl FnOnce() -> crate::Result<R> + Send,
+) -> PyResult<R> {
     let guarded = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    let r = if work >= DETACH_MIN { py.detach(guarded) } else { guarded() };
+    let r = if work >= DETACH_MIN {
+        py.detach(guarded)
+    } else {
+        guarded()
+    };
     match r {
         Ok(r) => r.map_err(Into::into),
         Err(payload) => {
@@ -32,7 +42,9 @@ pub fn run<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> crate::Resu
             if msg.contains("memory allocation") {
                 Err(pyo3::exceptions::PyMemoryError::new_err(msg))
             } else {
-                Err(pyo3::exceptions::PyRuntimeError::new_err(format!("internal error in ferrograd (please report it): {msg}")))
+                Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                    "internal error in ferrograd (please report it): {msg}"
+                )))
             }
         }
     }
@@ -47,9 +59,14 @@ pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Py<PyAny>> {
     Ok(Py::new(py, PyTensor { t })?.into_any())
 }
 
-fn resolve_axis<'a, 'py>(axis: Option<&'a Bound<'py, PyAny>>, dim: Option<&'a Bound<'py, PyAny>>) -> PyResult<Option<&'a Bound<'py, PyAny>>> {
+fn resolve_axis<'a, 'py>(
+    axis: Option<&'a Bound<'py, PyAny>>,
+    dim: Option<&'a Bound<'py, PyAny>>,
+) -> PyResult<Option<&'a Bound<'py, PyAny>>> {
     match (axis, dim) {
-        (Some(a), Some(d)) if !a.is_none() && !d.is_none() => Err(PyTypeError::new_err("pass either axis or dim, not both")),
+        (Some(a), Some(d)) if !a.is_none() && !d.is_none() => {
+            Err(PyTypeError::new_err("pass either axis or dim, not both"))
+        }
         (Some(a), _) if !a.is_none() => Ok(Some(a)),
         (_, d) => Ok(d),
     }
@@ -58,7 +75,9 @@ fn resolve_axis<'a, 'py>(axis: Option<&'a Bound<'py, PyAny>>, dim: Option<&'a Bo
 fn one_axis(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<isize>> {
     match parse_axes(obj)? {
         None => Ok(None),
-        Some(v) if v.len() == 1 && !obj.map(|o| o.is_instance_of::<PyTuple>()).unwrap_or(false) => Ok(Some(v[0])),
+        Some(v) if v.len() == 1 && !obj.map(|o| o.is_instance_of::<PyTuple>()).unwrap_or(false) => {
+            Ok(Some(v[0]))
+        }
         Some(_) => Err(PyTypeError::new_err("axis must be an int or None")),
     }
 }
@@ -86,7 +105,13 @@ unary_methods! {
 }
 
 impl PyTensor {
-    fn bin(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: BinaryOp, reversed: bool) -> PyResult<Py<PyAny>> {
+    fn bin(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: BinaryOp,
+        reversed: bool,
+    ) -> PyResult<Py<PyAny>> {
         let Some(o) = parse_operand(py, other)? else {
             return Ok(py.NotImplemented());
         };
@@ -104,7 +129,10 @@ impl PyTensor {
         let py = slf.py();
         let me = slf.get();
         let Some(o) = parse_operand(py, other)? else {
-            return Err(PyTypeError::new_err(format!("unsupported operand type for in-place op: {}", other.get_type().name()?)));
+            return Err(PyTypeError::new_err(format!(
+                "unsupported operand type for in-place op: {}",
+                other.get_type().name()?
+            )));
         };
         let a = me.t.clone();
         run(py, a.numel(), move || {
@@ -130,7 +158,14 @@ impl PyTensor {
         })
     }
 
-    fn reduce(&self, py: Python<'_>, name: &str, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, correction: f64) -> PyResult<Py<PyAny>> {
+    fn reduce(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        correction: f64,
+    ) -> PyResult<Py<PyAny>> {
         let axes = parse_axes(axis)?;
         let t = self.t.clone();
         let name = name.to_string();
@@ -262,7 +297,9 @@ impl PyTensor {
     }
     fn __index__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         if self.t.dtype() != DType::I64 || self.t.numel() != 1 {
-            return Err(PyTypeError::new_err("only integer tensors of a single element can be converted to an index"));
+            return Err(PyTypeError::new_err(
+                "only integer tensors of a single element can be converted to an index",
+            ));
         }
         self.item(py)
     }
@@ -276,7 +313,11 @@ impl PyTensor {
         Ok(self.t.item()? != 0.0)
     }
     fn __len__(&self) -> PyResult<usize> {
-        self.t.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+        self.t
+            .shape()
+            .first()
+            .copied()
+            .ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
     }
     fn __hash__(slf: &Bound<'_, Self>) -> isize {
         slf.as_ptr() as isize
@@ -284,7 +325,13 @@ impl PyTensor {
 
     /// `t.to("wgpu")`, `t.to(fg.float64)`, `t.to("cpu", dtype=...)`.
     #[pyo3(signature = (*args, dtype=None, device=None))]
-    fn to(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn to(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        device: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let mut dt = parse_dtype(dtype)?;
         let mut dev = device.map(super::functions::parse_device).transpose()?;
         for a in args.iter() {
@@ -317,9 +364,16 @@ impl PyTensor {
     }
     #[pyo3(signature = (dtype, copy=true))]
     fn astype(&self, py: Python<'_>, dtype: &Bound<'_, PyAny>, copy: bool) -> PyResult<Py<PyAny>> {
-        let dt = parse_dtype(Some(dtype))?.ok_or_else(|| PyTypeError::new_err("astype needs a dtype"))?;
+        let dt = parse_dtype(Some(dtype))?
+            .ok_or_else(|| PyTypeError::new_err("astype needs a dtype"))?;
         let t = self.t.clone();
-        let r = run(py, t.numel(), move || if !copy { t.to_dtype(dt) } else { t.astype(dt) })?;
+        let r = run(py, t.numel(), move || {
+            if !copy {
+                t.to_dtype(dt)
+            } else {
+                t.astype(dt)
+            }
+        })?;
         wrap(py, r)
     }
     fn float(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -386,7 +440,9 @@ impl PyTensor {
         let s = crate::tensor::shape::normalize_axis(start_dim, n)?;
         let e = crate::tensor::shape::normalize_axis(end_dim, n)?;
         if s > e {
-            return Err(PyValueError::new_err("flatten: start_dim cannot come after end_dim"));
+            return Err(PyValueError::new_err(
+                "flatten: start_dim cannot come after end_dim",
+            ));
         }
         let mut shape: Vec<isize> = self.t.shape()[..s].iter().map(|&d| d as isize).collect();
         shape.push(self.t.shape()[s..=e].iter().product::<usize>() as isize);
@@ -399,7 +455,12 @@ impl PyTensor {
         wrap(py, self.t.unsqueeze(dim)?)
     }
     #[pyo3(signature = (axis=None, *, dim=None))]
-    fn squeeze(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, dim: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn squeeze(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        dim: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let axes = parse_axes(resolve_axis(axis, dim)?)?;
         wrap(py, self.t.squeeze(axes.as_deref())?)
     }
@@ -414,12 +475,23 @@ impl PyTensor {
         let shape: Vec<usize> = s
             .iter()
             .enumerate()
-            .map(|(i, &d)| if d == -1 && i >= lead { self.t.shape()[i - lead] } else { d.max(0) as usize })
+            .map(|(i, &d)| {
+                if d == -1 && i >= lead {
+                    self.t.shape()[i - lead]
+                } else {
+                    d.max(0) as usize
+                }
+            })
             .collect();
         wrap(py, self.t.broadcast_to(&shape)?)
     }
     #[pyo3(signature = (axis=None, *, dims=None))]
-    fn flip(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn flip(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let axes = parse_axes(resolve_axis(axis, dims)?)?;
         wrap(py, self.t.flip(axes.as_deref())?)
     }
@@ -430,7 +502,9 @@ impl PyTensor {
         if let Ok(i) = key.extract::<isize>() {
             if !key.is_instance_of::<pyo3::types::PyBool>() {
                 if self.t.ndim() == 0 {
-                    return Err(pyo3::exceptions::PyIndexError::new_err("invalid index of a 0-dim tensor"));
+                    return Err(pyo3::exceptions::PyIndexError::new_err(
+                        "invalid index of a 0-dim tensor",
+                    ));
                 }
                 return wrap(py, self.t.select(0, i)?);
             }
@@ -440,7 +514,12 @@ impl PyTensor {
         let r = run(py, t.numel(), move || t.index(&idx))?;
         wrap(py, r)
     }
-    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let idx = parse_index(py, key)?;
         let v = match super::convert::parse_scalar(value) {
             Some(s) => crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), Device::Cpu)?,
@@ -487,10 +566,20 @@ impl PyTensor {
     fn __rmod__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.bin(py, o, BinaryOp::Rem, true)
     }
-    fn __pow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn __pow__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.bin(py, o, BinaryOp::Pow, false)
     }
-    fn __rpow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn __rpow__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.bin(py, o, BinaryOp::Pow, true)
     }
     fn __and__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
@@ -513,7 +602,9 @@ impl PyTensor {
     }
     fn __invert__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         if self.t.dtype() != DType::Bool {
-            return Err(PyTypeError::new_err("~ is only supported on bool tensors (bitwise ops on integers are not implemented)"));
+            return Err(PyTypeError::new_err(
+                "~ is only supported on bool tensors (bitwise ops on integers are not implemented)",
+            ));
         }
         wrap(py, self.t.unary(UnaryOp::LogicalNot)?)
     }
@@ -558,7 +649,12 @@ impl PyTensor {
     fn matmul(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.__matmul__(py, o)
     }
-    fn __richcmp__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<Py<PyAny>> {
         let bop = match op {
             CompareOp::Eq => BinaryOp::Eq,
             CompareOp::Ne => BinaryOp::Ne,
@@ -571,7 +667,13 @@ impl PyTensor {
     }
 
     /// The Python-facing binary op by name (used by the functional API).
-    fn _binary(&self, py: Python<'_>, other: &Bound<'_, PyAny>, name: &str, reversed: bool) -> PyResult<Py<PyAny>> {
+    fn _binary(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        name: &str,
+        reversed: bool,
+    ) -> PyResult<Py<PyAny>> {
         let op = match name {
             "maximum" => BinaryOp::Maximum,
             "minimum" => BinaryOp::Minimum,
@@ -589,7 +691,10 @@ impl PyTensor {
         };
         let r = self.bin(py, other, op, reversed)?;
         if r.is(&py.NotImplemented()) {
-            return Err(PyTypeError::new_err(format!("unsupported operand for {name}: {}", other.get_type().name()?)));
+            return Err(PyTypeError::new_err(format!(
+                "unsupported operand for {name}: {}",
+                other.get_type().name()?
+            )));
         }
         Ok(r)
     }
@@ -598,17 +703,28 @@ impl PyTensor {
         let op = match approximate {
             "none" => UnaryOp::Gelu,
             "tanh" => UnaryOp::GeluTanh,
-            other => return Err(PyValueError::new_err(format!("approximate must be 'none' or 'tanh', got '{other}'"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "approximate must be 'none' or 'tanh', got '{other}'"
+                )))
+            }
         };
         let t = self.t.clone();
         let r = run(py, t.numel(), move || t.unary(op))?;
         wrap(py, r)
     }
     #[pyo3(signature = (min=None, max=None))]
-    fn clip(&self, py: Python<'_>, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn clip(
+        &self,
+        py: Python<'_>,
+        min: Option<&Bound<'_, PyAny>>,
+        max: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let conv = |o: Option<&Bound<'_, PyAny>>| -> PyResult<Option<Operand>> {
             match o {
-                Some(v) if !v.is_none() => parse_operand(py, v)?.map(Some).ok_or_else(|| PyTypeError::new_err("clip bounds must be numbers or tensors")),
+                Some(v) if !v.is_none() => parse_operand(py, v)?
+                    .map(Some)
+                    .ok_or_else(|| PyTypeError::new_err("clip bounds must be numbers or tensors")),
                 _ => Ok(None),
             }
         };
@@ -618,57 +734,203 @@ impl PyTensor {
         wrap(py, r)
     }
     #[pyo3(signature = (min=None, max=None))]
-    fn clamp(&self, py: Python<'_>, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn clamp(
+        &self,
+        py: Python<'_>,
+        min: Option<&Bound<'_, PyAny>>,
+        max: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.clip(py, min, max)
     }
 
     // ----- reductions -----
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "sum", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn sum(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "sum",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "mean", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn mean(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "mean",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "prod", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn prod(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "prod",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "max", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn max(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "max",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "min", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn min(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "min",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn logsumexp(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "logsumexp", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn logsumexp(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "logsumexp",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn all(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "all", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn all(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "all",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn any(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
-        self.reduce(py, "any", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+    fn any(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
+        self.reduce(
+            py,
+            "any",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            0.0,
+        )
     }
     /// Variance; `correction` as in the Array API (0 biased, 1 unbiased). PyTorch's
     /// `unbiased=` is accepted too.
     #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
-    fn var(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, correction: Option<f64>, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>, unbiased: Option<bool>) -> PyResult<Py<PyAny>> {
+    fn var(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        correction: Option<f64>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+        unbiased: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
         let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
-        self.reduce(py, "var", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), c)
+        self.reduce(
+            py,
+            "var",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            c,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
-    fn std(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, correction: Option<f64>, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>, unbiased: Option<bool>) -> PyResult<Py<PyAny>> {
+    fn std(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        correction: Option<f64>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+        unbiased: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
         let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
-        self.reduce(py, "std", resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), c)
+        self.reduce(
+            py,
+            "std",
+            resolve_axis(axis, dim)?,
+            keepdim.unwrap_or(keepdims),
+            c,
+        )
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn argmax(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+    fn argmax(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
         let ax = one_axis(resolve_axis(axis, dim)?)?;
         let t = self.t.clone();
         let kd = keepdim.unwrap_or(keepdims);
@@ -676,7 +938,14 @@ impl PyTensor {
         wrap(py, r)
     }
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn argmin(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool, dim: Option<&Bound<'_, PyAny>>, keepdim: Option<bool>) -> PyResult<Py<PyAny>> {
+    fn argmin(
+        &self,
+        py: Python<'_>,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: Option<bool>,
+    ) -> PyResult<Py<PyAny>> {
         let ax = one_axis(resolve_axis(axis, dim)?)?;
         let t = self.t.clone();
         let kd = keepdim.unwrap_or(keepdims);
@@ -698,7 +967,12 @@ impl PyTensor {
         wrap(py, r)
     }
     #[pyo3(signature = (indices, axis=None))]
-    fn take(&self, py: Python<'_>, indices: &Bound<'_, PyAny>, axis: Option<isize>) -> PyResult<Py<PyAny>> {
+    fn take(
+        &self,
+        py: Python<'_>,
+        indices: &Bound<'_, PyAny>,
+        axis: Option<isize>,
+    ) -> PyResult<Py<PyAny>> {
         let idx = to_tensor(py, indices, None, false)?;
         wrap(py, self.t.take(&idx, axis)?)
     }
@@ -713,28 +987,48 @@ impl PyTensor {
         super::interop::array_interface(py, &self.t)
     }
     #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
-    fn __dlpack__<'py>(&self, py: Python<'py>, stream: Option<&Bound<'py, PyAny>>, max_version: Option<&Bound<'py, PyAny>>, dl_device: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+    fn __dlpack__<'py>(
+        &self,
+        py: Python<'py>,
+        stream: Option<&Bound<'py, PyAny>>,
+        max_version: Option<&Bound<'py, PyAny>>,
+        dl_device: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let _ = (stream, max_version, dl_device);
-        let t = if copy == Some(true) { self.t.deep_copy()? } else { self.t.clone() };
+        let t = if copy == Some(true) {
+            self.t.deep_copy()?
+        } else {
+            self.t.clone()
+        };
         super::interop::to_dlpack(py, &t)
     }
     fn __dlpack_device__(&self) -> PyResult<(i32, i32)> {
         match self.t.device() {
             Device::Cpu => Ok((1, 0)),
-            d => Err(pyo3::exceptions::PyBufferError::new_err(format!("DLPack export of {d} tensors is not supported; call .to('cpu') first"))),
+            d => Err(pyo3::exceptions::PyBufferError::new_err(format!(
+                "DLPack export of {d} tensors is not supported; call .to('cpu') first"
+            ))),
         }
     }
     #[pyo3(signature = (api_version=None))]
-    fn __array_namespace__(&self, py: Python<'_>, api_version: Option<&str>) -> PyResult<Py<PyAny>> {
+    fn __array_namespace__(
+        &self,
+        py: Python<'_>,
+        api_version: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
         if let Some(v) = api_version {
             if !v.starts_with("202") {
-                return Err(PyValueError::new_err(format!("unsupported array API version {v}")));
+                return Err(PyValueError::new_err(format!(
+                    "unsupported array API version {v}"
+                )));
             }
         }
         Ok(py.import("ferrograd")?.into_any().unbind())
     }
     fn _fill_scalar(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let s = super::convert::parse_scalar(value).ok_or_else(|| PyTypeError::new_err("fill value must be a number"))?;
+        let s = super::convert::parse_scalar(value)
+            .ok_or_else(|| PyTypeError::new_err("fill value must be a number"))?;
         let v = crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), Device::Cpu)?;
         Ok(crate::ops::copy::assign(&self.t, &v)?)
     }

@@ -9,7 +9,9 @@ use crate::{bail, dispatch, dispatch_float, Result};
 
 fn fill<T: Element>(t: &Tensor, v: T) {
     let p = SendPtr(t.storage().cpu_ptr::<T>());
-    for_each_chunk(t.numel(), GRAIN, |s, e| unsafe { p.slice_mut(s, e - s).fill(v) });
+    for_each_chunk(t.numel(), GRAIN, |s, e| unsafe {
+        p.slice_mut(s, e - s).fill(v)
+    });
 }
 
 /// Writes f(i) to element i of a fresh contiguous tensor, in parallel.
@@ -60,9 +62,19 @@ impl Tensor {
         Ok(dispatch!(dtype, T => generate::<T>(&[n], |i| T::from_f64(start + i as f64 * step))))
     }
 
-    pub fn linspace(start: f64, stop: f64, num: usize, endpoint: bool, dtype: DType) -> Result<Tensor> {
+    pub fn linspace(
+        start: f64,
+        stop: f64,
+        num: usize,
+        endpoint: bool,
+        dtype: DType,
+    ) -> Result<Tensor> {
         let div = if endpoint { num.saturating_sub(1) } else { num };
-        let step = if div > 0 { (stop - start) / div as f64 } else { 0.0 };
+        let step = if div > 0 {
+            (stop - start) / div as f64
+        } else {
+            0.0
+        };
         Ok(dispatch!(dtype, T => generate::<T>(&[num], |i| {
             if endpoint && num > 1 && i == num - 1 { T::from_f64(stop) } else { T::from_f64(start + i as f64 * step) }
         })))
@@ -86,20 +98,25 @@ impl Tensor {
     /// Standard normal (Box-Muller on pairs of uniforms).
     pub fn randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
         let s = next_stream();
-        Ok(dispatch_float!(dtype, "randn", T => generate::<T>(shape, |i| {
-            let b = s.block((i / 2) as u64);
-            let u1 = 1.0 - u64_to_unit_f64(b[0], b[1]); // (0, 1]
-            let u2 = u64_to_unit_f64(b[2], b[3]);
-            let r = (-2.0 * u1.ln()).sqrt();
-            let th = 2.0 * std::f64::consts::PI * u2;
-            T::from_f64(if i % 2 == 0 { r * th.cos() } else { r * th.sin() })
-        })))
+        Ok(
+            dispatch_float!(dtype, "randn", T => generate::<T>(shape, |i| {
+                let b = s.block((i / 2) as u64);
+                let u1 = 1.0 - u64_to_unit_f64(b[0], b[1]); // (0, 1]
+                let u2 = u64_to_unit_f64(b[2], b[3]);
+                let r = (-2.0 * u1.ln()).sqrt();
+                let th = 2.0 * std::f64::consts::PI * u2;
+                T::from_f64(if i % 2 == 0 { r * th.cos() } else { r * th.sin() })
+            })),
+        )
     }
 
     /// Integers uniform in [low, high).
     pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType) -> Result<Tensor> {
         if high <= low {
-            bail!(Value, "randint: high ({high}) must be greater than low ({low})")
+            bail!(
+                Value,
+                "randint: high ({high}) must be greater than low ({low})"
+            )
         }
         let range = (high as i128 - low as i128) as u128;
         let s = next_stream();
@@ -114,11 +131,17 @@ impl Tensor {
 
 pub(crate) fn rand_from<T: Element>(shape: &[usize], s: PhiloxStream) -> Tensor {
     if T::DTYPE == DType::F32 {
-        generate::<T>(shape, |i| T::from_f64(u32_to_unit_f32(s.word(i as u64)) as f64))
+        generate::<T>(shape, |i| {
+            T::from_f64(u32_to_unit_f32(s.word(i as u64)) as f64)
+        })
     } else {
         generate::<T>(shape, |i| {
             let b = s.block((i / 2) as u64);
-            let (hi, lo) = if i % 2 == 0 { (b[0], b[1]) } else { (b[2], b[3]) };
+            let (hi, lo) = if i % 2 == 0 {
+                (b[0], b[1])
+            } else {
+                (b[2], b[3])
+            };
             T::from_f64(u64_to_unit_f64(hi, lo))
         })
     }

@@ -157,7 +157,9 @@ impl From<bool> for Scalar {
 }
 
 /// A Rust type that can be a tensor element.
-pub trait Element: Copy + Send + Sync + PartialOrd + PartialEq + Default + std::fmt::Debug + 'static {
+pub trait Element:
+    Copy + Send + Sync + PartialOrd + PartialEq + Default + std::fmt::Debug + 'static
+{
     const DTYPE: DType;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;

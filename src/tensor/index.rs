@@ -72,9 +72,17 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
     }
     let consumed = items
         .iter()
-        .filter(|i| matches!(i, TensorIndex::Int(_) | TensorIndex::Slice(..) | TensorIndex::Array(_)))
+        .filter(|i| {
+            matches!(
+                i,
+                TensorIndex::Int(_) | TensorIndex::Slice(..) | TensorIndex::Array(_)
+            )
+        })
         .count();
-    let ellipses = items.iter().filter(|i| matches!(i, TensorIndex::Ellipsis)).count();
+    let ellipses = items
+        .iter()
+        .filter(|i| matches!(i, TensorIndex::Ellipsis))
+        .count();
     if ellipses > 1 {
         bail!(Index, "an index can only have a single ellipsis ('...')")
     }
@@ -135,7 +143,12 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
             })?
         };
     }
-    Ok(IndexPlan { view, arrays, dims, bshape })
+    Ok(IndexPlan {
+        view,
+        arrays,
+        dims,
+        bshape,
+    })
 }
 
 fn check_mask(x: &Tensor, idx: &[TensorIndex], it: &TensorIndex, mask: &Tensor) -> Result<()> {
@@ -148,7 +161,13 @@ fn check_mask(x: &Tensor, idx: &[TensorIndex], it: &TensorIndex, mask: &Tensor) 
         }
         match prev {
             TensorIndex::Int(_) | TensorIndex::Slice(..) => start += 1,
-            TensorIndex::Array(t) => start += if t.dtype() == DType::Bool { t.ndim() } else { 1 },
+            TensorIndex::Array(t) => {
+                start += if t.dtype() == DType::Bool {
+                    t.ndim()
+                } else {
+                    1
+                }
+            }
             TensorIndex::Ellipsis => {
                 let after: usize = idx
                     .iter()

@@ -23,7 +23,11 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
 
 impl Layout {
     pub fn contiguous(shape: &[usize]) -> Layout {
-        Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
+        Layout {
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
     }
 
     pub fn ndim(&self) -> usize {
@@ -135,7 +139,11 @@ impl Layout {
                 )
             }
         }
-        let mut l = Layout { shape: vec![], strides: vec![], offset: self.offset };
+        let mut l = Layout {
+            shape: vec![],
+            strides: vec![],
+            offset: self.offset,
+        };
         for i in 0..self.ndim() {
             if !axes.contains(&i) {
                 l.shape.push(self.shape[i]);
@@ -173,7 +181,11 @@ impl Layout {
                 )
             };
         }
-        Ok(Layout { shape: shape.to_vec(), strides, offset: self.offset })
+        Ok(Layout {
+            shape: shape.to_vec(),
+            strides,
+            offset: self.offset,
+        })
     }
 
     /// Strides for viewing this layout with a new shape of the same size, when that is
@@ -202,7 +214,9 @@ impl Layout {
             .filter(|(&d, _)| d != 1)
             .map(|(&d, &s)| (d, s))
             .collect();
-        let new_idx: Vec<usize> = (0..new_shape.len()).filter(|&i| new_shape[i] != 1).collect();
+        let new_idx: Vec<usize> = (0..new_shape.len())
+            .filter(|&i| new_shape[i] != 1)
+            .collect();
         let mut new_strides = vec![1isize; new_shape.len()];
         let mut ni = 0usize;
         let mut oi = 0usize;
@@ -231,7 +245,11 @@ impl Layout {
         if ni != new_idx.len() {
             return None;
         }
-        Some(Layout { shape: new_shape.to_vec(), strides: new_strides, offset: self.offset })
+        Some(Layout {
+            shape: new_shape.to_vec(),
+            strides: new_strides,
+            offset: self.offset,
+        })
     }
 
     pub fn axis(&self, axis: isize) -> Result<usize> {
@@ -255,7 +273,9 @@ mod tests {
 
     #[test]
     fn broadcast_strides_are_zero() {
-        let l = Layout::contiguous(&[3, 1]).broadcast_to(&[2, 3, 4]).unwrap();
+        let l = Layout::contiguous(&[3, 1])
+            .broadcast_to(&[2, 3, 4])
+            .unwrap();
         assert_eq!(l.strides, vec![0, 1, 0]);
         assert!(Layout::contiguous(&[3]).broadcast_to(&[4]).is_err());
     }

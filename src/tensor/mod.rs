@@ -118,7 +118,11 @@ impl Tensor {
         Ok(())
     }
     pub fn grad(&self) -> Option<Tensor> {
-        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0
+            .grad
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     pub fn set_grad(&self, g: Option<Tensor>) {
         *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = g;
@@ -147,7 +151,9 @@ impl Tensor {
         }
         let t = self.to_device(Device::Cpu)?;
         let off = t.offset();
-        Ok(crate::dispatch!(t.dtype(), T => unsafe { (*t.0.storage.cpu_ptr::<T>().add(off)).to_f64() }))
+        Ok(
+            crate::dispatch!(t.dtype(), T => unsafe { (*t.0.storage.cpu_ptr::<T>().add(off)).to_f64() }),
+        )
     }
 
     /// A read-only slice of a contiguous CPU tensor's elements.

@@ -12,7 +12,12 @@ pub fn checked_numel(shape: &[usize]) -> Result<usize> {
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= (isize::MAX as usize) / 8)
-        .ok_or_else(|| crate::Error::Value(format!("array is too big: shape {} has too many elements", fmt_shape(shape))))
+        .ok_or_else(|| {
+            crate::Error::Value(format!(
+                "array is too big: shape {} has too many elements",
+                fmt_shape(shape)
+            ))
+        })
 }
 
 /// `(2, 3)` style text for error messages.
@@ -21,7 +26,11 @@ pub fn fmt_shape(shape: &[usize]) -> String {
         1 => format!("({},)", shape[0]),
         _ => format!(
             "({})",
-            shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -34,8 +43,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -61,7 +78,11 @@ pub fn normalize_axis(axis: isize, ndim: usize) -> Result<usize> {
             "axis {axis} is out of bounds for array of dimension {ndim}"
         )
     }
-    Ok(if axis < 0 { (axis + n) as usize } else { axis as usize })
+    Ok(if axis < 0 {
+        (axis + n) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// Normalises a list of axes (None = all), rejecting repeats.
@@ -90,13 +111,18 @@ pub fn infer_reshape(target: &[isize], total: usize, from: &[usize]) -> Result<V
     for (i, &d) in target.iter().enumerate() {
         if d == -1 {
             if unknown.is_some() {
-                bail!(Value, "can only specify one unknown dimension (-1) in reshape")
+                bail!(
+                    Value,
+                    "can only specify one unknown dimension (-1) in reshape"
+                )
             }
             unknown = Some(i);
         } else if d < 0 {
             bail!(Value, "invalid dimension {d} in reshape target {target:?}")
         } else {
-            known = known.checked_mul(d as usize).ok_or_else(|| crate::Error::Value(format!("reshape target {target:?} is too big")))?;
+            known = known.checked_mul(d as usize).ok_or_else(|| {
+                crate::Error::Value(format!("reshape target {target:?} is too big"))
+            })?;
         }
     }
     let mut out: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();

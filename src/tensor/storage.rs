@@ -39,10 +39,15 @@ impl CpuStorage {
         if bytes == 0 {
             // A dangling but aligned pointer: never read or written through.
             let ptr = NonNull::new(ALIGN as *mut u8).unwrap();
-            return CpuStorage { ptr, bytes, owner: Owner::Alloc(None) };
+            return CpuStorage {
+                ptr,
+                bytes,
+                owner: Owner::Alloc(None),
+            };
         }
-        let layout = std::alloc::Layout::from_size_align(bytes, ALIGN)
-            .unwrap_or_else(|_| panic!("memory allocation of {bytes} bytes failed (size overflow)"));
+        let layout = std::alloc::Layout::from_size_align(bytes, ALIGN).unwrap_or_else(|_| {
+            panic!("memory allocation of {bytes} bytes failed (size overflow)")
+        });
         // SAFETY: layout has non-zero size.
         let raw = unsafe {
             if zeroed {
@@ -52,15 +57,28 @@ impl CpuStorage {
             }
         };
         // Panic (not abort) so the Python layer can turn it into a MemoryError.
-        let ptr = NonNull::new(raw).unwrap_or_else(|| panic!("memory allocation of {bytes} bytes failed"));
-        CpuStorage { ptr, bytes, owner: Owner::Alloc(Some(layout)) }
+        let ptr = NonNull::new(raw)
+            .unwrap_or_else(|| panic!("memory allocation of {bytes} bytes failed"));
+        CpuStorage {
+            ptr,
+            bytes,
+            owner: Owner::Alloc(Some(layout)),
+        }
     }
 
     /// Wraps foreign memory. SAFETY: `ptr` must be valid for `bytes` bytes, aligned for
     /// the element type, and stay valid until `owner` is dropped.
-    pub unsafe fn foreign(ptr: *mut u8, bytes: usize, owner: Box<dyn Any + Send + Sync>) -> CpuStorage {
+    pub unsafe fn foreign(
+        ptr: *mut u8,
+        bytes: usize,
+        owner: Box<dyn Any + Send + Sync>,
+    ) -> CpuStorage {
         let ptr = NonNull::new(ptr).unwrap_or(NonNull::new(ALIGN as *mut u8).unwrap());
-        CpuStorage { ptr, bytes, owner: Owner::Foreign(owner) }
+        CpuStorage {
+            ptr,
+            bytes,
+            owner: Owner::Foreign(owner),
+        }
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
@@ -83,7 +101,9 @@ impl Drop for CpuStorage {
 fn byte_size(dtype: DType, len: usize) -> usize {
     len.checked_mul(dtype.size())
         .filter(|&b| b <= isize::MAX as usize)
-        .unwrap_or_else(|| panic!("memory allocation of {len} elements of {dtype} failed (size overflow)"))
+        .unwrap_or_else(|| {
+            panic!("memory allocation of {len} elements of {dtype} failed (size overflow)")
+        })
 }
 
 pub enum StorageKind {
@@ -110,7 +130,12 @@ impl Storage {
         Storage::from_cpu(CpuStorage::alloc(byte_size(dtype, len), true), dtype, len)
     }
     pub fn from_cpu(cpu: CpuStorage, dtype: DType, len: usize) -> Storage {
-        Storage { kind: StorageKind::Cpu(cpu), dtype, len, version: AtomicU64::new(0) }
+        Storage {
+            kind: StorageKind::Cpu(cpu),
+            dtype,
+            len,
+            version: AtomicU64::new(0),
+        }
     }
     pub fn from_vec<T: Element>(v: Vec<T>) -> Storage {
         let s = Storage::cpu_uninit(T::DTYPE, v.len());
@@ -120,7 +145,12 @@ impl Storage {
     }
     #[cfg(feature = "wgpu")]
     pub fn from_wgpu(w: crate::device::wgpu::WgpuStorage, len: usize) -> Storage {
-        Storage { kind: StorageKind::Wgpu(w), dtype: DType::F32, len, version: AtomicU64::new(0) }
+        Storage {
+            kind: StorageKind::Wgpu(w),
+            dtype: DType::F32,
+            len,
+            version: AtomicU64::new(0),
+        }
     }
 
     pub fn device(&self) -> Device {
@@ -156,6 +186,17 @@ impl Storage {
             StorageKind::Wgpu(w) => Ok(w),
             _ => bail!(Device, "expected a wgpu tensor"),
         }
+    }
+
+    /// Number of elements the buffer holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn dtype(&self) -> DType {
+        self.dtype
     }
 
     pub fn version(&self) -> u64 {

@@ -17,7 +17,11 @@ impl Tensor {
             Some(l) => Ok(self.view_with(l)),
             None => {
                 let c = self.contiguous()?;
-                Ok(c.view_with(c.layout().reshape_view(&target).expect("contiguous reshape")))
+                Ok(c.view_with(
+                    c.layout()
+                        .reshape_view(&target)
+                        .expect("contiguous reshape"),
+                ))
             }
         }
     }
@@ -37,13 +41,19 @@ impl Tensor {
         if axes.len() != n {
             bail!(Value, "axes {axes:?} don't match array of dimension {n}")
         }
-        let ax: Vec<usize> = axes.iter().map(|&a| normalize_axis(a, n)).collect::<Result<_>>()?;
+        let ax: Vec<usize> = axes
+            .iter()
+            .map(|&a| normalize_axis(a, n))
+            .collect::<Result<_>>()?;
         Ok(self.view_with(self.layout().permute(&ax)?))
     }
 
     /// Swaps two axes.
     pub fn transpose(&self, a: isize, b: isize) -> Result<Tensor> {
-        let (a, b) = (normalize_axis(a, self.ndim())?, normalize_axis(b, self.ndim())?);
+        let (a, b) = (
+            normalize_axis(a, self.ndim())?,
+            normalize_axis(b, self.ndim())?,
+        );
         Ok(self.view_with(self.layout().transpose(a, b)))
     }
 
@@ -56,7 +66,11 @@ impl Tensor {
     /// Swaps the last two axes (`.mT`).
     pub fn mt(&self) -> Result<Tensor> {
         if self.ndim() < 2 {
-            bail!(Value, "mT needs a tensor of at least 2 dimensions, got shape {}", fmt_shape(self.shape()))
+            bail!(
+                Value,
+                "mT needs a tensor of at least 2 dimensions, got shape {}",
+                fmt_shape(self.shape())
+            )
         }
         self.transpose(-2, -1)
     }
@@ -83,7 +97,13 @@ impl Tensor {
     }
 
     /// Basic slicing of one axis: Python's `start:stop:step` with NumPy clamping rules.
-    pub fn slice(&self, axis: isize, start: Option<isize>, stop: Option<isize>, step: isize) -> Result<Tensor> {
+    pub fn slice(
+        &self,
+        axis: isize,
+        start: Option<isize>,
+        stop: Option<isize>,
+        step: isize,
+    ) -> Result<Tensor> {
         let ax = normalize_axis(axis, self.ndim())?;
         let (first, len) = slice_indices(self.shape()[ax], start, stop, step)?;
         Ok(self.view_with(self.layout().slice_axis(ax, first, len, step)))
@@ -95,7 +115,10 @@ impl Tensor {
         let n = self.shape()[ax] as isize;
         let i = if index < 0 { index + n } else { index };
         if i < 0 || i >= n {
-            bail!(Index, "index {index} is out of bounds for axis {ax} with size {n}")
+            bail!(
+                Index,
+                "index {index} is out of bounds for axis {ax} with size {n}"
+            )
         }
         Ok(self.view_with(self.layout().select(ax, i as usize)))
     }
@@ -151,7 +174,12 @@ impl Tensor {
 }
 
 /// NumPy's slice resolution: returns (first index, number of elements).
-pub fn slice_indices(n: usize, start: Option<isize>, stop: Option<isize>, step: isize) -> Result<(usize, usize)> {
+pub fn slice_indices(
+    n: usize,
+    start: Option<isize>,
+    stop: Option<isize>,
+    step: isize,
+) -> Result<(usize, usize)> {
     if step == 0 {
         bail!(Value, "slice step cannot be zero")
     }
@@ -165,7 +193,14 @@ pub fn slice_indices(n: usize, start: Option<isize>, stop: Option<isize>, step: 
     } else {
         let s = clamp(start.map(norm).unwrap_or(n - 1), -1, n - 1);
         let e = clamp(stop.map(norm).unwrap_or(-1), -1, n - 1);
-        (s, if s > e { (s - e + (-step) - 1) / (-step) } else { 0 })
+        (
+            s,
+            if s > e {
+                (s - e + (-step) - 1) / (-step)
+            } else {
+                0
+            },
+        )
     };
     Ok((if len > 0 { first as usize } else { 0 }, len as usize))
 }

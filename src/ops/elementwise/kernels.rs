@@ -42,15 +42,26 @@ pub fn map_unary<T: Element, U: Element>(x: &Tensor, f: impl Fn(T) -> U + Sync +
 }
 
 /// out = f(a, b) with both operands broadcast to `shape` (dtypes already unified).
-pub fn map_binary<T: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: impl Fn(T, T) -> U + Sync + Send) -> Tensor {
+pub fn map_binary<T: Element, U: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+    f: impl Fn(T, T) -> U + Sync + Send,
+) -> Tensor {
     let out = uninit_cpu(U::DTYPE, shape);
     let n = out.numel();
-    let (la, lb) = (a.layout().broadcast_to(shape).expect("broadcast"), b.layout().broadcast_to(shape).expect("broadcast"));
+    let (la, lb) = (
+        a.layout().broadcast_to(shape).expect("broadcast"),
+        b.layout().broadcast_to(shape).expect("broadcast"),
+    );
     unsafe {
         let (ap, bp, op) = (base::<T>(a), base::<T>(b), base::<U>(&out));
         if la.is_contiguous() && lb.is_contiguous() && a.numel() == n && b.numel() == n {
             for_each_chunk(n, GRAIN, |s, e| {
-                let (x, y) = (std::slice::from_raw_parts(ap.get().add(s), e - s), std::slice::from_raw_parts(bp.get().add(s), e - s));
+                let (x, y) = (
+                    std::slice::from_raw_parts(ap.get().add(s), e - s),
+                    std::slice::from_raw_parts(bp.get().add(s), e - s),
+                );
                 let d = op.slice_mut(s, e - s);
                 for i in 0..d.len() {
                     d[i] = f(x[i], y[i]);
@@ -65,7 +76,10 @@ pub fn map_binary<T: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &[usize
                 let (x, y) = (ap.get().offset(off[1]), bp.get().offset(off[2]));
                 match (st[1], st[2]) {
                     (1, 1) => {
-                        let (x, y) = (std::slice::from_raw_parts(x, len), std::slice::from_raw_parts(y, len));
+                        let (x, y) = (
+                            std::slice::from_raw_parts(x, len),
+                            std::slice::from_raw_parts(y, len),
+                        );
                         for i in 0..len {
                             d[i] = f(x[i], y[i]);
                         }
@@ -102,14 +116,30 @@ pub fn map_where<T: Element>(cond: &Tensor, a: &Tensor, b: &Tensor, shape: &[usi
     let la = a.layout().broadcast_to(shape).expect("broadcast");
     let lb = b.layout().broadcast_to(shape).expect("broadcast");
     unsafe {
-        let (cp, ap, bp, op) = (base::<bool>(cond), base::<T>(a), base::<T>(b), base::<T>(&out));
-        let it = NdIter::<4>::new(shape, [out.strides(), &lc.strides, &la.strides, &lb.strides]);
+        let (cp, ap, bp, op) = (
+            base::<bool>(cond),
+            base::<T>(a),
+            base::<T>(b),
+            base::<T>(&out),
+        );
+        let it = NdIter::<4>::new(
+            shape,
+            [out.strides(), &lc.strides, &la.strides, &lb.strides],
+        );
         for_each_chunk(n, GRAIN, |s, e| {
             it.for_each_run(s, e, |off, len, st, _| {
                 let d = op.get().offset(off[0]);
-                let (c, x, y) = (cp.get().offset(off[1]), ap.get().offset(off[2]), bp.get().offset(off[3]));
+                let (c, x, y) = (
+                    cp.get().offset(off[1]),
+                    ap.get().offset(off[2]),
+                    bp.get().offset(off[3]),
+                );
                 for i in 0..len as isize {
-                    *d.offset(i) = if *c.offset(i * st[1]) { *x.offset(i * st[2]) } else { *y.offset(i * st[3]) };
+                    *d.offset(i) = if *c.offset(i * st[1]) {
+                        *x.offset(i * st[2])
+                    } else {
+                        *y.offset(i * st[3])
+                    };
                 }
             })
         });

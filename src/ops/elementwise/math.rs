@@ -234,7 +234,12 @@ mod tests {
     #[test]
     fn erf_matches_known_values() {
         // erf(0.5), erf(1), erf(2), erf(3) to 15 digits (Abramowitz & Stegun table 7.1)
-        let cases = [(0.5, 0.520499877813047), (1.0, 0.842700792949715), (2.0, 0.995322265018953), (3.0, 0.999977909503001)];
+        let cases = [
+            (0.5, 0.520499877813047),
+            (1.0, 0.842700792949715),
+            (2.0, 0.995322265018953),
+            (3.0, 0.999977909503001),
+        ];
         for (x, want) in cases {
             assert!((erf(x) - want).abs() < 1e-14, "erf({x}) = {}", erf(x));
             assert!((erf(-x) + want).abs() < 1e-14);

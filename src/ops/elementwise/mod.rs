@@ -140,7 +140,12 @@ fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
     Ok(())
 }
 
-fn binary_kernel<T: Element + Arith>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Tensor {
+fn binary_kernel<T: Element + Arith>(
+    op: BinaryOp,
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+) -> Tensor {
     use BinaryOp::*;
     match op {
         Add => map_binary::<T, T>(a, b, shape, |x, y| x.add(y)),
@@ -172,7 +177,10 @@ fn logical_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Tens
 
 fn check_int_pow(exponent: &Tensor) -> Result<()> {
     if exponent.dtype() == DType::I64 && exponent.numel() > 0 && exponent.min_all()?.item()? < 0.0 {
-        bail!(Value, "Integers to negative integer powers are not allowed.")
+        bail!(
+            Value,
+            "Integers to negative integer powers are not allowed."
+        )
     }
     Ok(())
 }
@@ -276,10 +284,15 @@ impl Tensor {
                 (Relu, DType::Bool) => bail!(DType, "relu is not supported on bool tensors"),
                 _ => self.deep_copy()?,
             }),
-            LogicalNot => Ok(map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, |x| !x)),
+            LogicalNot => Ok(map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, |x| {
+                !x
+            })),
             IsNan | IsInf | IsFinite if !dt.is_float() => {
                 let v = op == IsFinite;
-                Ok(map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, move |_| v))
+                Ok(map_unary::<bool, bool>(
+                    &self.to_dtype(DType::Bool)?,
+                    move |_| v,
+                ))
             }
             _ => {
                 let x = self.to_dtype(dt.to_float())?;
@@ -325,7 +338,9 @@ impl Tensor {
             (Operand::Tensor(x), Operand::Scalar(s)) | (Operand::Scalar(s), Operand::Tensor(x)) => {
                 DType::promote_weak(x.dtype(), s)
             }
-            (Operand::Scalar(s), Operand::Scalar(t)) => DType::promote(s.kind_dtype(), t.kind_dtype()),
+            (Operand::Scalar(s), Operand::Scalar(t)) => {
+                DType::promote(s.kind_dtype(), t.kind_dtype())
+            }
         };
         let to_t = |o: Operand| -> Result<Tensor> {
             match o {
@@ -382,7 +397,13 @@ fn float_unary<T: FloatMath>(op: UnaryOp, x: &Tensor) -> Tensor {
         Cos => map_unary::<T, T>(x, |v| v.cos_()),
         Tanh => map_unary::<T, T>(x, |v| v.tanh_()),
         Sigmoid => map_unary::<T, T>(x, |v| v.sigmoid_()),
-        Relu => map_unary::<T, T>(x, |v| if v > T::zero() || v.is_nan() { v } else { T::zero() }),
+        Relu => map_unary::<T, T>(x, |v| {
+            if v > T::zero() || v.is_nan() {
+                v
+            } else {
+                T::zero()
+            }
+        }),
         Gelu => map_unary::<T, T>(x, |v| v.gelu_()),
         GeluTanh => map_unary::<T, T>(x, |v| v.gelu_tanh_()),
         Erf => map_unary::<T, T>(x, |v| v.erf_()),

@@ -14,7 +14,15 @@ pub trait Reducer<T: Element>: Sync {
     /// Folds `len` elements at `ptr` spaced by `stride`; `m` is the output index and
     /// `pos` the position of the first element in the reduced index space.
     /// SAFETY: the caller guarantees the run is in bounds.
-    unsafe fn fold(&self, acc: Self::Acc, m: usize, ptr: *const T, len: usize, stride: isize, pos: usize) -> Self::Acc;
+    unsafe fn fold(
+        &self,
+        acc: Self::Acc,
+        m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        pos: usize,
+    ) -> Self::Acc;
     fn merge(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
 }
 
@@ -70,7 +78,9 @@ pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> V
             fold_range(m, p0, (p0 + ROW_CHUNK).min(r_total), r.init())
         });
         for (m, o) in out.iter_mut().enumerate() {
-            *o = partials[m * chunks..(m + 1) * chunks].iter().fold(r.init(), |a, &b| r.merge(a, b));
+            *o = partials[m * chunks..(m + 1) * chunks]
+                .iter()
+                .fold(r.init(), |a, &b| r.merge(a, b));
         }
     } else {
         let per_task = (GRAIN / r_total.max(1)).max(1);
@@ -92,7 +102,15 @@ impl<T: Element> Reducer<T> for SumF {
     fn init(&self) -> f64 {
         0.0
     }
-    unsafe fn fold(&self, acc: f64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> f64 {
+    unsafe fn fold(
+        &self,
+        acc: f64,
+        _m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        _pos: usize,
+    ) -> f64 {
         if stride == 1 {
             let s = std::slice::from_raw_parts(ptr, len);
             let mut lanes = [0f64; 8];
@@ -106,7 +124,9 @@ impl<T: Element> Reducer<T> for SumF {
             for &v in it.remainder() {
                 tail += v.to_f64();
             }
-            acc + ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])) + tail
+            acc + ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+                + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+                + tail
         } else {
             let mut a = acc;
             for i in 0..len as isize {
@@ -127,7 +147,15 @@ impl<T: Element> Reducer<T> for SumI {
     fn init(&self) -> i64 {
         0
     }
-    unsafe fn fold(&self, acc: i64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> i64 {
+    unsafe fn fold(
+        &self,
+        acc: i64,
+        _m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        _pos: usize,
+    ) -> i64 {
         let mut a = acc;
         for i in 0..len as isize {
             a = a.wrapping_add((*ptr.offset(i * stride)).to_i64());
@@ -150,7 +178,15 @@ impl<T: Element> Reducer<T> for SumShifted<'_> {
     fn init(&self) -> f64 {
         0.0
     }
-    unsafe fn fold(&self, acc: f64, m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> f64 {
+    unsafe fn fold(
+        &self,
+        acc: f64,
+        m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        _pos: usize,
+    ) -> f64 {
         let c = self.shift[m];
         let mut a = acc;
         if self.exp {
@@ -176,7 +212,15 @@ impl<T: Element> Reducer<T> for Prod {
     fn init(&self) -> f64 {
         1.0
     }
-    unsafe fn fold(&self, acc: f64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> f64 {
+    unsafe fn fold(
+        &self,
+        acc: f64,
+        _m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        _pos: usize,
+    ) -> f64 {
         let mut a = acc;
         for i in 0..len as isize {
             a *= (*ptr.offset(i * stride)).to_f64();
@@ -194,7 +238,15 @@ impl<T: Element> Reducer<T> for ProdI {
     fn init(&self) -> i64 {
         1
     }
-    unsafe fn fold(&self, acc: i64, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> i64 {
+    unsafe fn fold(
+        &self,
+        acc: i64,
+        _m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        _pos: usize,
+    ) -> i64 {
         let mut a = acc;
         for i in 0..len as isize {
             a = a.wrapping_mul((*ptr.offset(i * stride)).to_i64());
@@ -217,7 +269,15 @@ impl<T: Element, const MAX: bool> Reducer<T> for Extreme<MAX> {
             T::highest()
         }
     }
-    unsafe fn fold(&self, acc: T, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> T {
+    unsafe fn fold(
+        &self,
+        acc: T,
+        _m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        _pos: usize,
+    ) -> T {
         let mut a = acc;
         for i in 0..len as isize {
             let v = *ptr.offset(i * stride);
@@ -243,7 +303,15 @@ impl<T: Element, const MAX: bool> Reducer<T> for ArgExtreme<MAX> {
     fn init(&self) -> (T, usize) {
         (T::default(), usize::MAX)
     }
-    unsafe fn fold(&self, acc: (T, usize), _m: usize, ptr: *const T, len: usize, stride: isize, pos: usize) -> (T, usize) {
+    unsafe fn fold(
+        &self,
+        acc: (T, usize),
+        _m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        pos: usize,
+    ) -> (T, usize) {
         let mut a = acc;
         for i in 0..len {
             a = self.merge(a, (*ptr.offset(i as isize * stride), pos + i));
@@ -274,7 +342,15 @@ impl<T: Element, const ALL: bool> Reducer<T> for Logical<ALL> {
     fn init(&self) -> bool {
         ALL
     }
-    unsafe fn fold(&self, acc: bool, _m: usize, ptr: *const T, len: usize, stride: isize, _pos: usize) -> bool {
+    unsafe fn fold(
+        &self,
+        acc: bool,
+        _m: usize,
+        ptr: *const T,
+        len: usize,
+        stride: isize,
+        _pos: usize,
+    ) -> bool {
         let mut a = acc;
         for i in 0..len as isize {
             let truthy = (*ptr.offset(i * stride)) != T::zero();

@@ -39,7 +39,11 @@ impl Tensor {
 
     fn cpu_only(&self, what: &str) -> Result<()> {
         if self.device() != Device::Cpu {
-            bail!(Device, "{what} is not implemented on {} yet; move the tensor with .to(\"cpu\")", self.device())
+            bail!(
+                Device,
+                "{what} is not implemented on {} yet; move the tensor with .to(\"cpu\")",
+                self.device()
+            )
         }
         Ok(())
     }
@@ -56,7 +60,10 @@ impl Tensor {
         if self.device() == Device::Wgpu {
             let out = crate::device::wgpu::sum(self.storage().wgpu()?, self.layout(), &ax)?;
             let n = crate::tensor::shape::numel(&shape);
-            return Ok(Tensor::from_storage(crate::tensor::Storage::from_wgpu(out, n), &shape));
+            return Ok(Tensor::from_storage(
+                crate::tensor::Storage::from_wgpu(out, n),
+                &shape,
+            ));
         }
         self.cpu_only("sum")?;
         Ok(match self.dtype() {
@@ -71,7 +78,11 @@ impl Tensor {
         let ax = self.reduce_axes(axes)?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        let sums: Vec<f64> = self.sum_f64(&ax).into_iter().map(|s| s / count as f64).collect();
+        let sums: Vec<f64> = self
+            .sum_f64(&ax)
+            .into_iter()
+            .map(|s| s / count as f64)
+            .collect();
         Ok(float_out(self.dtype(), sums, shape))
     }
 
@@ -81,10 +92,17 @@ impl Tensor {
         let ax = self.reduce_axes(axes)?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        let means: Vec<f64> = self.sum_f64(&ax).into_iter().map(|s| s / count as f64).collect();
+        let means: Vec<f64> = self
+            .sum_f64(&ax)
+            .into_iter()
+            .map(|s| s / count as f64)
+            .collect();
         let ss = dispatch!(self.dtype(), T => reduce::<T, _>(self, &ax, &SumShifted { shift: &means, exp: false }));
         let denom = count as f64 - correction;
-        let vars = ss.into_iter().map(|s| if denom > 0.0 { s / denom } else { f64::NAN }).collect();
+        let vars = ss
+            .into_iter()
+            .map(|s| if denom > 0.0 { s / denom } else { f64::NAN })
+            .collect();
         Ok(float_out(self.dtype(), vars, shape))
     }
 
@@ -104,7 +122,9 @@ impl Tensor {
     }
 
     fn check_nonempty(&self, ax: &[usize], what: &str) -> Result<()> {
-        if ax.iter().any(|&a| self.shape()[a] == 0) || (self.numel() == 0 && ax.is_empty() && self.ndim() == 0) {
+        if ax.iter().any(|&a| self.shape()[a] == 0)
+            || (self.numel() == 0 && ax.is_empty() && self.ndim() == 0)
+        {
             bail!(
                 Value,
                 "zero-size array to reduction operation {what} which has no identity (shape {})",
@@ -125,12 +145,19 @@ impl Tensor {
         self.min(None, false)
     }
 
-    fn extreme<const MAX: bool>(&self, axes: Option<&[isize]>, keepdims: bool, what: &str) -> Result<Tensor> {
+    fn extreme<const MAX: bool>(
+        &self,
+        axes: Option<&[isize]>,
+        keepdims: bool,
+        what: &str,
+    ) -> Result<Tensor> {
         self.cpu_only(what)?;
         let ax = self.reduce_axes(axes)?;
         self.check_nonempty(&ax, what)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        Ok(dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Extreme::<MAX>), shape)))
+        Ok(
+            dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Extreme::<MAX>), shape)),
+        )
     }
 
     pub fn argmax(&self, axis: Option<isize>, keepdims: bool) -> Result<Tensor> {
@@ -140,7 +167,12 @@ impl Tensor {
         self.arg_extreme::<false>(axis, keepdims, "argmin")
     }
 
-    fn arg_extreme<const MAX: bool>(&self, axis: Option<isize>, keepdims: bool, what: &str) -> Result<Tensor> {
+    fn arg_extreme<const MAX: bool>(
+        &self,
+        axis: Option<isize>,
+        keepdims: bool,
+        what: &str,
+    ) -> Result<Tensor> {
         self.cpu_only(what)?;
         if self.numel() == 0 && axis.is_none() {
             bail!(Value, "attempt to get {what} of an empty sequence")
@@ -174,7 +206,10 @@ impl Tensor {
         } else {
             dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &Extreme::<true>).into_iter().map(|v| v.to_f64()).collect())
         };
-        let shift: Vec<f64> = maxes.iter().map(|&m| if m.is_finite() { m } else { 0.0 }).collect();
+        let shift: Vec<f64> = maxes
+            .iter()
+            .map(|&m| if m.is_finite() { m } else { 0.0 })
+            .collect();
         let sums = dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &SumShifted { shift: &shift, exp: true }));
         let out = sums.iter().zip(&shift).map(|(&s, &c)| s.ln() + c).collect();
         Ok(float_out(x.dtype(), out, shape))
@@ -184,14 +219,18 @@ impl Tensor {
         self.cpu_only("all")?;
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        Ok(dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<true>), shape)))
+        Ok(
+            dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<true>), shape)),
+        )
     }
 
     pub fn any(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.cpu_only("any")?;
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        Ok(dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<false>), shape)))
+        Ok(
+            dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<false>), shape)),
+        )
     }
 }
 

@@ -1,0 +1,180 @@
+//! The process-wide wgpu device: created once on first use, shared by every tensor.
+//!
+//! Creating a device is slow (seconds on a software adapter) and compiling a pipeline is
+//! slow too, so both happen once: the device in a `OnceLock`, pipelines in a cache keyed
+//! by kernel name. A failed start is remembered as well, so that a machine without a
+//! driver answers every later call at once with the same error instead of probing again.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use crate::{Error, Result};
+
+/// Everything the kernels need: device, queue, the adapter's limits and compiled pipelines.
+pub struct WgpuContext {
+    pub(crate) device: ::wgpu::Device,
+    pub(crate) queue: ::wgpu::Queue,
+    pub(crate) limits: ::wgpu::Limits,
+    info: ::wgpu::AdapterInfo,
+    pipelines: Mutex<HashMap<String, ::wgpu::ComputePipeline>>,
+}
+
+impl std::fmt::Debug for WgpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WgpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a user without a GPU driver should do, appended to the no-adapter error.
+const NO_ADAPTER_HINT: &str = "install a Vulkan/Metal/DX12 driver, e.g. Debian's \
+     mesa-vulkan-drivers for a software one";
+
+static CONTEXT: OnceLock<Result<WgpuContext>> = OnceLock::new();
+
+/// The global context, created on first use. A failed creation is cached and returned again.
+pub fn context() -> Result<&'static WgpuContext> {
+    match CONTEXT.get_or_init(WgpuContext::create) {
+        Ok(ctx) => Ok(ctx),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// Whether a wgpu adapter could be opened (starts the context if it was not yet started).
+pub fn is_available() -> bool {
+    context().is_ok()
+}
+
+/// The adapter's name and backend, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan)".
+pub fn adapter_name() -> Result<String> {
+    let info = &context()?.info;
+    Ok(format!("{} ({:?})", info.name, info.backend))
+}
+
+impl WgpuContext {
+    /// Opens the best adapter of the primary backends (Vulkan, Metal, DX12). GL is left out
+    /// on purpose: its compute support and buffer limits are too small for tensors.
+    /// `WGPU_BACKEND` still overrides the choice. Panics inside wgpu become errors, so a
+    /// broken driver cannot take the host program down.
+    fn create() -> Result<WgpuContext> {
+        std::panic::catch_unwind(Self::create_inner).unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Device(format!(
+                "wgpu initialisation panicked: {msg}"
+            )))
+        })
+    }
+
+    fn create_inner() -> Result<WgpuContext> {
+        let mut desc = ::wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        desc.backends = ::wgpu::Backends::PRIMARY.with_env();
+        let instance = ::wgpu::Instance::new(desc);
+        let adapter =
+            pollster::block_on(instance.request_adapter(&::wgpu::RequestAdapterOptions {
+                power_preference: ::wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            }))
+            .map_err(|e| Error::Device(format!("no wgpu adapter found: {e}; {NO_ADAPTER_HINT}")))?;
+        // Ask for everything the adapter offers: the WebGPU defaults cap storage bindings at
+        // 128 MiB, far below what tensors need.
+        let limits = adapter.limits();
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&::wgpu::DeviceDescriptor {
+                label: Some("ferrograd"),
+                required_features: ::wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            }))
+            .map_err(|e| Error::Device(format!("wgpu device request failed: {e}")))?;
+        Ok(WgpuContext {
+            device,
+            queue,
+            limits,
+            info: adapter.get_info(),
+            pipelines: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The compute pipeline `key`, compiled from `source` (entry point `main`) on first use.
+    /// `constants` fills the shader's `override` declarations, so one WGSL file serves a
+    /// family of kernels (add/mul, relu/copy, each view rank) without runtime branches;
+    /// `key` must name the source and the constants uniquely.
+    pub(crate) fn pipeline(
+        &self,
+        key: &str,
+        source: &'static str,
+        constants: &[(&str, f64)],
+    ) -> Result<::wgpu::ComputePipeline> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(key) {
+            return Ok(p.clone());
+        }
+        let pipeline = self.scoped(|| {
+            // Fully checked (bounds, loop bounding): on lavapipe, turning the checks off made
+            // no difference beyond noise, so the safety net stays.
+            let module = self
+                .device
+                .create_shader_module(::wgpu::ShaderModuleDescriptor {
+                    label: Some(key),
+                    source: ::wgpu::ShaderSource::Wgsl(source.into()),
+                });
+            Ok(self
+                .device
+                .create_compute_pipeline(&::wgpu::ComputePipelineDescriptor {
+                    label: Some(key),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: ::wgpu::PipelineCompilationOptions {
+                        constants,
+                        // Every kernel writes its shared memory before reading it.
+                        zero_initialize_workgroup_memory: false,
+                    },
+                    cache: None,
+                }))
+        })?;
+        cache.insert(key.to_string(), pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes, turning what wgpu would
+    /// otherwise report to its panicking default handler into an `Error::Device`.
+    pub(crate) fn scoped<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let oom = self
+            .device
+            .push_error_scope(::wgpu::ErrorFilter::OutOfMemory);
+        let validation = self
+            .device
+            .push_error_scope(::wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = o.or(v) {
+            return Err(Error::Device(format!("wgpu error: {e}")));
+        }
+        out
+    }
+
+    /// Records one operation's dispatches into a single command encoder and submits it.
+    /// Nothing waits for the GPU here; only reading back to the host does.
+    pub(crate) fn submit<T>(
+        &self,
+        label: &str,
+        record: impl FnOnce(&mut ::wgpu::CommandEncoder) -> Result<T>,
+    ) -> Result<T> {
+        self.scoped(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&::wgpu::CommandEncoderDescriptor { label: Some(label) });
+            let out = record(&mut encoder)?;
+            self.queue.submit([encoder.finish()]);
+            Ok(out)
+        })
+    }
+}

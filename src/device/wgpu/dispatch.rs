@@ -1,0 +1,106 @@
+//! Recording one kernel launch: the parameter uniform, the bind group and the grid.
+//!
+//! Every kernel follows one binding convention (binding 0 = a uniform parameter struct,
+//! bindings 1.. = storage buffers in order) and one grid convention: workgroups are
+//! numbered linearly as `id.x + id.y * num_workgroups.x`, and a kernel returns early for
+//! numbers past its total. That lets a launch exceed the 65535-per-dimension limit by
+//! spilling into y, which the shaders never need to know about.
+
+use ::wgpu::util::DeviceExt;
+
+use super::context::WgpuContext;
+use crate::{bail, Result};
+
+#[cfg(test)]
+thread_local! {
+    /// Tests lower the per-dimension limit to push small launches onto 2-D grids: a real
+    /// launch of over 65535 workgroups takes tens of seconds on a CPU driver.
+    pub(crate) static TEST_GRID_LIMIT: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+}
+
+/// The most workgroups per grid dimension this launch may use.
+fn grid_limit(ctx: &WgpuContext) -> u32 {
+    let limit = ctx.limits.max_compute_workgroups_per_dimension;
+    #[cfg(test)]
+    if let Some(l) = TEST_GRID_LIMIT.with(|c| c.get()) {
+        return l.min(limit);
+    }
+    limit
+}
+
+/// Splits `groups` workgroups into an (x, y) grid with at most `max_per_dim` per side.
+pub(crate) fn grid(max_per_dim: u32, groups: u64) -> Result<(u32, u32)> {
+    let max = max_per_dim.max(1) as u64;
+    if groups <= max {
+        return Ok((groups as u32, 1));
+    }
+    let y = groups.div_ceil(max);
+    if y > max {
+        bail!(
+            Device,
+            "wgpu launch of {groups} workgroups exceeds the device's grid limit"
+        )
+    }
+    Ok((max as u32, y as u32))
+}
+
+/// Records a dispatch of `pipeline` over `groups` workgroups with `params` as the uniform
+/// at binding 0 and `buffers` at bindings 1, 2, ... Zero workgroups record nothing (wgpu
+/// accepts an empty dispatch, but there is no reason to bind anything for it).
+pub(crate) fn dispatch(
+    ctx: &WgpuContext,
+    encoder: &mut ::wgpu::CommandEncoder,
+    pipeline: &::wgpu::ComputePipeline,
+    params: &[u8],
+    buffers: &[&::wgpu::Buffer],
+    groups: u64,
+) -> Result<()> {
+    if groups == 0 {
+        return Ok(());
+    }
+    let (x, y) = grid(grid_limit(ctx), groups)?;
+    let uniform = ctx
+        .device
+        .create_buffer_init(&::wgpu::util::BufferInitDescriptor {
+            label: Some("ferrograd params"),
+            contents: params,
+            usage: ::wgpu::BufferUsages::UNIFORM,
+        });
+    let mut entries = vec![::wgpu::BindGroupEntry {
+        binding: 0,
+        resource: uniform.as_entire_binding(),
+    }];
+    for (i, b) in buffers.iter().enumerate() {
+        entries.push(::wgpu::BindGroupEntry {
+            binding: i as u32 + 1,
+            resource: b.as_entire_binding(),
+        });
+    }
+    let bind_group = ctx.device.create_bind_group(&::wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    });
+    let mut pass = encoder.begin_compute_pass(&::wgpu::ComputePassDescriptor {
+        label: None,
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, &bind_group, &[]);
+    pass.dispatch_workgroups(x, y, 1);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid;
+
+    #[test]
+    fn grid_spills_into_y() {
+        assert_eq!(grid(65535, 65535).unwrap(), (65535, 1));
+        assert_eq!(grid(65535, 65536).unwrap(), (65535, 2));
+        let (x, y) = grid(65535, 1 << 24).unwrap();
+        assert!(x as u64 * y as u64 >= 1 << 24 && y == 257);
+        assert!(grid(65535, 65535 * 65535 + 1).is_err());
+    }
+}
