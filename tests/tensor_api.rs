@@ -105,6 +105,7 @@ fn results_do_not_depend_on_thread_count() {
     ferrograd::manual_seed(7);
     let x = Tensor::rand(&[1 << 22], DType::F32).unwrap();
     let m = Tensor::randn(&[300, 500], DType::F32).unwrap();
+    let big = Tensor::randn(&[3000, 700], DType::F32).unwrap();
     let run = || {
         (
             x.sum(None, false).unwrap().to_vec::<f32>().unwrap(),
@@ -115,6 +116,8 @@ fn results_do_not_depend_on_thread_count() {
                 .to_vec::<f32>()
                 .unwrap(),
             m.matmul(&m.t()).unwrap().to_vec::<f32>().unwrap(),
+            // the column path of reductions (sum over the leading axis)
+            big.sum(Some(&[0]), false).unwrap().to_vec::<f32>().unwrap(),
         )
     };
     ferrograd::set_num_threads(1);
@@ -125,6 +128,7 @@ fn results_do_not_depend_on_thread_count() {
     assert_eq!(one.0, two.0);
     assert_eq!(one.1, two.1);
     assert_eq!(one.2, two.2);
+    assert_eq!(one.3, two.3);
 }
 
 #[test]

@@ -14,6 +14,11 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const ALIGN: usize = 64;
+/// Buffers at least this large are aligned to, and advised as, 2 MiB huge pages: the
+/// first touch of a fresh 64 MB output then costs 32 page faults instead of 16,384,
+/// which is most of the time of a large elementwise op (NumPy does the same).
+const HUGE_MIN: usize = 4 << 20;
+const HUGE_ALIGN: usize = 2 << 20;
 
 enum Owner {
     /// Memory from `std::alloc` with this layout (None for zero-size buffers).
@@ -45,20 +50,26 @@ impl CpuStorage {
                 owner: Owner::Alloc(None),
             };
         }
-        let layout = std::alloc::Layout::from_size_align(bytes, ALIGN).unwrap_or_else(|_| {
+        let align = if bytes >= HUGE_MIN { HUGE_ALIGN } else { ALIGN };
+        let layout = std::alloc::Layout::from_size_align(bytes, align).unwrap_or_else(|_| {
             panic!("memory allocation of {bytes} bytes failed (size overflow)")
         });
         // SAFETY: layout has non-zero size.
-        let raw = unsafe {
-            if zeroed {
-                std::alloc::alloc_zeroed(layout)
-            } else {
-                std::alloc::alloc(layout)
-            }
-        };
+        let raw = unsafe { std::alloc::alloc(layout) };
         // Panic (not abort) so the Python layer can turn it into a MemoryError.
         let ptr = NonNull::new(raw)
             .unwrap_or_else(|| panic!("memory allocation of {bytes} bytes failed"));
+        if bytes >= HUGE_MIN {
+            // Before the first touch, or the pages are already small ones.
+            advise_huge_pages(raw, bytes);
+        }
+        if zeroed {
+            let p = crate::device::cpu::SendPtr(raw);
+            crate::device::cpu::for_each_chunk(bytes, 1 << 20, |s, e| {
+                // SAFETY: disjoint ranges of our fresh allocation.
+                unsafe { p.slice_mut(s, e - s).fill(0) }
+            });
+        }
         CpuStorage {
             ptr,
             bytes,
@@ -88,6 +99,22 @@ impl CpuStorage {
         self.bytes
     }
 }
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
+    // SAFETY: the range lies inside our allocation; madvise only changes paging policy,
+    // and a failure (THP disabled) just leaves normal pages.
+    unsafe {
+        libc::madvise(
+            ptr as *mut libc::c_void,
+            bytes & !(HUGE_ALIGN - 1),
+            libc::MADV_HUGEPAGE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_ptr: *mut u8, _bytes: usize) {}
 
 impl Drop for CpuStorage {
     fn drop(&mut self) {
