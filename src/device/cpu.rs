@@ -149,6 +149,11 @@ impl<const N: usize> NdIter<N> {
         self.shape.iter().product()
     }
 
+    /// The merged dims: their sizes and each operand's strides.
+    pub fn dims(&self) -> (&[usize], [&[isize]; N]) {
+        (&self.shape, std::array::from_fn(|k| &self.strides[k][..]))
+    }
+
     /// Length and per-operand strides of the innermost (run) dimension.
     pub fn inner(&self) -> (usize, [isize; N]) {
         let last = self.shape.len() - 1;

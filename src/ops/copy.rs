@@ -17,6 +17,10 @@ pub(crate) unsafe fn copy_cast_into<S: Element, D: Element>(
     let sp = SendPtr(src.storage().cpu_ptr::<S>().add(src.offset()));
     let dp = SendPtr(dst.add(dst_layout.offset));
     let it = NdIter::<2>::new(&dst_layout.shape, [&dst_layout.strides, src.strides()]);
+    if transposed_2d(&it) {
+        copy_tiled(&it, sp, dp);
+        return;
+    }
     let n = it.numel();
     for_each_chunk(n, GRAIN, |start, end| {
         it.for_each_run(start, end, |off, len, st, _| {
@@ -35,6 +39,54 @@ pub(crate) unsafe fn copy_cast_into<S: Element, D: Element>(
                 }
             }
         })
+    });
+}
+
+/// True when the source's unit stride is on the second-to-last dim while the destination's
+/// is on the last (a transpose): a row-by-row copy would then read the source with a
+/// large stride and miss the cache on every element.
+fn transposed_2d(it: &NdIter<2>) -> bool {
+    let (shape, [ds, ss]) = it.dims();
+    let n = shape.len();
+    n >= 2
+        && ds[n - 1] == 1
+        && ss[n - 2] == 1
+        && ss[n - 1] != 1
+        && shape[n - 1] >= 16
+        && shape[n - 2] >= 16
+}
+
+const TILE: usize = 32;
+
+/// Copies the last two dims in TILE x TILE blocks so both sides stay in L1.
+unsafe fn copy_tiled<S: Element, D: Element>(it: &NdIter<2>, sp: SendPtr<S>, dp: SendPtr<D>) {
+    let (shape, [ds, ss]) = it.dims();
+    let n = shape.len();
+    let (rows, cols) = (shape[n - 2], shape[n - 1]);
+    let (drs, scs) = (ds[n - 2], ss[n - 1]);
+    let outer: usize = shape[..n - 2].iter().product();
+    let row_tiles = rows.div_ceil(TILE);
+    for_each_chunk(outer * row_tiles, 1, |s, e| {
+        for task in s..e {
+            let (o, rt) = (task / row_tiles, task % row_tiles);
+            let (mut doff, mut soff, mut rem) = (0isize, 0isize, o);
+            for d in (0..n - 2).rev() {
+                let i = (rem % shape[d]) as isize;
+                rem /= shape[d];
+                doff += i * ds[d];
+                soff += i * ss[d];
+            }
+            let (r0, r1) = (rt * TILE, ((rt + 1) * TILE).min(rows));
+            for c0 in (0..cols).step_by(TILE) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    let s = sp.get().offset(soff + c as isize * scs);
+                    let d = dp.get().offset(doff + c as isize);
+                    for r in r0..r1 {
+                        *d.offset(r as isize * drs) = (*s.add(r)).cast::<D>();
+                    }
+                }
+            }
+        }
     });
 }
 

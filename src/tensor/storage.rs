@@ -8,7 +8,7 @@
 
 use super::dtype::{DType, Element};
 use crate::device::Device;
-use crate::{bail, Result};
+use crate::Result;
 use std::any::Any;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -203,7 +203,7 @@ impl Storage {
         match &self.kind {
             StorageKind::Cpu(c) => Ok(c),
             #[cfg(feature = "wgpu")]
-            _ => bail!(Device, "expected a CPU tensor"),
+            _ => crate::bail!(Device, "expected a CPU tensor"),
         }
     }
 
@@ -211,7 +211,7 @@ impl Storage {
     pub fn wgpu(&self) -> Result<&crate::device::wgpu::WgpuStorage> {
         match &self.kind {
             StorageKind::Wgpu(w) => Ok(w),
-            _ => bail!(Device, "expected a wgpu tensor"),
+            _ => crate::bail!(Device, "expected a wgpu tensor"),
         }
     }
 
