@@ -77,13 +77,20 @@ unsafe fn copy_tiled<S: Element, D: Element>(it: &NdIter<2>, sp: SendPtr<S>, dp:
                 soff += i * ss[d];
             }
             let (r0, r1) = (rt * TILE, ((rt + 1) * TILE).min(rows));
+            // Stage each tile so that both the reads (down the source's unit-stride dim)
+            // and the writes (along the destination's rows) are contiguous.
+            let mut buf = [[D::default(); TILE]; TILE];
             for c0 in (0..cols).step_by(TILE) {
-                for c in c0..(c0 + TILE).min(cols) {
+                let c1 = (c0 + TILE).min(cols);
+                for c in c0..c1 {
                     let s = sp.get().offset(soff + c as isize * scs);
-                    let d = dp.get().offset(doff + c as isize);
                     for r in r0..r1 {
-                        *d.offset(r as isize * drs) = (*s.add(r)).cast::<D>();
+                        buf[r - r0][c - c0] = (*s.add(r)).cast::<D>();
                     }
+                }
+                for r in r0..r1 {
+                    let d = dp.get().offset(doff + r as isize * drs + c0 as isize);
+                    std::ptr::copy_nonoverlapping(buf[r - r0].as_ptr(), d, c1 - c0);
                 }
             }
         }
