@@ -12,6 +12,7 @@
 //! assert_eq!(b.to_vec::<f32>().unwrap(), vec![5.0, 14.0, 14.0, 50.0]);
 //! ```
 
+pub mod autograd;
 pub mod device;
 mod error;
 pub mod ops;

@@ -87,7 +87,8 @@ pub(crate) fn adv_gather(p: &IndexPlan) -> Result<Tensor> {
     }
 }
 
-pub(crate) fn adv_scatter(p: &IndexPlan, value: &Tensor) -> Result<()> {
+/// Writes (or with `accumulate`, adds) value into the indexed positions.
+pub(crate) fn adv_scatter(p: &IndexPlan, value: &Tensor, accumulate: bool) -> Result<()> {
     p.view.storage().cpu()?;
     let offs = adv_offsets(p)?;
     let (rsh, rst) = rest_dims(p);
@@ -141,7 +142,8 @@ pub(crate) fn adv_scatter(p: &IndexPlan, value: &Tensor) -> Result<()> {
                 let (d, s) = (dst.offset(offs[b]), src.offset(vo[0] + j * vs[0]));
                 it.for_each_run(0, r, |o, n, st, _| {
                     for i in 0..n as isize {
-                        *d.offset(o[0] + i * st[0]) = *s.offset(o[1] + i * st[1]);
+                        let (dst, src) = (d.offset(o[0] + i * st[0]), *s.offset(o[1] + i * st[1]));
+                        *dst = if accumulate { crate::ops::elementwise::math::Arith::add(*dst, src) } else { src };
                     }
                 });
                 b += 1;

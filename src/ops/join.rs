@@ -8,6 +8,21 @@ use crate::{bail, dispatch, Result};
 impl Tensor {
     /// Joins tensors along an existing axis (None: flattens them first).
     pub fn concat(tensors: &[Tensor], axis: Option<isize>) -> Result<Tensor> {
+        // Flattening (axis None) is recorded by the reshapes themselves.
+        let flat: Vec<Tensor>;
+        let (ts, axis) = match axis {
+            None => {
+                flat = tensors.iter().map(|t| t.flatten()).collect::<Result<_>>()?;
+                (&flat[..], 0)
+            }
+            Some(a) => (tensors, a),
+        };
+        let out = crate::autograd::untracked(|| Tensor::concat_fwd(ts, Some(axis)))?;
+        let ax = normalize_axis(axis, out.ndim())?;
+        Ok(crate::autograd::formulas::record_concat(out, ts, ax))
+    }
+
+    fn concat_fwd(tensors: &[Tensor], axis: Option<isize>) -> Result<Tensor> {
         if tensors.is_empty() {
             bail!(Value, "need at least one array to concatenate")
         }
@@ -106,7 +121,7 @@ impl Tensor {
         let mut prev = 0usize;
         for &p in points.iter().chain(std::iter::once(&n)) {
             let (s, e) = (prev.min(n), p.min(n).max(prev.min(n)));
-            out.push(self.view_with(self.layout().slice_axis(ax, s, e - s, 1)));
+            out.push(self.slice(ax as isize, Some(s as isize), Some(e as isize), 1)?);
             prev = p.max(prev);
         }
         Ok(out)

@@ -18,6 +18,11 @@ const COL_MAJOR_RHS_FLOPS: usize = 256 * 256 * 256;
 
 impl Tensor {
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        let out = crate::autograd::untracked(|| self.matmul_fwd(other))?;
+        Ok(crate::autograd::formulas::record_matmul(out, self, other))
+    }
+
+    fn matmul_fwd(&self, other: &Tensor) -> Result<Tensor> {
         let (a, b) = (self, other);
         for (i, t) in [a, b].iter().enumerate() {
             if t.ndim() == 0 {

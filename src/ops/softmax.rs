@@ -52,10 +52,16 @@ fn rows<T: FloatMath>(x: &Tensor, log: bool) -> Tensor {
 
 impl Tensor {
     pub fn softmax(&self, axis: isize) -> Result<Tensor> {
-        self.softmax_impl(axis, false)
+        let out = crate::autograd::untracked(|| self.softmax_impl(axis, false))?;
+        Ok(crate::autograd::formulas::record_softmax(
+            out, self, axis, false,
+        ))
     }
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
-        self.softmax_impl(axis, true)
+        let out = crate::autograd::untracked(|| self.softmax_impl(axis, true))?;
+        Ok(crate::autograd::formulas::record_softmax(
+            out, self, axis, true,
+        ))
     }
 
     fn softmax_impl(&self, axis: isize, log: bool) -> Result<Tensor> {

@@ -407,6 +407,44 @@ pub fn take_along_axis(
     wrap(py, x.t.take_along_axis(&idx, axis)?)
 }
 
+/// The engine behind `ferrograd.autograd.grad`.
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
+pub fn _grad(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    grad_outputs: Vec<Option<PyRef<'_, PyTensor>>>,
+    retain_graph: bool,
+    create_graph: bool,
+    allow_unused: bool,
+) -> PyResult<Vec<Option<Py<PyAny>>>> {
+    let outs: Vec<Tensor> = outputs.iter().map(|t| t.t.clone()).collect();
+    let ins: Vec<Tensor> = inputs.iter().map(|t| t.t.clone()).collect();
+    let gos: Vec<Option<Tensor>> = grad_outputs
+        .iter()
+        .map(|g| g.as_ref().map(|g| g.t.clone()))
+        .collect();
+    let work = outs.iter().map(|t| t.numel()).sum();
+    let grads = run(py, work, move || {
+        crate::autograd::grad(&outs, &ins, &gos, retain_graph, create_graph, allow_unused)
+    })?;
+    grads
+        .into_iter()
+        .map(|g| g.map(|g| wrap(py, g)).transpose())
+        .collect()
+}
+
+#[pyfunction]
+pub fn _set_grad_enabled(on: bool) -> bool {
+    crate::autograd::set_grad_enabled(on)
+}
+
+#[pyfunction]
+pub fn _is_grad_enabled() -> bool {
+    crate::autograd::is_grad_enabled()
+}
+
 #[pyfunction]
 pub fn manual_seed(seed: i64) {
     crate::random::manual_seed(seed as u64);

@@ -398,9 +398,44 @@ impl PyTensor {
     fn copy(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.clone(py)
     }
-    /// A view of the same data that does not require grad.
+    /// A view of the same data outside the graph (does not require grad).
     fn detach(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        wrap(py, self.t.view_with(self.t.layout().clone()))
+        wrap(py, self.t.detach())
+    }
+    /// The name of the op that produced this tensor (None for leaves).
+    #[getter]
+    fn grad_fn(&self) -> Option<&'static str> {
+        self.t.grad_fn().map(|n| n.name())
+    }
+    #[getter]
+    fn is_leaf(&self) -> bool {
+        self.t.is_leaf()
+    }
+    fn retain_grad(&self) -> PyResult<()> {
+        Ok(self.t.retain_grad()?)
+    }
+    #[getter]
+    fn retains_grad(&self) -> bool {
+        self.t.retains_grad()
+    }
+    /// Accumulates d(sum(self * gradient))/d(leaf) into each leaf's `.grad`.
+    #[pyo3(signature = (gradient=None, retain_graph=None, create_graph=false))]
+    fn backward(
+        &self,
+        py: Python<'_>,
+        gradient: Option<&Bound<'_, PyAny>>,
+        retain_graph: Option<bool>,
+        create_graph: bool,
+    ) -> PyResult<()> {
+        let g = match gradient {
+            Some(g) if !g.is_none() => Some(to_tensor(py, g, None, false)?),
+            _ => None,
+        };
+        let t = self.t.clone();
+        let retain = retain_graph.unwrap_or(create_graph);
+        run(py, t.numel(), move || {
+            crate::autograd::backward(&t, g.as_ref(), retain, create_graph)
+        })
     }
 
     // ----- views -----

@@ -198,23 +198,57 @@ fn check_mask(x: &Tensor, idx: &[TensorIndex], it: &TensorIndex, mask: &Tensor) 
     Ok(())
 }
 
+/// In-place writes into a tensor that requires grad would silently break its gradient;
+/// PyTorch rebases the graph, ferrograd (for now) refuses unless recording is off.
+pub(crate) fn check_inplace(t: &Tensor) -> Result<()> {
+    if t.requires_grad() && crate::autograd::is_grad_enabled() {
+        bail!(
+            Runtime,
+            "in-place modification of a tensor that requires grad is not supported; do it under fg.no_grad() \
+             (e.g. a parameter update) or use out-of-place ops"
+        )
+    }
+    Ok(())
+}
+
 impl Tensor {
     /// `x[idx]`.
     pub fn index(&self, idx: &[TensorIndex]) -> Result<Tensor> {
+        let out = crate::autograd::untracked(|| {
+            let p = plan(self, idx)?;
+            if p.arrays.is_empty() {
+                return Ok(p.view);
+            }
+            adv_gather(&p)
+        })?;
+        Ok(crate::autograd::formulas::record_index(
+            out,
+            self,
+            idx.to_vec(),
+        ))
+    }
+
+    /// `x[idx] += value`, adding repeated indices up (the backward of indexing).
+    pub fn index_add(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
+        check_inplace(self)?;
         let p = plan(self, idx)?;
         if p.arrays.is_empty() {
-            return Ok(p.view);
+            let sum = p.view.add(value)?;
+            return assign(&p.view, &sum);
         }
-        adv_gather(&p)
+        adv_scatter(&p, value, true)?;
+        self.mark_modified();
+        Ok(())
     }
 
     /// `x[idx] = value` (value broadcast to the indexed shape and cast to x's dtype).
     pub fn index_put(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
-        let p = plan(self, idx)?;
+        check_inplace(self)?;
+        let p = crate::autograd::untracked(|| plan(self, idx))?;
         if p.arrays.is_empty() {
             return assign(&p.view, value);
         }
-        adv_scatter(&p, value)?;
+        adv_scatter(&p, value, false)?;
         self.mark_modified();
         Ok(())
     }

@@ -27,6 +27,9 @@ pub struct TensorImpl {
     pub(crate) layout: Layout,
     pub(crate) requires_grad: AtomicBool,
     pub(crate) grad: Mutex<Option<Tensor>>,
+    /// The op that produced this tensor (None for leaves).
+    pub(crate) grad_fn: Option<Arc<crate::autograd::Node>>,
+    pub(crate) retains_grad: AtomicBool,
 }
 
 impl Tensor {
@@ -36,7 +39,55 @@ impl Tensor {
             layout,
             requires_grad: AtomicBool::new(false),
             grad: Mutex::new(None),
+            grad_fn: None,
+            retains_grad: AtomicBool::new(false),
         }))
+    }
+
+    /// The same data, produced by `node` (requires grad).
+    pub(crate) fn with_grad_fn(t: Tensor, node: Arc<crate::autograd::Node>) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            storage: t.0.storage.clone(),
+            layout: t.0.layout.clone(),
+            requires_grad: AtomicBool::new(true),
+            grad: Mutex::new(None),
+            grad_fn: Some(node),
+            retains_grad: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn grad_fn(&self) -> Option<Arc<crate::autograd::Node>> {
+        self.0.grad_fn.clone()
+    }
+    /// A leaf: not produced by a recorded op (user-created, or not requiring grad).
+    pub fn is_leaf(&self) -> bool {
+        self.0.grad_fn.is_none()
+    }
+    /// A view of the same data outside the graph.
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone())
+    }
+    /// Keeps `.grad` for a non-leaf tensor after backward.
+    pub fn retain_grad(&self) -> Result<()> {
+        if !self.requires_grad() {
+            bail!(
+                Runtime,
+                "can't retain_grad on a tensor that has requires_grad=False"
+            )
+        }
+        self.0.retains_grad.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+    pub fn retains_grad(&self) -> bool {
+        self.0.retains_grad.load(Ordering::Relaxed)
+    }
+    /// Identity of this handle's tensor (for gradient bookkeeping).
+    pub(crate) fn impl_key(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+    /// `t.backward()`: accumulates gradients into the leaves' `.grad`.
+    pub fn backward(&self) -> Result<()> {
+        crate::autograd::backward(self, None, false, false)
     }
 
     /// A contiguous tensor over a fresh storage.
@@ -107,6 +158,12 @@ impl Tensor {
         self.0.requires_grad.load(Ordering::Relaxed)
     }
     pub fn set_requires_grad(&self, on: bool) -> Result<()> {
+        if !self.is_leaf() {
+            bail!(
+                Runtime,
+                "you can only change requires_grad flags of leaf tensors; use .detach() to get a leaf"
+            )
+        }
         if on && !self.dtype().is_float() {
             bail!(
                 Runtime,

@@ -2,8 +2,11 @@
 
 use super::shape::{fmt_shape, infer_reshape, normalize_axes, normalize_axis};
 use super::{DType, Tensor};
+use crate::autograd::formulas::{record_cast, record_index, record_view};
+use crate::autograd::untracked;
 use crate::device::Device;
 use crate::ops::copy;
+use crate::tensor::index::TensorIndex;
 use crate::{bail, Result};
 
 impl Tensor {
@@ -13,17 +16,21 @@ impl Tensor {
         if target == self.shape() {
             return Ok(self.clone());
         }
-        match self.layout().reshape_view(&target) {
-            Some(l) => Ok(self.view_with(l)),
+        let out = match self.layout().reshape_view(&target) {
+            Some(l) => self.view_with(l),
             None => {
-                let c = self.contiguous()?;
-                Ok(c.view_with(
-                    c.layout()
-                        .reshape_view(&target)
-                        .expect("contiguous reshape"),
-                ))
+                let c = untracked(|| self.contiguous())?;
+                let l = c
+                    .layout()
+                    .reshape_view(&target)
+                    .expect("contiguous reshape");
+                c.view_with(l)
             }
-        }
+        };
+        let from = self.shape().to_vec();
+        Ok(record_view(out, "ViewBackward", self, move |g| {
+            g.reshape_usize(&from)
+        }))
     }
 
     pub fn reshape_usize(&self, shape: &[usize]) -> Result<Tensor> {
@@ -45,7 +52,14 @@ impl Tensor {
             .iter()
             .map(|&a| normalize_axis(a, n))
             .collect::<Result<_>>()?;
-        Ok(self.view_with(self.layout().permute(&ax)?))
+        let out = self.view_with(self.layout().permute(&ax)?);
+        let mut inv = vec![0isize; n];
+        for (i, &a) in ax.iter().enumerate() {
+            inv[a] = i as isize;
+        }
+        Ok(record_view(out, "PermuteBackward", self, move |g| {
+            g.permute(&inv)
+        }))
     }
 
     /// Swaps two axes.
@@ -54,13 +68,16 @@ impl Tensor {
             normalize_axis(a, self.ndim())?,
             normalize_axis(b, self.ndim())?,
         );
-        Ok(self.view_with(self.layout().transpose(a, b)))
+        let out = self.view_with(self.layout().transpose(a, b));
+        Ok(record_view(out, "TransposeBackward", self, move |g| {
+            g.transpose(a as isize, b as isize)
+        }))
     }
 
     /// Reverses all axes (NumPy's `.T`).
     pub fn t(&self) -> Tensor {
-        let ax: Vec<usize> = (0..self.ndim()).rev().collect();
-        self.view_with(self.layout().permute(&ax).expect("valid permutation"))
+        let ax: Vec<isize> = (0..self.ndim() as isize).rev().collect();
+        self.permute(&ax).expect("reversed axes are a permutation")
     }
 
     /// Swaps the last two axes (`.mT`).
@@ -77,7 +94,11 @@ impl Tensor {
 
     pub fn unsqueeze(&self, axis: isize) -> Result<Tensor> {
         let a = normalize_axis(axis, self.ndim() + 1)?;
-        Ok(self.view_with(self.layout().unsqueeze(a)))
+        let out = self.view_with(self.layout().unsqueeze(a));
+        let from = self.shape().to_vec();
+        Ok(record_view(out, "UnsqueezeBackward", self, move |g| {
+            g.reshape_usize(&from)
+        }))
     }
 
     /// Removes the given size-1 axes (None: all of them).
@@ -86,14 +107,22 @@ impl Tensor {
             Some(a) => normalize_axes(Some(a), self.ndim())?,
             None => (0..self.ndim()).filter(|&i| self.shape()[i] == 1).collect(),
         };
-        Ok(self.view_with(self.layout().squeeze_axes(&ax)?))
+        let out = self.view_with(self.layout().squeeze_axes(&ax)?);
+        let from = self.shape().to_vec();
+        Ok(record_view(out, "SqueezeBackward", self, move |g| {
+            g.reshape_usize(&from)
+        }))
     }
 
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        Ok(self.view_with(self.layout().broadcast_to(shape)?))
+        let out = self.view_with(self.layout().broadcast_to(shape)?);
+        let from = self.shape().to_vec();
+        Ok(record_view(out, "ExpandBackward", self, move |g| {
+            crate::autograd::sum_to(g, &from)
+        }))
     }
 
     /// Basic slicing of one axis: Python's `start:stop:step` with NumPy clamping rules.
@@ -106,7 +135,12 @@ impl Tensor {
     ) -> Result<Tensor> {
         let ax = normalize_axis(axis, self.ndim())?;
         let (first, len) = slice_indices(self.shape()[ax], start, stop, step)?;
-        Ok(self.view_with(self.layout().slice_axis(ax, first, len, step)))
+        let out = self.view_with(self.layout().slice_axis(ax, first, len, step));
+        Ok(record_index(
+            out,
+            self,
+            axis_index(ax, TensorIndex::Slice(start, stop, step)),
+        ))
     }
 
     /// Integer indexing of one axis (negative counts from the end).
@@ -120,21 +154,26 @@ impl Tensor {
                 "index {index} is out of bounds for axis {ax} with size {n}"
             )
         }
-        Ok(self.view_with(self.layout().select(ax, i as usize)))
+        let out = self.view_with(self.layout().select(ax, i as usize));
+        Ok(record_index(out, self, axis_index(ax, TensorIndex::Int(i))))
     }
 
     /// Reverses the given axes (None: all) as a view with negative strides.
     pub fn flip(&self, axes: Option<&[isize]>) -> Result<Tensor> {
         let ax = normalize_axes(axes, self.ndim())?;
         let mut l = self.layout().clone();
-        for a in ax {
+        for &a in &ax {
             let n = l.shape[a];
             if n > 1 {
                 l.offset = (l.offset as isize + (n as isize - 1) * l.strides[a]) as usize;
             }
             l.strides[a] = -l.strides[a];
         }
-        Ok(self.view_with(l))
+        let out = self.view_with(l);
+        let axes: Vec<isize> = ax.iter().map(|&a| a as isize).collect();
+        Ok(record_view(out, "FlipBackward", self, move |g| {
+            g.flip(Some(&axes))
+        }))
     }
 
     /// A contiguous version: the tensor itself when it already is, else a copy.
@@ -142,17 +181,18 @@ impl Tensor {
         if self.is_contiguous() {
             return Ok(self.clone());
         }
-        copy::to_contiguous(self)
+        self.deep_copy()
     }
 
     /// A contiguous copy with its own storage.
     pub fn deep_copy(&self) -> Result<Tensor> {
-        copy::to_contiguous(self)
+        let out = copy::to_contiguous(self)?;
+        Ok(record_view(out, "CloneBackward", self, |g| Ok(g.clone())))
     }
 
     /// Casts to another dtype (always a new tensor, like NumPy's `astype(copy=True)`).
     pub fn astype(&self, dtype: DType) -> Result<Tensor> {
-        copy::cast(self, dtype)
+        Ok(record_cast(copy::cast(self, dtype)?, self))
     }
 
     /// Casts only when the dtype differs.
@@ -160,7 +200,7 @@ impl Tensor {
         if dtype == self.dtype() {
             Ok(self.clone())
         } else {
-            copy::cast(self, dtype)
+            self.astype(dtype)
         }
     }
 
@@ -169,8 +209,15 @@ impl Tensor {
         if device == self.device() {
             return Ok(self.clone());
         }
-        copy::to_device(self, device)
+        Ok(record_cast(copy::to_device(self, device)?, self))
     }
+}
+
+/// An index that applies `item` to axis `ax` and takes everything else.
+fn axis_index(ax: usize, item: TensorIndex) -> Vec<TensorIndex> {
+    let mut idx = vec![TensorIndex::Slice(None, None, 1); ax];
+    idx.push(item);
+    idx
 }
 
 /// NumPy's slice resolution: returns (first index, number of elements).

@@ -4,6 +4,7 @@
 pub mod kernels;
 pub mod math;
 
+use crate::autograd::{formulas, untracked};
 use crate::device::Device;
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{DType, Element, Scalar, Tensor};
@@ -209,7 +210,9 @@ impl Tensor {
                 check_same_device(self, &o)?;
                 let shape = broadcast_shapes(self.shape(), o.shape())?;
                 let (cd, _) = op.dtypes(DType::promote(self.dtype(), o.dtype()))?;
-                run_binary(op, &self.to_dtype(cd)?, &o.to_dtype(cd)?, &shape)
+                let out =
+                    untracked(|| run_binary(op, &self.to_dtype(cd)?, &o.to_dtype(cd)?, &shape))?;
+                Ok(formulas::record_binary(out, op, self, &o))
             }
             Operand::Scalar(s) => self.binary_scalar(s, op, false),
         }
@@ -218,13 +221,16 @@ impl Tensor {
     /// `self (op) s`, or `s (op) self` when `reversed` (for Python's `__rsub__` etc.).
     pub fn binary_scalar(&self, s: Scalar, op: BinaryOp, reversed: bool) -> Result<Tensor> {
         let (cd, _) = op.dtypes(DType::promote_weak(self.dtype(), &s))?;
-        let st = scalar_tensor(s, cd, self.device())?;
-        let me = self.to_dtype(cd)?;
-        if reversed {
-            run_binary(op, &st, &me, self.shape())
-        } else {
-            run_binary(op, &me, &st, self.shape())
-        }
+        let out = untracked(|| {
+            let st = scalar_tensor(s, cd, self.device())?;
+            let me = self.to_dtype(cd)?;
+            if reversed {
+                run_binary(op, &st, &me, self.shape())
+            } else {
+                run_binary(op, &me, &st, self.shape())
+            }
+        })?;
+        Ok(formulas::record_binary_scalar(out, op, self, s, reversed))
     }
 
     pub fn add(&self, o: impl Into<Operand>) -> Result<Tensor> {
@@ -260,6 +266,11 @@ impl Tensor {
 
     /// Applies a unary op. Float functions (exp, log, ...) promote integers to float32.
     pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
+        let out = untracked(|| self.unary_forward(op))?;
+        Ok(formulas::record_unary(out, op, self))
+    }
+
+    fn unary_forward(&self, op: UnaryOp) -> Result<Tensor> {
         use UnaryOp::*;
         let dt = self.dtype();
         #[cfg(feature = "wgpu")]
@@ -351,10 +362,24 @@ impl Tensor {
                 Operand::Scalar(s) => scalar_tensor(s, dt, dev),
             }
         };
-        let (a, b) = (to_t(a)?, to_t(b)?);
+        let a_in = match &a {
+            Operand::Tensor(t) => Some(t.clone()),
+            _ => None,
+        };
+        let b_in = match &b {
+            Operand::Tensor(t) => Some(t.clone()),
+            _ => None,
+        };
+        let (a, b) = untracked(|| Ok::<_, crate::Error>((to_t(a)?, to_t(b)?)))?;
         let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())?;
         let c = cond.to_dtype(DType::Bool)?;
-        Ok(dispatch!(dt, T => map_where::<T>(&c, &a, &b, &shape)))
+        let out = untracked(|| dispatch!(dt, T => map_where::<T>(&c, &a, &b, &shape)));
+        Ok(formulas::record_where(
+            out,
+            cond,
+            a_in.as_ref(),
+            b_in.as_ref(),
+        ))
     }
 
     /// Clamps to [min, max] (either may be absent): minimum(maximum(x, min), max).

@@ -3,6 +3,7 @@
 
 pub mod kernels;
 
+use crate::autograd::formulas::Reduction;
 use crate::device::Device;
 use crate::tensor::shape::{fmt_shape, normalize_axes, normalize_axis};
 use crate::tensor::{DType, Element, Tensor};
@@ -53,7 +54,7 @@ impl Tensor {
         dispatch!(self.dtype(), T => reduce::<T, _>(self, axes, &SumF))
     }
 
-    pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    fn sum_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
         #[cfg(feature = "wgpu")]
@@ -73,7 +74,7 @@ impl Tensor {
         })
     }
 
-    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    fn mean_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.cpu_only("mean")?;
         let ax = self.reduce_axes(axes)?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
@@ -86,8 +87,7 @@ impl Tensor {
         Ok(float_out(self.dtype(), sums, shape))
     }
 
-    /// Variance with `correction` (0: biased, 1: unbiased), computed in two passes.
-    pub fn var(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
+    fn var_fwd(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
         self.cpu_only("var")?;
         let ax = self.reduce_axes(axes)?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
@@ -110,7 +110,7 @@ impl Tensor {
         self.var(axes, correction, keepdims)?.sqrt()
     }
 
-    pub fn prod(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    fn prod_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.cpu_only("prod")?;
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
@@ -135,10 +135,55 @@ impl Tensor {
     }
 
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        self.extreme::<true>(axes, keepdims, "maximum")
+        self.recorded(axes, keepdims, Reduction::Extreme(true), |t| {
+            t.extreme::<true>(axes, keepdims, "maximum")
+        })
     }
     pub fn min(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        self.extreme::<false>(axes, keepdims, "minimum")
+        self.recorded(axes, keepdims, Reduction::Extreme(false), |t| {
+            t.extreme::<false>(axes, keepdims, "minimum")
+        })
+    }
+    pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.recorded(axes, keepdims, Reduction::Sum, |t| {
+            t.sum_fwd(axes, keepdims)
+        })
+    }
+    pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.recorded(axes, keepdims, Reduction::Mean, |t| {
+            t.mean_fwd(axes, keepdims)
+        })
+    }
+    pub fn prod(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.recorded(axes, keepdims, Reduction::Prod, |t| {
+            t.prod_fwd(axes, keepdims)
+        })
+    }
+    pub fn logsumexp(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        self.recorded(axes, keepdims, Reduction::LogSumExp, |t| {
+            t.logsumexp_fwd(axes, keepdims)
+        })
+    }
+    /// Variance with `correction` (0: biased, 1: unbiased), computed in two passes.
+    pub fn var(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
+        self.recorded(axes, keepdims, Reduction::Var(correction), |t| {
+            t.var_fwd(axes, correction, keepdims)
+        })
+    }
+
+    /// Runs a reduction's forward untracked and records it as one node.
+    fn recorded(
+        &self,
+        axes: Option<&[isize]>,
+        keepdims: bool,
+        kind: Reduction,
+        f: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let ax = self.reduce_axes(axes)?;
+        let out = crate::autograd::untracked(|| f(self))?;
+        Ok(crate::autograd::formulas::record_reduce(
+            out, kind, self, ax, keepdims,
+        ))
     }
     /// Minimum over all elements (a 0-d tensor).
     pub fn min_all(&self) -> Result<Tensor> {
@@ -196,7 +241,7 @@ impl Tensor {
     }
 
     /// log(sum(exp(x))) over axes, shifted by the max so large logits don't overflow.
-    pub fn logsumexp(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    fn logsumexp_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.cpu_only("logsumexp")?;
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
