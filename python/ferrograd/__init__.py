@@ -37,6 +37,8 @@ from ._core import (
 from ._functions import *  # noqa: F401,F403
 from ._functions import __all__ as _function_names
 from . import _tensor_methods  # noqa: F401  (adds Python-side Tensor methods)
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
 __array_api_version__ = "2023.12"
@@ -96,5 +98,5 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",
     "get_num_threads", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
-    "is_tensor",
+    "is_tensor", "autograd", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
 ] + list(_function_names)

@@ -72,17 +72,34 @@ fn binary_grads(
     })
 }
 
+/// Sums a gradient to a shape and casts it to a dtype (undoing broadcast and promotion).
+fn fit_to(g: Tensor, shape: &[usize], dt: DType) -> Result<Tensor> {
+    sum_to(&g, shape)?.to_dtype(dt)
+}
+
 pub(crate) fn record_binary(out: Tensor, op: BinaryOp, a: &Tensor, b: &Tensor) -> Tensor {
     if !is_diff(&out) {
         return out;
+    }
+    let (sa, da, sb, db) = (a.shape().to_vec(), a.dtype(), b.shape().to_vec(), b.dtype());
+    if matches!(op, BinaryOp::Add | BinaryOp::Sub) {
+        // Their gradients don't read the inputs: keep nothing alive, check nothing.
+        let neg = op == BinaryOp::Sub;
+        return record(out, binary_name(op), &[a, b], &[], move |g| {
+            let gb = if neg { g.neg()? } else { g.clone() };
+            Ok(vec![
+                Some(fit_to(g.clone(), &sa, da)?),
+                Some(fit_to(gb, &sb, db)?),
+            ])
+        });
     }
     let (a2, b2) = (a.clone(), b.clone());
     record(out, binary_name(op), &[a, b], &[a, b], move |g| {
         let cd = g.dtype();
         let (ga, gb) = binary_grads(op, &a2.to_dtype(cd)?, &b2.to_dtype(cd)?, g)?;
         Ok(vec![
-            ga.map(|x| fit(x, &a2)).transpose()?,
-            gb.map(|x| fit(x, &b2)).transpose()?,
+            ga.map(|x| fit_to(x, &sa, da)).transpose()?,
+            gb.map(|x| fit_to(x, &sb, db)).transpose()?,
         ])
     })
 }
@@ -96,6 +113,14 @@ pub(crate) fn record_binary_scalar(
 ) -> Tensor {
     if !is_diff(&out) {
         return out;
+    }
+    if matches!(op, BinaryOp::Add | BinaryOp::Sub) {
+        let (sx, dx) = (x.shape().to_vec(), x.dtype());
+        let neg = op == BinaryOp::Sub && reversed;
+        return record(out, binary_name(op), &[x], &[], move |g| {
+            let gx = if neg { g.neg()? } else { g.clone() };
+            Ok(vec![Some(fit_to(gx, &sx, dx)?)])
+        });
     }
     let x2 = x.clone();
     record(out, binary_name(op), &[x], &[x], move |g| {

@@ -272,7 +272,9 @@ pub fn to_tensor(
     copy: bool,
 ) -> PyResult<Tensor> {
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
-        let t = t.t.clone();
+        // A copy is a new leaf outside the graph (torch.tensor(t)); without a copy the
+        // tensor itself comes back (torch.as_tensor).
+        let t = if copy { t.t.detach() } else { t.t.clone() };
         return Ok(match dtype {
             Some(d) if d != t.dtype() => t.astype(d)?,
             _ if copy => t.deep_copy()?,

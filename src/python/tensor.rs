@@ -451,7 +451,7 @@ impl PyTensor {
         let s = parse_shape_args(shape)?;
         let target = crate::tensor::shape::infer_reshape(&s, self.t.numel(), self.t.shape())?;
         match self.t.layout().reshape_view(&target) {
-            Some(l) => wrap(py, self.t.view_with(l)),
+            Some(_) => wrap(py, self.t.reshape(&s)?),
             None => Err(pyo3::exceptions::PyRuntimeError::new_err(
                 "view size is not compatible with input tensor's size and stride; use .reshape(...) instead",
             )),
