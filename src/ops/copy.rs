@@ -147,7 +147,7 @@ pub fn cast(src: &Tensor, dtype: DType) -> Result<Tensor> {
 
 /// Writes `value` (broadcast to `dst`'s shape, cast to its dtype) into the view `dst`.
 pub fn assign(dst: &Tensor, value: &Tensor) -> Result<()> {
-    crate::tensor::index::check_inplace(dst)?;
+    crate::tensor::index::check_inplace_value(dst, Some(value))?;
     if dst.device() != Device::Cpu || value.device() != Device::Cpu {
         bail!(
             Device,

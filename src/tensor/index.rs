@@ -201,11 +201,24 @@ fn check_mask(x: &Tensor, idx: &[TensorIndex], it: &TensorIndex, mask: &Tensor) 
 /// In-place writes into a tensor that requires grad would silently break its gradient;
 /// PyTorch rebases the graph, ferrograd (for now) refuses unless recording is off.
 pub(crate) fn check_inplace(t: &Tensor) -> Result<()> {
+    check_inplace_value(t, None)
+}
+
+/// Like `check_inplace`, also refusing to write a value that requires grad (its
+/// gradient would be lost: the graph is not rebased onto the written tensor).
+pub(crate) fn check_inplace_value(t: &Tensor, value: Option<&Tensor>) -> Result<()> {
     if t.requires_grad() && crate::autograd::is_grad_enabled() {
         bail!(
             Runtime,
             "in-place modification of a tensor that requires grad is not supported; do it under fg.no_grad() \
              (e.g. a parameter update) or use out-of-place ops"
+        )
+    }
+    if crate::autograd::is_grad_enabled() && value.is_some_and(|v| v.requires_grad()) {
+        bail!(
+            Runtime,
+            "writing a tensor that requires grad into another tensor in place is not supported (its gradient \
+             would be lost); build the result out of place, e.g. with fg.where or fg.concat"
         )
     }
     Ok(())
@@ -243,7 +256,7 @@ impl Tensor {
 
     /// `x[idx] = value` (value broadcast to the indexed shape and cast to x's dtype).
     pub fn index_put(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
-        check_inplace(self)?;
+        check_inplace_value(self, Some(value))?;
         let p = crate::autograd::untracked(|| plan(self, idx))?;
         if p.arrays.is_empty() {
             return assign(&p.view, value);

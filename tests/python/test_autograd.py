@@ -1012,3 +1012,15 @@ def test_deep_graph_backward_and_drop():
     assert r.returncode == 0, f"rc={r.returncode}\nstdout={r.stdout}\nstderr={r.stderr[-2000:]}"
     lines = r.stdout.split()
     assert float(lines[0]) == 1.0 and lines[1] == "dropped"
+
+
+def test_writing_a_tensor_that_requires_grad_is_refused_not_silently_untracked():
+    x = leaf([1.0, 2.0])
+    z = fg.zeros(3, dtype=fg.float64)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        z[1:] = x
+    with pytest.raises(RuntimeError, match="requires grad"):
+        z[1:] += x
+    with fg.no_grad():
+        z[1:] = x  # allowed when nothing is recorded
+    assert z.tolist() == [0.0, 1.0, 2.0]
