@@ -121,6 +121,22 @@ pub fn full(
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
+/// zeros / ones / empty: a shape, a dtype (float32 by default), then device and grad.
+fn constant(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+    make: impl FnOnce(&[usize], DType) -> Tensor + Send,
+) -> PyResult<Py<PyAny>> {
+    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+    let t = run(py, crate::tensor::shape::numel(&shape), move || {
+        Ok(make(&shape, dt))
+    })?;
+    finish(py, t, dev_of(device)?, requires_grad)
+}
+
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
 pub fn zeros(
@@ -130,11 +146,9 @@ pub fn zeros(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Ok(Tensor::zeros_dtype(&shape, dt))
-    })?;
-    finish(py, t, dev_of(device)?, requires_grad)
+    constant(py, shape, dtype, device, requires_grad, |shape, dt| {
+        Tensor::zeros_dtype(shape, dt)
+    })
 }
 
 #[pyfunction]
@@ -146,11 +160,9 @@ pub fn ones(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Ok(Tensor::ones(&shape, dt))
-    })?;
-    finish(py, t, dev_of(device)?, requires_grad)
+    constant(py, shape, dtype, device, requires_grad, |shape, dt| {
+        Tensor::ones(shape, dt)
+    })
 }
 
 #[pyfunction]
@@ -162,11 +174,9 @@ pub fn empty(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyAny>> {
-    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Ok(Tensor::empty(&shape, dt))
-    })?;
-    finish(py, t, dev_of(device)?, requires_grad)
+    constant(py, shape, dtype, device, requires_grad, |shape, dt| {
+        Tensor::empty(shape, dt)
+    })
 }
 
 #[pyfunction]

@@ -104,6 +104,30 @@ unary_methods! {
     isnan => IsNan, isinf => IsInf, isfinite => IsFinite,
 }
 
+/// Reductions sharing NumPy's (`axis`, `keepdims`) and PyTorch's (`dim`, `keepdim`) arguments.
+macro_rules! reduce_methods {
+    ($($name:ident),* $(,)?) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
+                fn $name(
+                    &self,
+                    py: Python<'_>,
+                    axis: Option<&Bound<'_, PyAny>>,
+                    keepdims: bool,
+                    dim: Option<&Bound<'_, PyAny>>,
+                    keepdim: Option<bool>,
+                ) -> PyResult<Py<PyAny>> {
+                    self.reduce(py, stringify!($name), resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
+                }
+            )*
+        }
+    };
+}
+
+reduce_methods!(sum, mean, prod, max, min, logsumexp, all, any);
+
 impl PyTensor {
     fn bin(
         &self,
@@ -779,142 +803,6 @@ impl PyTensor {
     }
 
     // ----- reductions -----
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn sum(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "sum",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn mean(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "mean",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn prod(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "prod",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn max(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "max",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn min(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "min",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn logsumexp(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "logsumexp",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn all(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "all",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn any(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        self.reduce(
-            py,
-            "any",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            0.0,
-        )
-    }
     /// Variance; `correction` as in the Array API (0 biased, 1 unbiased). PyTorch's
     /// `unbiased=` is accepted too.
     #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
