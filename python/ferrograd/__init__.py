@@ -65,11 +65,7 @@ def asarray(obj, dtype=None, *, device=None, copy=None):
     allows (``copy=None``), always copies with ``copy=True``."""
     if copy is False and isinstance(obj, Tensor) and dtype is not None and obj.dtype != dtype:
         raise ValueError("asarray(copy=False) would need a copy to change the dtype")
-    return _core._tensor(obj, dtype, bool_(copy), device, False)
-
-
-def bool_(v):
-    return v is True
+    return _core._tensor(obj, dtype, copy is True, device, False)
 
 
 def zeros_like(x, *, dtype=None, device=None, requires_grad=False):

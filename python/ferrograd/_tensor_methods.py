@@ -86,9 +86,7 @@ _METHODS = {
     "logical_or": F.logical_or,
     "logical_xor": F.logical_xor,
     "square": lambda self: self * self,
-    "exp_": None,
 }
 
 for _name, _fn in _METHODS.items():
-    if _fn is not None:
-        setattr(Tensor, _name, _fn)
+    setattr(Tensor, _name, _fn)
