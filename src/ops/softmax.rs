@@ -28,10 +28,12 @@ fn rows<T: FloatMath>(x: &Tensor, log: bool) -> Tensor {
             if !(mx.to_f64().is_finite()) {
                 mx = if mx.is_nan() { mx } else { T::zero() };
             }
-            let mut sum = 0f64;
             for (y, &v) in yo.iter_mut().zip(xi) {
-                let e = v.sub(mx).exp_();
-                *y = e;
+                *y = v.sub(mx);
+            }
+            T::exp_slice(yo);
+            let mut sum = 0f64;
+            for &e in yo.iter() {
                 sum += e.to_f64();
             }
             if log {

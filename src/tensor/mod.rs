@@ -214,7 +214,6 @@ impl Tensor {
     }
 
     /// A read-only slice of a contiguous CPU tensor's elements.
-    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
     pub(crate) fn contiguous_slice<T: Element>(&self) -> Option<&[T]> {
         if !self.is_contiguous() || self.device() != Device::Cpu || T::DTYPE != self.dtype() {
             return None;

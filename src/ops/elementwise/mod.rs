@@ -398,7 +398,22 @@ impl Tensor {
     }
 }
 
+/// exp of a contiguous float32 tensor through the vectorised kernel.
+fn exp_f32_contiguous(x: &Tensor) -> Tensor {
+    let out = crate::ops::copy::uninit_cpu(DType::F32, x.shape());
+    let src = x.contiguous_slice::<f32>().expect("contiguous f32");
+    let dst = crate::device::cpu::SendPtr(out.storage().cpu_ptr::<f32>());
+    crate::device::cpu::for_each_chunk(src.len(), crate::device::cpu::GRAIN, |s, e| {
+        // SAFETY: disjoint chunks of the fresh output.
+        math::exp_f32_slice(&src[s..e], unsafe { dst.slice_mut(s, e - s) })
+    });
+    out
+}
+
 fn dispatch_float_unary(op: UnaryOp, x: &Tensor) -> Tensor {
+    if op == UnaryOp::Exp && x.dtype() == DType::F32 && x.is_contiguous() {
+        return exp_f32_contiguous(x);
+    }
     match x.dtype() {
         DType::F32 => float_unary::<f32>(op, x),
         _ => float_unary::<f64>(op, x),
