@@ -4,7 +4,7 @@
 //! what they need from the inputs rather than holding the output, which would make a
 //! reference cycle (output -> node -> output).
 
-use super::{fit, record, sum_to};
+use super::{fit, fit_to, record, sum_to};
 use crate::ops::{BinaryOp, UnaryOp};
 use crate::tensor::index::TensorIndex;
 use crate::tensor::{DType, Scalar, Tensor};
@@ -70,11 +70,6 @@ fn binary_grads(
         FloorDiv => (Some(g.mul(0.0)?), Some(g.mul(0.0)?)),
         _ => (None, None),
     })
-}
-
-/// Sums a gradient to a shape and casts it to a dtype (undoing broadcast and promotion).
-fn fit_to(g: Tensor, shape: &[usize], dt: DType) -> Result<Tensor> {
-    sum_to(&g, shape)?.to_dtype(dt)
 }
 
 pub(crate) fn record_binary(out: Tensor, op: BinaryOp, a: &Tensor, b: &Tensor) -> Tensor {
@@ -270,6 +265,16 @@ pub(crate) fn record_reduce(
         Reduction::LogSumExp => "LogsumexpBackward",
         Reduction::Prod => "ProdBackward",
     };
+    if matches!(kind, Reduction::Sum | Reduction::Mean) {
+        // Their gradients need only x's shape: keep x neither alive nor version-checked.
+        let shape = x.shape().to_vec();
+        let count: usize = axes.iter().map(|&a| shape[a]).product();
+        let mean = matches!(kind, Reduction::Mean);
+        return record(out, name, &[x], &[], move |g| {
+            let ge = expand_reduced(g, &shape, &axes, keepdims)?;
+            Ok(vec![Some(if mean { ge.div(count as f64)? } else { ge })])
+        });
+    }
     let x2 = x.clone();
     record(out, name, &[x], &[x], move |g| {
         let x = &x2;
@@ -277,8 +282,7 @@ pub(crate) fn record_reduce(
         let count: usize = axes.iter().map(|&a| x.shape()[a]).product();
         let ge = expand_reduced(g, x.shape(), &axes, keepdims)?;
         let gx = match kind {
-            Reduction::Sum => ge,
-            Reduction::Mean => ge.div(count as f64)?,
+            Reduction::Sum | Reduction::Mean => unreachable!("recorded without saving x above"),
             Reduction::Var(c) => {
                 let centered = x.sub(&x.mean(Some(&ax), true)?)?;
                 ge.mul(&centered)?.mul(2.0 / (count as f64 - c))?

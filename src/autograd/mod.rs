@@ -165,6 +165,10 @@ pub(crate) fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
 
 /// Brings a gradient to an input's shape and dtype.
 pub(crate) fn fit(g: Tensor, input: &Tensor) -> Result<Tensor> {
-    let g = sum_to(&g, input.shape())?;
-    g.to_dtype(input.dtype())
+    fit_to(g, input.shape(), input.dtype())
+}
+
+/// `fit` for an input known only by its shape and dtype (so the node need not keep it).
+pub(crate) fn fit_to(g: Tensor, shape: &[usize], dt: crate::DType) -> Result<Tensor> {
+    sum_to(&g, shape)?.to_dtype(dt)
 }

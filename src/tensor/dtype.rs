@@ -317,56 +317,6 @@ impl Element for bool {
     }
 }
 
-/// Float elements: the math functions the kernels need, for f32 and f64.
-pub trait Float: Element + num_like::FloatOps {}
-impl Float for f32 {}
-impl Float for f64 {}
-
-pub mod num_like {
-    /// The arithmetic and transcendental functions shared by f32 and f64.
-    pub trait FloatOps:
-        Copy
-        + std::ops::Add<Output = Self>
-        + std::ops::Sub<Output = Self>
-        + std::ops::Mul<Output = Self>
-        + std::ops::Div<Output = Self>
-        + std::ops::Neg<Output = Self>
-    {
-        fn exp(self) -> Self;
-        fn ln(self) -> Self;
-        fn sqrt(self) -> Self;
-        fn max_f(self, o: Self) -> Self;
-        fn from_f(v: f64) -> Self;
-        fn neg_infinity() -> Self;
-    }
-    macro_rules! impl_float_ops {
-        ($t:ty) => {
-            impl FloatOps for $t {
-                fn exp(self) -> Self {
-                    <$t>::exp(self)
-                }
-                fn ln(self) -> Self {
-                    <$t>::ln(self)
-                }
-                fn sqrt(self) -> Self {
-                    <$t>::sqrt(self)
-                }
-                fn max_f(self, o: Self) -> Self {
-                    <$t>::max(self, o)
-                }
-                fn from_f(v: f64) -> Self {
-                    v as $t
-                }
-                fn neg_infinity() -> Self {
-                    <$t>::NEG_INFINITY
-                }
-            }
-        };
-    }
-    impl_float_ops!(f32);
-    impl_float_ops!(f64);
-}
-
 /// Runs `$body` with `$T` bound to the Rust type of `$dtype`.
 #[macro_export]
 macro_rules! dispatch {
@@ -413,9 +363,4 @@ macro_rules! dispatch_float {
             }
         }
     };
-}
-
-/// Checks a dtype name supplied by a caller.
-pub fn parse_dtype(name: &str) -> Result<DType> {
-    DType::from_name(name)
 }
