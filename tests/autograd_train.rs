@@ -116,3 +116,28 @@ fn two_layer_network_fits_a_nonlinear_target() {
         "loss went from {first} to {last}"
     );
 }
+
+#[test]
+fn inplace_ops_rebase_the_graph() {
+    use ferrograd::{BinaryOp, Operand, TensorIndex};
+    // y = x * x; y[1] = w; y *= 3 -> d sum(y)/dx = [6 x0, 0, 6 x2], d/dw = 3
+    let x = leaf(vec![1.0, 2.0, 3.0], &[3]);
+    let w = leaf(vec![5.0], &[]);
+    let y = x.mul(&x).unwrap();
+    y.index_put(&[TensorIndex::Int(1)], &w).unwrap();
+    assert_eq!(y.grad_fn().unwrap().name(), "CopySlices");
+    y.binary_inplace(&Operand::Scalar(3.0.into()), BinaryOp::Mul)
+        .unwrap();
+    assert_eq!(y.to_vec::<f64>().unwrap(), vec![3.0, 15.0, 27.0]);
+    y.sum(None, false).unwrap().backward().unwrap();
+    assert_eq!(
+        x.grad().unwrap().to_vec::<f64>().unwrap(),
+        vec![6.0, 0.0, 18.0]
+    );
+    assert_eq!(w.grad().unwrap().to_vec::<f64>().unwrap(), vec![3.0]);
+    // A leaf that requires grad can't be written in place while recording.
+    let err = x
+        .binary_inplace(&Operand::Scalar(1.0.into()), BinaryOp::Add)
+        .unwrap_err();
+    assert!(err.to_string().contains("leaf Variable"), "{err}");
+}

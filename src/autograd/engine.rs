@@ -1,6 +1,6 @@
 //! The backward pass: topological order, gradient accumulation, graph freeing.
 
-use super::{set_grad_enabled, GradModeGuard, Node};
+use super::{set_grad_enabled, Edge, GradModeGuard, Node};
 use crate::tensor::Tensor;
 use crate::{bail, Result};
 use std::collections::HashMap;
@@ -26,9 +26,9 @@ fn topo_order(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
         }
         stack.push((n.clone(), true));
         for inp in &n.inputs {
-            if let Some(c) = inp.grad_fn() {
-                if !seen.contains(&key(&c)) {
-                    stack.push((c, false));
+            if let Edge::Node(c) = inp {
+                if !seen.contains(&key(c)) {
+                    stack.push((c.clone(), false));
                 }
             }
         }
@@ -141,16 +141,14 @@ fn run(
         }
         for (inp, ig) in node.inputs.iter().zip(grads) {
             let Some(ig) = ig else { continue };
-            if !inp.requires_grad() {
-                continue;
-            }
-            match inp.grad_fn() {
-                Some(n) => accumulate(pass.node_grads.entry(key(&n)).or_default(), ig)?,
-                None => {
+            match inp {
+                Edge::None => {}
+                Edge::Node(n) => accumulate(pass.node_grads.entry(key(n)).or_default(), ig)?,
+                Edge::Leaf(leaf) => {
                     let e = pass
                         .leaf_grads
-                        .entry(inp.impl_key())
-                        .or_insert((inp.clone(), None));
+                        .entry(leaf.impl_key())
+                        .or_insert((leaf.clone(), None));
                     accumulate(&mut e.1, ig)?;
                 }
             }

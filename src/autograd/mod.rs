@@ -9,6 +9,7 @@
 
 mod engine;
 pub(crate) mod formulas;
+pub(crate) mod inplace;
 
 pub use engine::{backward, grad};
 
@@ -60,9 +61,33 @@ pub(crate) fn untracked<R>(f: impl FnOnce() -> R) -> R {
 /// Gradients of an op's inputs given the gradient of its output (None: no gradient).
 pub type BackwardFn = Box<dyn Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
 
+/// Where an input's gradient goes, fixed when the op is recorded (an in-place op may
+/// later rebase the input tensor onto a new node; this op still used the old value).
+#[derive(Clone)]
+pub(crate) enum Edge {
+    /// The input does not require grad.
+    None,
+    /// The input was produced by this node.
+    Node(Arc<Node>),
+    /// The input is a leaf that requires grad: its `.grad` accumulates.
+    Leaf(Tensor),
+}
+
+impl Edge {
+    pub(crate) fn of(t: &Tensor) -> Edge {
+        if !t.requires_grad() {
+            return Edge::None;
+        }
+        match t.grad_fn() {
+            Some(n) => Edge::Node(n),
+            None => Edge::Leaf(t.clone()),
+        }
+    }
+}
+
 pub struct Node {
     pub(crate) name: &'static str,
-    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) inputs: Vec<Edge>,
     saved: Mutex<Vec<(Tensor, u64)>>,
     backward: Mutex<Option<BackwardFn>>,
     /// The tensor this node produced (weak: the tensor owns the node).
@@ -109,6 +134,11 @@ impl Node {
         self.saved.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
+    /// Points the node at the tensor that now carries it (an in-place op's target).
+    pub(crate) fn set_output(&self, t: &Tensor) {
+        *self.output.lock().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(&t.0);
+    }
+
     fn output(&self) -> Option<Tensor> {
         self.output
             .lock()
@@ -131,9 +161,27 @@ pub(crate) fn record(
     if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
         return out;
     }
-    let node = Arc::new(Node {
+    let node = new_node(
         name,
-        inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+        inputs.iter().map(|t| Edge::of(t)).collect(),
+        saved,
+        backward,
+    );
+    let t = Tensor::with_grad_fn(out, node.clone());
+    node.set_output(&t);
+    t
+}
+
+/// A node over explicit edges (in-place ops build theirs by hand).
+pub(crate) fn new_node(
+    name: &'static str,
+    inputs: Vec<Edge>,
+    saved: &[&Tensor],
+    backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+) -> Arc<Node> {
+    Arc::new(Node {
+        name,
+        inputs,
         saved: Mutex::new(
             saved
                 .iter()
@@ -142,10 +190,7 @@ pub(crate) fn record(
         ),
         backward: Mutex::new(Some(Box::new(backward))),
         output: Mutex::new(Weak::new()),
-    });
-    let t = Tensor::with_grad_fn(out, node.clone());
-    *node.output.lock().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(&t.0);
-    t
+    })
 }
 
 /// Sums a gradient down to `shape` (undoing broadcasting).

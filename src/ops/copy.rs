@@ -145,9 +145,14 @@ pub fn cast(src: &Tensor, dtype: DType) -> Result<Tensor> {
     }
 }
 
-/// Writes `value` (broadcast to `dst`'s shape, cast to its dtype) into the view `dst`.
+/// Writes `value` (broadcast to `dst`'s shape, cast to its dtype) into the view `dst`,
+/// recording the write for autograd when needed (see `autograd::inplace`).
 pub fn assign(dst: &Tensor, value: &Tensor) -> Result<()> {
-    crate::tensor::index::check_inplace_value(dst, Some(value))?;
+    crate::autograd::inplace::write(dst, &[], Some(value), || assign_raw(dst, value))
+}
+
+/// `assign` without autograd bookkeeping.
+pub(crate) fn assign_raw(dst: &Tensor, value: &Tensor) -> Result<()> {
     if dst.device() != Device::Cpu || value.device() != Device::Cpu {
         bail!(
             Device,

@@ -159,27 +159,7 @@ impl PyTensor {
             )));
         };
         let a = me.t.clone();
-        run(py, a.numel(), move || {
-            let r = match o {
-                Operand::Tensor(b) => a.binary(b, op)?,
-                Operand::Scalar(s) => a.binary_scalar(s, op, false)?,
-            };
-            if r.shape() != a.shape() {
-                return Err(crate::Error::Shape(format!(
-                    "output with shape {} doesn't match the broadcast shape {}",
-                    crate::tensor::shape::fmt_shape(a.shape()),
-                    crate::tensor::shape::fmt_shape(r.shape())
-                )));
-            }
-            if r.dtype() != a.dtype() && !(a.dtype().is_float() || r.dtype() == DType::Bool) {
-                return Err(crate::Error::DType(format!(
-                    "result type {} can't be cast to the desired output type {}",
-                    r.dtype(),
-                    a.dtype()
-                )));
-            }
-            crate::ops::copy::assign(&a, &r)
-        })
+        run(py, a.numel(), move || a.binary_inplace(&o, op))
     }
 
     fn reduce(

@@ -200,25 +200,12 @@ fn check_mask(x: &Tensor, idx: &[TensorIndex], it: &TensorIndex, mask: &Tensor) 
 
 /// In-place writes into a tensor that requires grad would silently break its gradient;
 /// PyTorch rebases the graph, ferrograd (for now) refuses unless recording is off.
-pub(crate) fn check_inplace(t: &Tensor) -> Result<()> {
-    check_inplace_value(t, None)
-}
-
-/// Like `check_inplace`, also refusing to write a value that requires grad (its
-/// gradient would be lost: the graph is not rebased onto the written tensor).
-pub(crate) fn check_inplace_value(t: &Tensor, value: Option<&Tensor>) -> Result<()> {
-    if t.requires_grad() && crate::autograd::is_grad_enabled() {
+/// `index_add` is the backward of indexing, not a recorded op: refuse it while recording.
+fn check_unrecorded(t: &Tensor, value: &Tensor) -> Result<()> {
+    if crate::autograd::is_grad_enabled() && (t.requires_grad() || value.requires_grad()) {
         bail!(
             Runtime,
-            "in-place modification of a tensor that requires grad is not supported; do it under fg.no_grad() \
-             (e.g. a parameter update) or use out-of-place ops"
-        )
-    }
-    if crate::autograd::is_grad_enabled() && value.is_some_and(|v| v.requires_grad()) {
-        bail!(
-            Runtime,
-            "writing a tensor that requires grad into another tensor in place is not supported (its gradient \
-             would be lost); build the result out of place, e.g. with fg.where or fg.concat"
+            "index_add is not differentiable; call it under no_grad or on tensors that don't require grad"
         )
     }
     Ok(())
@@ -243,7 +230,7 @@ impl Tensor {
 
     /// `x[idx] += value`, adding repeated indices up (the backward of indexing).
     pub fn index_add(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
-        check_inplace(self)?;
+        check_unrecorded(self, value)?;
         let p = plan(self, idx)?;
         if p.arrays.is_empty() {
             let sum = p.view.add(value)?;
@@ -256,13 +243,14 @@ impl Tensor {
 
     /// `x[idx] = value` (value broadcast to the indexed shape and cast to x's dtype).
     pub fn index_put(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
-        check_inplace_value(self, Some(value))?;
         let p = crate::autograd::untracked(|| plan(self, idx))?;
         if p.arrays.is_empty() {
             return assign(&p.view, value);
         }
-        adv_scatter(&p, value, false)?;
-        self.mark_modified();
-        Ok(())
+        crate::autograd::inplace::write(self, idx, Some(value), || {
+            adv_scatter(&p, value, false)?;
+            self.mark_modified();
+            Ok(())
+        })
     }
 }

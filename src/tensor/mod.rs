@@ -14,7 +14,7 @@ pub use storage::Storage;
 
 use crate::device::Device;
 use crate::{bail, Result};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// An n-dimensional array on a device. Cloning is cheap (an `Arc` bump); views created by
@@ -27,41 +27,91 @@ pub struct TensorImpl {
     pub(crate) layout: Layout,
     pub(crate) requires_grad: AtomicBool,
     pub(crate) grad: Mutex<Option<Tensor>>,
-    /// The op that produced this tensor (None for leaves).
-    pub(crate) grad_fn: Option<Arc<crate::autograd::Node>>,
+    /// The op that produced this tensor (None for leaves). Mutable: an in-place op
+    /// rebases the tensor onto a new node while its identity stays the same.
+    pub(crate) grad_fn: Mutex<Option<Arc<crate::autograd::Node>>>,
     pub(crate) retains_grad: AtomicBool,
+    /// For a view: the tensor whose storage it views (never itself a view), so an
+    /// in-place write through the view can rebase the base's graph.
+    pub(crate) base: Option<Tensor>,
+    /// The storage version this view's grad_fn reflects; when the base has been
+    /// modified in place since, the view's grad_fn is regenerated from the base's.
+    pub(crate) view_version: AtomicU64,
 }
 
 impl Tensor {
     pub(crate) fn from_parts(storage: Arc<Storage>, layout: Layout) -> Tensor {
+        Tensor::new_impl(storage, layout, None, None)
+    }
+
+    fn new_impl(
+        storage: Arc<Storage>,
+        layout: Layout,
+        grad_fn: Option<Arc<crate::autograd::Node>>,
+        base: Option<Tensor>,
+    ) -> Tensor {
+        let version = storage.version();
         Tensor(Arc::new(TensorImpl {
             storage,
             layout,
-            requires_grad: AtomicBool::new(false),
+            requires_grad: AtomicBool::new(grad_fn.is_some()),
             grad: Mutex::new(None),
-            grad_fn: None,
+            grad_fn: Mutex::new(grad_fn),
             retains_grad: AtomicBool::new(false),
+            base,
+            view_version: AtomicU64::new(version),
         }))
     }
 
-    /// The same data, produced by `node` (requires grad).
+    /// The same data (and view base), produced by `node` (requires grad).
     pub(crate) fn with_grad_fn(t: Tensor, node: Arc<crate::autograd::Node>) -> Tensor {
-        Tensor(Arc::new(TensorImpl {
-            storage: t.0.storage.clone(),
-            layout: t.0.layout.clone(),
-            requires_grad: AtomicBool::new(true),
-            grad: Mutex::new(None),
-            grad_fn: Some(node),
-            retains_grad: AtomicBool::new(false),
-        }))
+        Tensor::new_impl(
+            t.0.storage.clone(),
+            t.0.layout.clone(),
+            Some(node),
+            t.0.base.clone(),
+        )
     }
 
     pub fn grad_fn(&self) -> Option<Arc<crate::autograd::Node>> {
-        self.0.grad_fn.clone()
+        self.sync_view();
+        self.0
+            .grad_fn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    /// Rebases this tensor onto `node` (after an in-place op): it now requires grad.
+    pub(crate) fn set_grad_fn(&self, node: Arc<crate::autograd::Node>) {
+        *self.0.grad_fn.lock().unwrap_or_else(|e| e.into_inner()) = Some(node);
+        self.0.requires_grad.store(true, Ordering::Relaxed);
+        self.0
+            .view_version
+            .store(self.0.storage.version(), Ordering::Relaxed);
+    }
+    /// The tensor this one is a view of (None when it is not a view).
+    pub(crate) fn view_base(&self) -> Option<&Tensor> {
+        self.0.base.as_ref()
+    }
+    /// A view whose base was modified in place (through another view or directly)
+    /// takes its gradient from the base's new graph, as PyTorch regenerates views.
+    fn sync_view(&self) {
+        let Some(base) = &self.0.base else { return };
+        let v = self.0.storage.version();
+        if self.0.view_version.load(Ordering::Relaxed) == v {
+            return;
+        }
+        self.0.view_version.store(v, Ordering::Relaxed);
+        if base.requires_grad() && !base.is_leaf() {
+            if let Ok(node) = crate::autograd::inplace::view_of_base(self, base) {
+                *self.0.grad_fn.lock().unwrap_or_else(|e| e.into_inner()) = Some(node);
+                self.0.requires_grad.store(true, Ordering::Relaxed);
+            }
+        }
     }
     /// A leaf: not produced by a recorded op (user-created, or not requiring grad).
     pub fn is_leaf(&self) -> bool {
-        self.0.grad_fn.is_none()
+        self.grad_fn().is_none()
     }
     /// A view of the same data outside the graph.
     pub fn detach(&self) -> Tensor {
@@ -95,9 +145,10 @@ impl Tensor {
         Tensor::from_parts(Arc::new(storage), Layout::contiguous(shape))
     }
 
-    /// A view of the same storage with another layout.
+    /// A view of the same storage with another layout (remembering the base).
     pub(crate) fn view_with(&self, layout: Layout) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), layout)
+        let base = self.0.base.clone().unwrap_or_else(|| self.clone());
+        Tensor::new_impl(self.0.storage.clone(), layout, None, Some(base))
     }
 
     /// Builds a CPU tensor from a vector and a shape.
@@ -155,6 +206,7 @@ impl Tensor {
     }
 
     pub fn requires_grad(&self) -> bool {
+        self.sync_view();
         self.0.requires_grad.load(Ordering::Relaxed)
     }
     pub fn set_requires_grad(&self, on: bool) -> Result<()> {

@@ -791,18 +791,12 @@ def test_grad_twice_without_retain_raises(ag):
         ag.grad(y, x)
 
 
-def test_inplace_on_a_tensor_that_requires_grad_is_refused():
-    # ferrograd does not rebase the graph on in-place ops (PyTorch does): writing into a
-    # tensor that requires grad, while recording, raises at once instead of risking a
-    # wrong gradient later.
+def test_inplace_on_a_leaf_that_requires_grad_is_refused():
+    # In-place ops on non-leaves are recorded (tests/python/test_autograd_inplace.py);
+    # a leaf that requires grad may only be updated under no_grad, as in PyTorch.
     x = leaf(X)
     y = x.exp()
-    with pytest.raises(RuntimeError, match="in-place"):
-        y += 1
-    a = x * 1.0
-    with pytest.raises(RuntimeError, match="in-place"):
-        a[0] = 5.0
-    with pytest.raises(RuntimeError, match="in-place"):
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         x *= 2.0
     # The gradient through y is unaffected by the refused write.
     y.sum().backward()
@@ -1014,13 +1008,15 @@ def test_deep_graph_backward_and_drop():
     assert float(lines[0]) == 1.0 and lines[1] == "dropped"
 
 
-def test_writing_a_tensor_that_requires_grad_is_refused_not_silently_untracked():
+def test_writing_a_tensor_that_requires_grad_is_tracked_not_silently_dropped():
     x = leaf([1.0, 2.0])
     z = fg.zeros(3, dtype=fg.float64)
-    with pytest.raises(RuntimeError, match="requires grad"):
-        z[1:] = x
-    with pytest.raises(RuntimeError, match="requires grad"):
-        z[1:] += x
+    z[1:] = x
+    z[1:] += x
+    assert z.requires_grad and z.tolist() == [0.0, 2.0, 4.0]
+    z.sum().backward()
+    close(x.grad, [2.0, 2.0])
+    w = fg.zeros(3, dtype=fg.float64)
     with fg.no_grad():
-        z[1:] = x  # allowed when nothing is recorded
-    assert z.tolist() == [0.0, 1.0, 2.0]
+        w[1:] = x  # not recorded: w stays a plain tensor
+    assert not w.requires_grad and w.tolist() == [0.0, 1.0, 2.0]
