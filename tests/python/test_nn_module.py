@@ -61,6 +61,27 @@ def test_parameter_ops_return_plain_tensors_and_methods_work():
     assert p.shape == (2, 2) and p.dtype == fg.float32 and len(p) == 2
 
 
+def test_in_place_methods_keep_the_parameter():
+    p = nn.Parameter(fg.tensor([1.0, 2.0]))
+    ref = p
+    with fg.no_grad():
+        p -= fg.tensor([0.5, 0.5])
+        p *= 2
+        p += 1
+        assert p is ref and isinstance(p, nn.Parameter)
+        assert p.tolist() == [2.0, 4.0]
+        assert p.fill_(3.0) is p and p.zero_() is p
+    assert p.tolist() == [0.0, 0.0] and p.is_leaf and p.requires_grad
+
+
+def test_tensor_constructor_aliases_and_copies():
+    t = fg.tensor([1.0, 2.0])
+    a = fg.Tensor(t)
+    assert type(a) is fg.Tensor and a._shares_storage(t) and not a.requires_grad
+    b = fg.Tensor([1.0, 2.0], requires_grad=True)
+    assert b.requires_grad and b.is_leaf and b.tolist() == [1.0, 2.0]
+
+
 def test_parameter_repr_and_flags():
     p = nn.Parameter(fg.tensor([1.0]))
     assert repr(p).startswith("Parameter containing:\ntensor([1.]")

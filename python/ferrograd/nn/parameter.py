@@ -32,9 +32,6 @@ class Parameter(Tensor):
 
     __str__ = __repr__
 
-    def __reduce_ex__(self, protocol):
-        return (Parameter, (self.detach().clone(), self.requires_grad))
-
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
