@@ -447,3 +447,29 @@ def test_repr_tree():
         "Block(\n  (fc): Linear(in_features=3, out_features=4, bias=True)\n)"
     )
     assert repr(nn.Module()) == "Module()"
+
+
+def test_to_wgpu_and_load_state_dict_on_device():
+    """On a machine with a wgpu adapter (lavapipe counts) the module moves and loads;
+    without one, moving raises a RuntimeError (never a panic)."""
+    try:
+        fg.zeros((1,)).to("wgpu")
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            nn.Linear(2, 2).to("wgpu")
+        return
+    fg.manual_seed(0)
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
+    m.add_module("tied", m[0])
+    src = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
+    sd = src.state_dict()
+    sd["tied.weight"], sd["tied.bias"] = sd["0.weight"], sd["0.bias"]
+    assert m.to("wgpu") is m
+    assert all(p.device.type == "wgpu" and isinstance(p, nn.Parameter) for p in m.parameters())
+    m.load_state_dict(sd)
+    assert m.tied is m[0] and m[0].weight.device.type == "wgpu" and m[0].weight.requires_grad
+    x = fg.randn((4, 2))
+    got = m[2](m[1](m[0](x.to("wgpu")))).to("cpu").numpy()
+    np.testing.assert_allclose(got, src(x).numpy(), rtol=1e-5, atol=1e-6)
+    back = m.to("cpu").state_dict()
+    np.testing.assert_array_equal(back["2.weight"].numpy(), src[2].weight.numpy())
