@@ -465,6 +465,8 @@ def test_to_wgpu_and_load_state_dict_on_device():
     sd = src.state_dict()
     sd["tied.weight"], sd["tied.bias"] = sd["0.weight"], sd["0.bias"]
     assert m.to("wgpu") is m
+    on_gpu = nn.Linear(2, 2, device="wgpu")
+    assert on_gpu.weight.device.type == "wgpu" and isinstance(on_gpu.weight, nn.Parameter)
     assert all(p.device.type == "wgpu" and isinstance(p, nn.Parameter) for p in m.parameters())
     m.load_state_dict(sd)
     assert m.tied is m[0] and m[0].weight.device.type == "wgpu" and m[0].weight.requires_grad
@@ -473,3 +475,20 @@ def test_to_wgpu_and_load_state_dict_on_device():
     np.testing.assert_allclose(got, src(x).numpy(), rtol=1e-5, atol=1e-6)
     back = m.to("cpu").state_dict()
     np.testing.assert_array_equal(back["2.weight"].numpy(), src[2].weight.numpy())
+
+
+def test_deepcopy_module():
+    import copy
+
+    m = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    m.add_module("tied", m[0])
+    m[0].weight.grad = fg.ones((3, 2))
+    c = copy.deepcopy(m)
+    assert isinstance(c[0].weight, nn.Parameter) and c[0].weight.requires_grad
+    assert not c[0].weight._shares_storage(m[0].weight)
+    assert not c[1].running_mean._shares_storage(m[1].running_mean)
+    assert c.tied is c[0]  # ties survive
+    np.testing.assert_array_equal(c[0].weight.numpy(), m[0].weight.numpy())
+    assert c[0].weight.grad.tolist() == [[1.0, 1.0]] * 3
+    with pytest.raises(RuntimeError, match="deepcopy"):
+        copy.deepcopy(m[0].weight * 2)

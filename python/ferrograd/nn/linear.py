@@ -32,12 +32,15 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_core.empty((out_features, in_features), dtype=dtype, device=device))
+        # Initialized on the CPU, then moved (device tensors take no in-place writes yet).
+        self.weight = Parameter(_core.empty((out_features, in_features), dtype=dtype))
         if bias:
-            self.bias = Parameter(_core.empty((out_features,), dtype=dtype, device=device))
+            self.bias = Parameter(_core.empty((out_features,), dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

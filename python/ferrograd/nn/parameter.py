@@ -31,10 +31,3 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + Tensor.__repr__(self)
 
     __str__ = __repr__
-
-    def __deepcopy__(self, memo):
-        if id(self) in memo:
-            return memo[id(self)]
-        p = Parameter(self.detach().clone(), self.requires_grad)
-        memo[id(self)] = p
-        return p
