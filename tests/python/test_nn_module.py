@@ -492,3 +492,17 @@ def test_deepcopy_module():
     assert c[0].weight.grad.tolist() == [[1.0, 1.0]] * 3
     with pytest.raises(RuntimeError, match="deepcopy"):
         copy.deepcopy(m[0].weight * 2)
+
+
+def test_names_cannot_be_registered_twice_as_different_kinds():
+    m = nn.Module()
+    m.w = nn.Parameter(fg.zeros((1,)))
+    m.plain = 1
+    with pytest.raises(KeyError, match="attribute 'w' already exists"):
+        m.register_buffer("w", fg.zeros((1,)))
+    with pytest.raises(KeyError, match="attribute 'plain' already exists"):
+        m.register_parameter("plain", nn.Parameter(fg.zeros((1,))))
+    with pytest.raises(KeyError, match="attribute 'w' already exists"):
+        m.add_module("w", nn.ReLU())
+    m.register_parameter("w", nn.Parameter(fg.ones((1,))))  # same kind: replaced
+    assert m.w.item() == 1.0

@@ -62,13 +62,11 @@ def _check_name(name, kind, owner):
         raise KeyError(f'{kind} name can\'t be empty string ""')
     if "." in name:
         raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
-    if hasattr(owner, name) and not _owns(owner, name):
+    if hasattr(owner, name) and name not in owner.__dict__[_STORES[kind]]:
         raise KeyError(f"attribute '{name}' already exists")
 
 
-def _owns(module, name):
-    d = module.__dict__
-    return any(name in d.get(k, ()) for k in ("_parameters", "_buffers", "_modules"))
+_STORES = {"parameter": "_parameters", "buffer": "_buffers", "module": "_modules"}
 
 
 class Module:
