@@ -15,6 +15,7 @@
 pub mod autograd;
 pub mod device;
 mod error;
+pub mod io;
 pub mod ops;
 pub mod random;
 pub mod tensor;

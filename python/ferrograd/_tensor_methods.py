@@ -63,7 +63,25 @@ def _zero_(self):
     return _fill_(self, 0)
 
 
+def _deepcopy(self, memo):
+    """``copy.deepcopy``: a new leaf with copied data (and grad), as PyTorch; only
+    leaves can be deep-copied (a non-leaf would lose its graph)."""
+    if id(self) in memo:
+        return memo[id(self)]
+    if not self.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the "
+            "deepcopy protocol at the moment; use .detach().clone()"
+        )
+    new = type(self)(self.detach().clone(), self.requires_grad)
+    if self.grad is not None:
+        new.grad = self.grad.detach().clone()
+    memo[id(self)] = new
+    return new
+
+
 _METHODS = {
+    "__deepcopy__": _deepcopy,
     "__repr__": _repr,
     "__str__": _repr,
     "numpy": _numpy,

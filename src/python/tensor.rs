@@ -50,7 +50,7 @@ pub fn run<R: Send>(
     }
 }
 
-#[pyclass(name = "Tensor", module = "ferrograd", frozen, weakref)]
+#[pyclass(name = "Tensor", module = "ferrograd", frozen, weakref, subclass)]
 pub struct PyTensor {
     pub t: Tensor,
 }
@@ -194,6 +194,20 @@ impl PyTensor {
 
 #[pymethods]
 impl PyTensor {
+    /// `Tensor(data, requires_grad=False)`: a leaf sharing `data`'s memory when `data`
+    /// is a tensor (a detached alias, like PyTorch's `_make_subclass`), else a copy of
+    /// the array-like. This is the constructor Python subclasses (`nn.Parameter`) call.
+    #[new]
+    #[pyo3(signature = (data, requires_grad=false))]
+    fn py_new(py: Python<'_>, data: &Bound<'_, PyAny>, requires_grad: bool) -> PyResult<Self> {
+        let t = match data.extract::<PyRef<'_, PyTensor>>() {
+            Ok(src) => src.t.detach(),
+            Err(_) => to_tensor(py, data, None, true)?,
+        };
+        t.set_requires_grad(requires_grad)?;
+        Ok(PyTensor { t })
+    }
+
     // ----- attributes -----
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
