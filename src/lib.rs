@@ -16,6 +16,7 @@ pub mod autograd;
 pub mod device;
 mod error;
 pub mod io;
+pub mod nn;
 pub mod ops;
 pub mod random;
 pub mod tensor;
