@@ -6,6 +6,7 @@ mod dtype;
 mod errors;
 mod functions;
 mod interop;
+mod nn_ops;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -54,5 +55,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(wgpu_is_available, m)?)?;
     m.add_function(wrap_pyfunction!(wgpu_adapter_name, m)?)?;
+    nn_ops::register(m)?;
     Ok(())
 }
