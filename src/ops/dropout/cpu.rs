@@ -22,20 +22,69 @@ pub(crate) fn keep_threshold(p: f64) -> u32 {
     (p * 65536.0).round() as u32
 }
 
-/// The 16-bit random value of element i of the stream (the reference definition).
+/// The 16-bit random value of element i (the reference definition). Elements come in
+/// groups of 64 backed by 8 consecutive Philox blocks; inside a group, element
+/// e = half * 32 + word * 8 + lane takes 16-bit half `half` of word `word` of block
+/// `lane`. This lane-major order lets the SIMD kernel turn one vector of 8 words into
+/// 8 consecutive keep bits without shuffles.
 #[inline]
 pub(crate) fn bits16(stream: &PhiloxStream, i: u64) -> u32 {
-    let w = stream.block(i / PER_BLOCK as u64)[((i % 8) / 2) as usize];
-    if i % 2 == 0 {
-        w & 0xFFFF
-    } else {
-        w >> 16
-    }
+    let (g, e) = (i / GROUP as u64, (i % GROUP as u64) as usize);
+    let w = stream.block(g * 8 + (e % 8) as u64)[(e % 32) / 8];
+    (w >> (16 * (e / 32))) & 0xFFFF
 }
 
-/// Philox4x32-10 of blocks first..first+8 of the stream, as [word][lane].
+/// Philox4x32-10 of blocks first..first+8 of the stream, as [word][lane]
+/// (`first` is a multiple of 8, so the low counter word never carries).
 #[inline(always)]
 fn philox8(stream: &PhiloxStream, first: u64) -> [[u32; 8]; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if cfg!(target_feature = "avx2") || std::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is available (checked just above).
+        return unsafe { philox8_avx2(stream, first) };
+    }
+    philox8_portable(stream, first)
+}
+
+/// Philox with 8 lanes in AVX2 registers: _mm256_mul_epu32 gives the 64-bit products of
+/// the even lanes; the odd lanes are shifted down and multiplied likewise.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn philox8_avx2(stream: &PhiloxStream, first: u64) -> [[u32; 8]; 4] {
+    use std::arch::x86_64::*;
+    #[inline(always)]
+    unsafe fn mulhilo(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
+        let pe = _mm256_mul_epu32(a, m);
+        let po = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
+        let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(pe), po);
+        let lo = _mm256_blend_epi32::<0b1010_1010>(pe, _mm256_slli_epi64::<32>(po));
+        (hi, lo)
+    }
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let mut c0 = _mm256_add_epi32(_mm256_set1_epi32(first as u32 as i32), lanes);
+    let mut c1 = _mm256_set1_epi32((first >> 32) as u32 as i32);
+    let mut c2 = _mm256_set1_epi32(stream.offset as u32 as i32);
+    let mut c3 = _mm256_set1_epi32((stream.offset >> 32) as u32 as i32);
+    let (m0, m1) = (_mm256_set1_epi32(M0 as i32), _mm256_set1_epi32(M1 as i32));
+    let (mut k0, mut k1) = (stream.seed as u32, (stream.seed >> 32) as u32);
+    for _ in 0..10 {
+        let (hi0, lo0) = mulhilo(c0, m0);
+        let (hi1, lo1) = mulhilo(c2, m1);
+        let n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32(k0 as i32));
+        let n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(k1 as i32));
+        (c0, c1, c2, c3) = (n0, lo1, n2, lo0);
+        k0 = k0.wrapping_add(W0);
+        k1 = k1.wrapping_add(W1);
+    }
+    let mut out = [[0u32; 8]; 4];
+    for (o, v) in out.iter_mut().zip([c0, c1, c2, c3]) {
+        _mm256_storeu_si256(o.as_mut_ptr() as *mut __m256i, v);
+    }
+    out
+}
+
+#[inline(always)]
+fn philox8_portable(stream: &PhiloxStream, first: u64) -> [[u32; 8]; 4] {
     let mut c0 = [0u32; 8];
     let mut c1 = [0u32; 8];
     let c2 = [stream.offset as u32; 8];
@@ -75,13 +124,17 @@ fn run<T: Real>(x: &[T], y: &mut [T], start: usize, stream: &PhiloxStream, t: u3
     let zero = T::zero();
     for g in (0..full).step_by(GROUP) {
         let words = philox8(stream, ((start + g) / PER_BLOCK) as u64);
-        // element (lane l, word w, half h) = l * 8 + w * 2 + h
         let mut f = [zero; GROUP];
-        for (w, lanes) in words.iter().enumerate() {
-            for l in 0..8 {
-                let v = lanes[l];
-                f[l * 8 + w * 2] = if v & 0xFFFF >= t { scale } else { zero };
-                f[l * 8 + w * 2 + 1] = if v >> 16 >= t { scale } else { zero };
+        for h in 0..2 {
+            for (w, lanes) in words.iter().enumerate() {
+                let fw = &mut f[h * 32 + w * 8..h * 32 + w * 8 + 8];
+                for (f, &v) in fw.iter_mut().zip(lanes) {
+                    *f = if (v >> (16 * h)) & 0xFFFF >= t {
+                        scale
+                    } else {
+                        zero
+                    };
+                }
             }
         }
         for ((y, &x), &f) in y[g..g + GROUP].iter_mut().zip(&x[g..g + GROUP]).zip(&f) {

@@ -74,10 +74,10 @@ fn row_norm(
         let out = uninit_cpu(x.dtype(), x.shape());
         let mean = uninit_cpu(x.dtype(), &[rows]);
         let rstd = uninit_cpu(x.dtype(), &[rows]);
-        dispatch_float!(x.dtype(), op, T => rows::forward::<T>(
-            slice(&xc), len, w.as_ref().map(slice::<T>), b.as_ref().map(slice::<T>),
-            center, eps, slice_mut(&out), slice_mut(&mean), slice_mut(&rstd),
-        ));
+        dispatch_float!(x.dtype(), op, T => {
+            let p = rows::Fwd { x: slice(&xc), len, w: w.as_ref().map(slice::<T>), b: b.as_ref().map(slice::<T>), center, eps };
+            rows::forward::<T>(&p, slice_mut(&out), slice_mut(&mean), slice_mut(&rstd))
+        });
         Ok((xc, out, mean, rstd))
     })?;
 
