@@ -27,6 +27,8 @@ mod python;
 pub use device::cpu::{num_threads, set_num_threads};
 pub use device::Device;
 pub use error::{Error, Result};
+pub use ops::dropout::dropout;
+pub use ops::norm::{batch_norm, group_norm, layer_norm, rms_norm};
 pub use ops::{BinaryOp, Operand, UnaryOp};
 pub use random::manual_seed;
 pub use tensor::index::TensorIndex;

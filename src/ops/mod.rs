@@ -1,12 +1,14 @@
 //! Operations, one module per family.
 
 pub mod copy;
+pub mod dropout;
 pub mod elementwise;
 #[cfg(feature = "wgpu")]
 pub mod gpu;
 pub mod index;
 pub mod join;
 pub mod matmul;
+pub mod norm;
 pub mod reduce;
 pub mod softmax;
 

@@ -7,6 +7,7 @@ mod errors;
 mod functions;
 mod interop;
 mod io;
+mod nn_ops;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -56,5 +57,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wgpu_is_available, m)?)?;
     m.add_function(wrap_pyfunction!(wgpu_adapter_name, m)?)?;
     io::register(m)?;
+    nn_ops::register(m)?;
     Ok(())
 }

@@ -1,0 +1,419 @@
+//! BatchNorm: x is (N, C, *) with S = prod(*) spatial elements; statistics per channel
+//! over the M = N * S elements of that channel.
+//!
+//! Training normalises with the biased batch variance and, when running stats are
+//! given, updates them in place (not recorded by autograd):
+//!   running_mean = (1 - momentum) * running_mean + momentum * mean
+//!   running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)
+//! Eval normalises with the running statistics.
+//!
+//! Kernels. The statistics are one pass with shifted sums (shift = the channel's first
+//! element, so E[(x-k)^2] - E[x-k]^2 does not cancel catastrophically), the output a
+//! second pass. For (N, C) the reduction runs down the columns: blocks of rows produce
+//! per-channel partial sums that are combined in block order. For S > 1 each task
+//! owns whole channels. The backward is the same pair of passes (sums of dy and
+//! dy * (x - mean), then dx).
+
+use super::layer_norm::param;
+use super::{
+    check_input, check_param, composite_grads, param_grads, record_norm, rstd_of, slice, slice_mut,
+    sum_map, sum_map2, Real,
+};
+use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
+use crate::device::Device;
+use crate::ops::copy::uninit_cpu;
+use crate::tensor::shape::{fmt_shape, numel};
+use crate::tensor::{Element, Tensor};
+use crate::{bail, dispatch, dispatch_float, Result};
+
+/// `torch.nn.functional.batch_norm`.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm(
+    x: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> Result<Tensor> {
+    let op = "batch_norm";
+    check_input(op, x)?;
+    if x.ndim() < 2 {
+        bail!(
+            Value,
+            "batch_norm: expected an input of shape (N, C) or (N, C, *), got {}",
+            fmt_shape(x.shape())
+        )
+    }
+    if !(eps >= 0.0) {
+        bail!(Value, "{op}: eps must be non-negative, got {eps}")
+    }
+    let (n, c, s) = (x.shape()[0], x.shape()[1], numel(&x.shape()[2..]));
+    let geo = Geo { n, c, s };
+    let w = check_param(op, "weight", weight, &[c], x)?;
+    let b = check_param(op, "bias", bias, &[c], x)?;
+    check_running("running_mean", running_mean, c)?;
+    check_running("running_var", running_var, c)?;
+    if running_mean.is_some() != running_var.is_some() {
+        bail!(
+            Value,
+            "batch_norm: running_mean and running_var must be given together (or both None)"
+        )
+    }
+    if !training && running_mean.is_none() {
+        bail!(Value, "batch_norm: running_mean and running_var must be given when training=False (eval mode normalises with them)")
+    }
+    let m_count = n * s;
+    if training && m_count == 1 {
+        bail!(
+            Value,
+            "Expected more than 1 value per channel when training, got input size {}. If this is the last, smaller batch of \
+             a data loader, pass drop_last=True to the DataLoader (or use eval mode)",
+            fmt_shape(x.shape())
+        )
+    }
+
+    let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
+        let xc = x.contiguous()?;
+        let out = uninit_cpu(x.dtype(), x.shape());
+        let (mean_f, var_f) = if training {
+            if m_count == 0 {
+                (vec![f64::NAN; c], vec![f64::NAN; c])
+            } else {
+                let (m, v) = dispatch_float!(x.dtype(), op, T => batch_stats::<T>(slice(&xc), geo));
+                if let (Some(rm), Some(rv)) = (running_mean, running_var) {
+                    let unbias = m_count as f64 / (m_count - 1) as f64;
+                    update_running(rm, &m, momentum, 1.0)?;
+                    update_running(rv, &v, momentum, unbias)?;
+                }
+                (m, v)
+            }
+        } else {
+            (
+                read_f64(running_mean.unwrap())?,
+                read_f64(running_var.unwrap())?,
+            )
+        };
+        let rs: Vec<f64> = var_f.iter().map(|&v| rstd_of(v, eps)).collect();
+        let (mean, rstd) = dispatch_float!(x.dtype(), op, T => {
+            let mt: Vec<T> = mean_f.iter().map(|&v| T::from_f64(v)).collect();
+            let a: Vec<T> = (0..c).map(|j| T::from_f64(rs[j] * w.as_ref().map_or(1.0, |w| slice::<T>(w)[j].to_f64()))).collect();
+            let sh: Vec<T> = match &b { Some(b) => slice::<T>(b).to_vec(), None => vec![T::zero(); c] };
+            channel_apply::<T>(slice(&xc), None, geo, None, &a, &mt, &sh, slice_mut(&out));
+            (Tensor::from_vec(mt, &[c])?, Tensor::from_vec(rs.iter().map(|&v| T::from_f64(v)).collect::<Vec<T>>(), &[c])?)
+        });
+        Ok((xc, out, mean, rstd))
+    })?;
+
+    let want_params = w.is_some() || b.is_some();
+    let saved: Vec<&Tensor> = [Some(&xc), w.as_ref()].into_iter().flatten().collect();
+    let fused = {
+        let (xc, w, mean, rstd) = (xc.clone(), w.clone(), mean.clone(), rstd.clone());
+        move |g: &Tensor| -> Result<super::Grads> {
+            let dx = uninit_cpu(xc.dtype(), xc.shape());
+            let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
+                let (dw, db) = backward::<T>(
+                    slice(&xc), slice(g), geo, w.as_ref().map(slice::<T>), slice(&mean),
+                    slice(&rstd), training, slice_mut(&dx),
+                );
+                if want_params {
+                    (param::<T>(dw, &[c])?, param::<T>(db, &[c])?)
+                } else {
+                    (None, None)
+                }
+            });
+            Ok((dx, dw, db))
+        }
+    };
+    let composite = {
+        let (xc, w, mean, rstd) = (xc.clone(), w.clone(), mean.clone(), rstd.clone());
+        move |g: &Tensor| -> Result<super::Grads> {
+            let v = [n, c, s];
+            let (x3, g3) = (xc.reshape_usize(&v)?, g.reshape_usize(&v)?);
+            let wv = w
+                .as_ref()
+                .map(|w| w.reshape_usize(&[1, c, 1]))
+                .transpose()?;
+            let fixed_t;
+            let fixed = if training {
+                None
+            } else {
+                fixed_t = (
+                    mean.reshape_usize(&[1, c, 1])?,
+                    rstd.reshape_usize(&[1, c, 1])?,
+                );
+                Some((&fixed_t.0, &fixed_t.1))
+            };
+            let (dx, gxhat) = composite_grads(&x3, &g3, wv.as_ref(), &[0, 2], true, eps, fixed)?;
+            let (dw, db) = param_grads(&gxhat, &g3, &[1, c, 1], &[c])?;
+            Ok((dx.reshape_usize(xc.shape())?, Some(dw), Some(db)))
+        }
+    };
+    Ok(record_norm(
+        out,
+        "NativeBatchNormBackward",
+        x,
+        w.as_ref(),
+        b.as_ref(),
+        &saved,
+        fused,
+        composite,
+    ))
+}
+
+fn check_running(what: &str, t: Option<&Tensor>, c: usize) -> Result<()> {
+    let Some(t) = t else { return Ok(()) };
+    if t.device() != Device::Cpu {
+        bail!(
+            Runtime,
+            "batch_norm is CPU-only for now: {what} is on {}",
+            t.device().name()
+        )
+    }
+    if t.shape() != [c] {
+        bail!(
+            Shape,
+            "batch_norm: {what} should have shape ({c},) but has shape {}",
+            fmt_shape(t.shape())
+        )
+    }
+    if !t.dtype().is_float() {
+        bail!(
+            DType,
+            "batch_norm: {what} must be a floating-point tensor, got {}",
+            t.dtype()
+        )
+    }
+    Ok(())
+}
+
+/// The values of a 1-D CPU float tensor (any strides) as f64.
+fn read_f64(t: &Tensor) -> Result<Vec<f64>> {
+    let t = t.contiguous()?;
+    Ok(dispatch!(t.dtype(), T => slice::<T>(&t).iter().map(|v| v.to_f64()).collect()))
+}
+
+/// running = (1 - momentum) * running + momentum * stat * scale, written in place
+/// through the tensor's own (1-D, possibly strided) layout; bumps its version.
+fn update_running(t: &Tensor, stat: &[f64], momentum: f64, scale: f64) -> Result<()> {
+    let (off, stride) = (t.offset() as isize, t.strides()[0]);
+    dispatch!(t.dtype(), T => {
+        let p = t.storage().cpu_ptr::<T>();
+        for (j, &v) in stat.iter().enumerate() {
+            // SAFETY: j < shape[0], so the element is inside the tensor's storage span.
+            unsafe {
+                let e = p.offset(off + j as isize * stride);
+                *e = T::from_f64((1.0 - momentum) * (*e).to_f64() + momentum * v * scale);
+            }
+        }
+    });
+    t.mark_modified();
+    Ok(())
+}
+
+/// Batch size, channels, spatial size.
+#[derive(Clone, Copy)]
+pub(crate) struct Geo {
+    pub n: usize,
+    pub c: usize,
+    pub s: usize,
+}
+
+/// Rows of a 2-D (N, C) input per task: about GRAIN elements, at most 256 rows so the
+/// per-block partial sums (in T) stay short.
+fn rows_per_block(c: usize) -> usize {
+    (GRAIN / c.max(1)).clamp(1, 256)
+}
+
+/// Per-channel sums: with `g` None, (sum (x - k), sum (x - k)^2); with `g`,
+/// (sum g, sum g * (x - k)). Combined in a fixed order (f64).
+pub(crate) fn channel_sums<T: Real>(
+    x: &[T],
+    g: Option<&[T]>,
+    geo: Geo,
+    k: &[T],
+) -> (Vec<f64>, Vec<f64>) {
+    let Geo { n, c, s } = geo;
+    let (mut s1, mut s2) = (vec![0f64; c], vec![0f64; c]);
+    if s == 1 {
+        let parts = map_chunks(n, rows_per_block(c), |r0, r1| {
+            let (mut a, mut q) = (vec![T::zero(); c], vec![T::zero(); c]);
+            for r in r0..r1 {
+                let xr = &x[r * c..(r + 1) * c];
+                match g {
+                    None => {
+                        for (((a, q), &v), &k) in a.iter_mut().zip(q.iter_mut()).zip(xr).zip(k) {
+                            let d = v - k;
+                            *a += d;
+                            *q += d * d;
+                        }
+                    }
+                    Some(g) => {
+                        let gr = &g[r * c..(r + 1) * c];
+                        for ((((a, q), &v), &k), &gv) in
+                            a.iter_mut().zip(q.iter_mut()).zip(xr).zip(k).zip(gr)
+                        {
+                            *a += gv;
+                            *q += gv * (v - k);
+                        }
+                    }
+                }
+            }
+            (a, q)
+        });
+        for (a, q) in &parts {
+            for j in 0..c {
+                s1[j] += a[j].to_f64();
+                s2[j] += q[j].to_f64();
+            }
+        }
+    } else {
+        let parts = map_chunks(c, (GRAIN / (n * s).max(1)).max(1), |c0, c1| {
+            (c0..c1)
+                .map(|ch| {
+                    let kc = k[ch];
+                    let (mut a, mut q) = (0f64, 0f64);
+                    for i in 0..n {
+                        let base = (i * c + ch) * s;
+                        let xs = &x[base..base + s];
+                        match g {
+                            None => {
+                                a += sum_map(xs, |v| v - kc);
+                                q += sum_map(xs, |v| (v - kc) * (v - kc));
+                            }
+                            Some(g) => {
+                                let gs = &g[base..base + s];
+                                a += sum_map(gs, |v| v);
+                                q += sum_map2(gs, xs, |gv, v| gv * (v - kc));
+                            }
+                        }
+                    }
+                    (a, q)
+                })
+                .collect::<Vec<_>>()
+        });
+        for (j, (a, q)) in parts.into_iter().flatten().enumerate() {
+            s1[j] = a;
+            s2[j] = q;
+        }
+    }
+    (s1, s2)
+}
+
+/// Batch mean and biased variance per channel (M = n * s > 0).
+pub(crate) fn batch_stats<T: Real>(x: &[T], geo: Geo) -> (Vec<f64>, Vec<f64>) {
+    let Geo { n: _, c, s } = geo;
+    let m = (geo.n * s) as f64;
+    // shift: the first element of each channel (sample 0)
+    let k: Vec<T> = (0..c).map(|j| x[j * s]).collect();
+    let (a, q) = channel_sums(x, None, geo, &k);
+    let mut mean = vec![0f64; c];
+    let mut var = vec![0f64; c];
+    for j in 0..c {
+        let d = a[j] / m;
+        mean[j] = k[j].to_f64() + d;
+        var[j] = (q[j] / m - d * d).max(0.0);
+    }
+    (mean, var)
+}
+
+/// out = a[c] * g + b[c] * (x - m[c]) + sh[c]   (without g: b[c] * (x - m[c]) + sh[c]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn channel_apply<T: Real>(
+    x: &[T],
+    g: Option<&[T]>,
+    geo: Geo,
+    a: Option<&[T]>,
+    b: &[T],
+    m: &[T],
+    sh: &[T],
+    out: &mut [T],
+) {
+    let Geo { n, c, s } = geo;
+    let op = SendPtr(out.as_mut_ptr());
+    if s == 1 {
+        for_each_chunk(n, (GRAIN / c.max(1)).max(1), |r0, r1| {
+            for r in r0..r1 {
+                let xr = &x[r * c..(r + 1) * c];
+                // SAFETY: each row is written by one task only.
+                let orow = unsafe { op.slice_mut(r * c, c) };
+                match (g, a) {
+                    (Some(g), Some(a)) => {
+                        let gr = &g[r * c..(r + 1) * c];
+                        let it = orow.iter_mut().zip(xr).zip(gr).zip(a).zip(b).zip(m).zip(sh);
+                        for ((((((o, &v), &gv), &a), &b), &m), &sh) in it {
+                            *o = a * gv + b * (v - m) + sh;
+                        }
+                    }
+                    _ => {
+                        for ((((o, &v), &b), &m), &sh) in
+                            orow.iter_mut().zip(xr).zip(b).zip(m).zip(sh)
+                        {
+                            *o = b * (v - m) + sh;
+                        }
+                    }
+                }
+            }
+        });
+    } else {
+        for_each_chunk(n * c, (GRAIN / s.max(1)).max(1), |r0, r1| {
+            for r in r0..r1 {
+                let ch = r % c;
+                let xs = &x[r * s..(r + 1) * s];
+                // SAFETY: each run is written by one task only.
+                let os = unsafe { op.slice_mut(r * s, s) };
+                let (bc, mc, shc) = (b[ch], m[ch], sh[ch]);
+                match (g, a) {
+                    (Some(g), Some(a)) => {
+                        let ac = a[ch];
+                        for ((o, &v), &gv) in os.iter_mut().zip(xs).zip(&g[r * s..(r + 1) * s]) {
+                            *o = ac * gv + bc * (v - mc) + shc;
+                        }
+                    }
+                    _ => {
+                        for (o, &v) in os.iter_mut().zip(xs) {
+                            *o = bc * (v - mc) + shc;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// dw = sum dy * xhat, db = sum dy; dx = a * (dy - db/M - xhat * dw/M) in training
+/// (a = w * rstd), dx = a * dy in eval (the statistics are constants there).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward<T: Real>(
+    x: &[T],
+    dy: &[T],
+    geo: Geo,
+    w: Option<&[T]>,
+    mean: &[T],
+    rstd: &[T],
+    training: bool,
+    dx: &mut [T],
+) -> (Vec<T>, Vec<T>) {
+    let c = geo.c;
+    let m = (geo.n * geo.s) as f64;
+    let (sdy, sdyx) = channel_sums(x, Some(dy), geo, mean);
+    let (mut a, mut bx, mut c1) = (vec![T::zero(); c], vec![T::zero(); c], vec![T::zero(); c]);
+    for j in 0..c {
+        let rs = rstd[j].to_f64();
+        let aj = rs * w.map_or(1.0, |w| w[j].to_f64());
+        a[j] = T::from_f64(aj);
+        if training && m > 0.0 {
+            bx[j] = T::from_f64(-aj * rs * rs * sdyx[j] / m);
+            c1[j] = T::from_f64(-aj * sdy[j] / m);
+        }
+    }
+    channel_apply(x, Some(dy), geo, Some(&a), &bx, mean, &c1, dx);
+    (
+        (0..c)
+            .map(|j| T::from_f64(sdyx[j] * rstd[j].to_f64()))
+            .collect(),
+        sdy.into_iter().map(T::from_f64).collect(),
+    )
+}

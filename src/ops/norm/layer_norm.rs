@@ -1,0 +1,143 @@
+//! LayerNorm and RMSNorm over the trailing `normalized_shape` dims.
+//!
+//! layer_norm: y = (x - mean) / sqrt(var + eps) * w + b, biased variance per row.
+//! rms_norm:   y = x / sqrt(mean(x^2) + eps) * w; eps None = the dtype's machine epsilon.
+//! The input is viewed as (rows, len) with len = prod(normalized_shape); the kernels are
+//! in `rows.rs`.
+
+use super::{
+    check_input, check_param, composite_grads, param_grads, record_norm, rows, slice, slice_mut,
+    Real,
+};
+use crate::ops::copy::uninit_cpu;
+use crate::tensor::shape::{fmt_shape, numel};
+use crate::tensor::{DType, Tensor};
+use crate::{bail, dispatch_float, Result};
+
+/// `torch.nn.functional.layer_norm`.
+pub fn layer_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
+    row_norm("layer_norm", x, normalized_shape, weight, bias, eps, true)
+}
+
+/// `torch.nn.functional.rms_norm`.
+pub fn rms_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    eps: Option<f64>,
+) -> Result<Tensor> {
+    let eps = eps.unwrap_or(match x.dtype() {
+        DType::F64 => <f64 as Real>::EPSILON,
+        _ => <f32 as Real>::EPSILON,
+    });
+    row_norm("rms_norm", x, normalized_shape, weight, None, eps, false)
+}
+
+fn row_norm(
+    op: &'static str,
+    x: &Tensor,
+    ns: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+    center: bool,
+) -> Result<Tensor> {
+    check_input(op, x)?;
+    if ns.is_empty() {
+        bail!(Value, "{op}: expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, but got normalized_shape = []")
+    }
+    let nd = x.ndim();
+    if nd < ns.len() || x.shape()[nd - ns.len()..] != *ns {
+        bail!(
+            Shape,
+            "{op}: given normalized_shape={}, expected input with shape (*, {}), but got input of size {}",
+            fmt_shape(ns),
+            ns.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+            fmt_shape(x.shape())
+        )
+    }
+    if !(eps >= 0.0) {
+        bail!(Value, "{op}: eps must be non-negative, got {eps}")
+    }
+    let w = check_param(op, "weight", weight, ns, x)?;
+    let b = check_param(op, "bias", bias, ns, x)?;
+    let len = numel(ns);
+    let rows = numel(&x.shape()[..nd - ns.len()]);
+    let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
+        let xc = x.contiguous()?;
+        let out = uninit_cpu(x.dtype(), x.shape());
+        let mean = uninit_cpu(x.dtype(), &[rows]);
+        let rstd = uninit_cpu(x.dtype(), &[rows]);
+        dispatch_float!(x.dtype(), op, T => {
+            let p = rows::Fwd { x: slice(&xc), len, w: w.as_ref().map(slice::<T>), b: b.as_ref().map(slice::<T>), center, eps };
+            rows::forward::<T>(&p, slice_mut(&out), slice_mut(&mean), slice_mut(&rstd))
+        });
+        Ok((xc, out, mean, rstd))
+    })?;
+
+    let name = if center {
+        "LayerNormBackward"
+    } else {
+        "RmsNormBackward"
+    };
+    let want_params = w.is_some() || b.is_some();
+    let saved: Vec<&Tensor> = [Some(&xc), w.as_ref(), Some(&mean), Some(&rstd)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let fused = {
+        let (xc, w, mean, rstd, ns) = (
+            xc.clone(),
+            w.clone(),
+            mean.clone(),
+            rstd.clone(),
+            ns.to_vec(),
+        );
+        move |g: &Tensor| -> Result<super::Grads> {
+            let dx = uninit_cpu(xc.dtype(), xc.shape());
+            let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
+                let (dw, db) = rows::backward::<T>(
+                    slice(&xc), slice(g), len, w.as_ref().map(slice::<T>), slice(&mean),
+                    slice(&rstd), center, want_params, slice_mut(&dx),
+                );
+                (param::<T>(dw, &ns)?, param::<T>(db, &ns)?)
+            });
+            Ok((dx, dw, db))
+        }
+    };
+    let composite = {
+        let (xc, w, ns) = (xc.clone(), w.clone(), ns.to_vec());
+        move |g: &Tensor| -> Result<super::Grads> {
+            let x2 = xc.reshape_usize(&[rows, len])?;
+            let g2 = g.reshape_usize(&[rows, len])?;
+            let wv = w.as_ref().map(|w| w.reshape_usize(&[1, len])).transpose()?;
+            let (dx, gxhat) = composite_grads(&x2, &g2, wv.as_ref(), &[1], center, eps, None)?;
+            let (dw, db) = param_grads(&gxhat, &g2, &[1, len], &ns)?;
+            Ok((dx.reshape_usize(xc.shape())?, Some(dw), Some(db)))
+        }
+    };
+    Ok(record_norm(
+        out,
+        name,
+        x,
+        w.as_ref(),
+        b.as_ref(),
+        &saved,
+        fused,
+        composite,
+    ))
+}
+
+/// A parameter gradient from a kernel's Vec (None when the kernel skipped it).
+pub(crate) fn param<T: Real>(v: Vec<T>, shape: &[usize]) -> Result<Option<Tensor>> {
+    if v.is_empty() && numel(shape) != 0 {
+        return Ok(None);
+    }
+    Tensor::from_vec(v, shape).map(Some)
+}

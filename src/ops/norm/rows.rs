@@ -1,0 +1,251 @@
+//! Row kernels for LayerNorm and RMSNorm: each row of `len` contiguous elements gets
+//! its own statistics, and the affine parameters apply per element of the row.
+//! Rows are split into chunks of about `GRAIN` elements; a row of a few thousand floats
+//! stays in L1 between the statistics pass and the output pass. The per-chunk bodies
+//! are compiled twice, the second time for AVX2 (8 f32 lanes instead of SSE2's 4), and
+//! picked at run time.
+
+use super::{rstd_of, sum_map, Real};
+use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
+
+/// Rows per parallel task.
+fn rows_per_chunk(len: usize) -> usize {
+    (GRAIN / len.max(1)).max(1)
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2");
+    #[allow(unreachable_code)]
+    false
+}
+
+/// Runs `$body` (a call of an `#[inline(always)]` fn) compiled for AVX2 when available.
+macro_rules! with_avx2 {
+    ($avx2:expr, $name:ident, $body:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $name<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[cfg(target_arch = "x86_64")]
+        if $avx2 {
+            // SAFETY: the CPU has AVX2 (checked by the caller).
+            unsafe {
+                $name(
+                    #[inline(always)]
+                    || $body,
+                )
+            }
+        } else {
+            $body
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        $body
+    }};
+}
+
+/// Forward inputs shared by the rows of one call.
+pub(crate) struct Fwd<'a, T> {
+    pub x: &'a [T],
+    pub len: usize,
+    pub w: Option<&'a [T]>,
+    pub b: Option<&'a [T]>,
+    pub center: bool,
+    pub eps: f64,
+}
+
+/// Forward: y, and per-row mean and rstd (mean = 0 when `!center`).
+pub(crate) fn forward<T: Real>(p: &Fwd<'_, T>, y: &mut [T], mean: &mut [T], rstd: &mut [T]) {
+    let (yp, mp, rp) = (
+        SendPtr(y.as_mut_ptr()),
+        SendPtr(mean.as_mut_ptr()),
+        SendPtr(rstd.as_mut_ptr()),
+    );
+    let avx2 = has_avx2();
+    for_each_chunk(mean.len(), rows_per_chunk(p.len), |s, e| {
+        with_avx2!(avx2, fwd_avx2, forward_rows(p, s, e, yp, mp, rp))
+    });
+}
+
+#[inline(always)]
+fn forward_rows<T: Real>(
+    p: &Fwd<'_, T>,
+    r0: usize,
+    r1: usize,
+    yp: SendPtr<T>,
+    mp: SendPtr<T>,
+    rp: SendPtr<T>,
+) {
+    let len = p.len;
+    for r in r0..r1 {
+        let xr = &p.x[r * len..(r + 1) * len];
+        // SAFETY: each row is written by one task only.
+        let yr = unsafe { yp.slice_mut(r * len, len) };
+        let n = len as f64;
+        let m = if p.center {
+            sum_map(xr, |v| v) / n
+        } else {
+            0.0
+        };
+        let mt = T::from_f64(m);
+        let var = sum_map(xr, |v| (v - mt) * (v - mt)) / n;
+        let rs = rstd_of(var, p.eps);
+        unsafe {
+            *mp.get().add(r) = mt;
+            *rp.get().add(r) = T::from_f64(rs);
+        }
+        let rs = T::from_f64(rs);
+        match (p.w, p.b) {
+            (Some(w), Some(b)) => {
+                for (((y, &v), &w), &b) in yr.iter_mut().zip(xr).zip(w).zip(b) {
+                    *y = (v - mt) * rs * w + b;
+                }
+            }
+            (Some(w), None) => {
+                for ((y, &v), &w) in yr.iter_mut().zip(xr).zip(w) {
+                    *y = (v - mt) * rs * w;
+                }
+            }
+            (None, Some(b)) => {
+                for ((y, &v), &b) in yr.iter_mut().zip(xr).zip(b) {
+                    *y = (v - mt) * rs + b;
+                }
+            }
+            (None, None) => {
+                for (y, &v) in yr.iter_mut().zip(xr) {
+                    *y = (v - mt) * rs;
+                }
+            }
+        }
+    }
+}
+
+/// Backward (llm.c's layernorm_backward, per row, two passes over the row in cache):
+/// with dn = dy * w and xhat = (x - mean) * rstd,
+///   dx = rstd * (dn - mean(dn) - xhat * mean(dn * xhat))   (RMSNorm: no mean(dn) term)
+///   dw = sum_rows dy * xhat,  db = sum_rows dy.
+/// The first pass sums dn and dn * xhat and accumulates this chunk's dw/db; the second
+/// writes dx. Chunks' dw/db are added in chunk order (f64). Returns (dw, db) when
+/// `want_params` (length `len` each).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward<T: Real>(
+    x: &[T],
+    dy: &[T],
+    len: usize,
+    w: Option<&[T]>,
+    mean: &[T],
+    rstd: &[T],
+    center: bool,
+    want_params: bool,
+    dx: &mut [T],
+) -> (Vec<T>, Vec<T>) {
+    let dxp = SendPtr(dx.as_mut_ptr());
+    let ones;
+    let w = match w {
+        Some(w) => w,
+        None => {
+            ones = vec![T::one(); len];
+            &ones
+        }
+    };
+    let avx2 = has_avx2();
+    let parts = map_chunks(mean.len(), rows_per_chunk(len), |s, e| {
+        let (mut dw, mut db) = (vec![T::zero(); len], vec![T::zero(); len]);
+        with_avx2!(
+            avx2,
+            bwd_avx2,
+            backward_rows(x, dy, len, w, mean, rstd, center, s, e, dxp, &mut dw, &mut db)
+        );
+        (dw, db)
+    });
+    if !want_params {
+        return (vec![], vec![]);
+    }
+    let (mut dw, mut db) = (vec![0f64; len], vec![0f64; len]);
+    for (pw, pb) in &parts {
+        for j in 0..len {
+            dw[j] += pw[j].to_f64();
+            db[j] += pb[j].to_f64();
+        }
+    }
+    (
+        dw.into_iter().map(T::from_f64).collect(),
+        db.into_iter().map(T::from_f64).collect(),
+    )
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_rows<T: Real>(
+    x: &[T],
+    dy: &[T],
+    len: usize,
+    w: &[T],
+    mean: &[T],
+    rstd: &[T],
+    center: bool,
+    r0: usize,
+    r1: usize,
+    dxp: SendPtr<T>,
+    dw: &mut [T],
+    db: &mut [T],
+) {
+    let n = len as f64;
+    for r in r0..r1 {
+        let (xr, gr) = (&x[r * len..(r + 1) * len], &dy[r * len..(r + 1) * len]);
+        let (m, rs) = (mean[r], rstd[r]);
+        // pass 1: sums of dn and dn * xhat (8 lanes per block of 512, blocks in f64),
+        // and this chunk's dw += dy * xhat, db += dy
+        let (mut sdn, mut sdnx) = (0f64, 0f64);
+        for start in (0..len).step_by(512) {
+            let end = (start + 512).min(len);
+            let (mut a, mut q) = ([T::zero(); 8], [T::zero(); 8]);
+            let it = gr[start..end]
+                .chunks(8)
+                .zip(xr[start..end].chunks(8))
+                .zip(w[start..end].chunks(8));
+            let it = it
+                .zip(dw[start..end].chunks_mut(8))
+                .zip(db[start..end].chunks_mut(8));
+            for ((((cg, cx), cw), cdw), cdb) in it {
+                if cg.len() == 8 {
+                    for k in 0..8 {
+                        let xh = (cx[k] - m) * rs;
+                        let dn = cg[k] * cw[k];
+                        a[k] += dn;
+                        q[k] += dn * xh;
+                        cdw[k] += cg[k] * xh;
+                        cdb[k] += cg[k];
+                    }
+                } else {
+                    for k in 0..cg.len() {
+                        let xh = (cx[k] - m) * rs;
+                        let dn = cg[k] * cw[k];
+                        a[k] += dn;
+                        q[k] += dn * xh;
+                        cdw[k] += cg[k] * xh;
+                        cdb[k] += cg[k];
+                    }
+                }
+            }
+            let fold = |v: [T; 8]| {
+                (((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))).to_f64()
+            };
+            sdn += fold(a);
+            sdnx += fold(q);
+        }
+        let mdn = if center {
+            T::from_f64(sdn / n)
+        } else {
+            T::zero()
+        };
+        let mdnx = T::from_f64(sdnx / n);
+        // pass 2: dx
+        // SAFETY: each row is written by one task only.
+        let dxr = unsafe { dxp.slice_mut(r * len, len) };
+        for (((d, &g), &w), &v) in dxr.iter_mut().zip(gr).zip(w).zip(xr) {
+            *d = (g * w - mdn - (v - m) * rs * mdnx) * rs;
+        }
+    }
+}
