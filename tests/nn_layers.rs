@@ -17,16 +17,37 @@ fn mlp_with_layernorm_and_dropout_learns() {
         .add(LayerNorm::new(&[32], 1e-5, true, DType::F32).unwrap())
         .add(ReLU)
         .add(Dropout::new(0.1).unwrap())
-        .add(Residual::new(Linear::new(32, 32, true, DType::F32).unwrap()))
+        .add(Residual::new(
+            Linear::new(32, 32, true, DType::F32).unwrap(),
+        ))
         .add(Linear::new(32, 1, true, DType::F32).unwrap());
-    let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = model
+        .named_parameters()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(
         names,
-        ["0.weight", "0.bias", "1.weight", "1.bias", "4.fn.weight", "4.fn.bias", "5.weight", "5.bias"]
+        [
+            "0.weight",
+            "0.bias",
+            "1.weight",
+            "1.bias",
+            "4.fn.weight",
+            "4.fn.bias",
+            "5.weight",
+            "5.bias"
+        ]
     );
     let x = Tensor::randn(&[128, 2], DType::F32).unwrap();
     // target: x0 * x1 (not linear)
-    let y = x.select(1, 0).unwrap().mul(&x.select(1, 1).unwrap()).unwrap().unsqueeze(1).unwrap();
+    let y = x
+        .select(1, 0)
+        .unwrap()
+        .mul(&x.select(1, 1).unwrap())
+        .unwrap()
+        .unsqueeze(1)
+        .unwrap();
     let mut first = None;
     let mut last = 0.0;
     for _ in 0..300 {
@@ -38,7 +59,8 @@ fn mlp_with_layernorm_and_dropout_learns() {
         let _g = autograd::no_grad();
         for p in model.parameters() {
             let step = p.grad().unwrap().mul(0.05).unwrap();
-            p.binary_inplace(&step.into(), ferrograd::BinaryOp::Sub).unwrap();
+            p.binary_inplace(&step.into(), ferrograd::BinaryOp::Sub)
+                .unwrap();
         }
     }
     let first = first.unwrap();
@@ -72,7 +94,10 @@ fn dropout_is_the_identity_in_eval() {
     let kept = d.forward(&x).unwrap().to_vec::<f32>().unwrap();
     assert!(kept.iter().all(|&v| v == 0.0 || v == 2.0));
     d.eval();
-    assert_eq!(d.forward(&x).unwrap().to_vec::<f32>().unwrap(), vec![1.0; 1000]);
+    assert_eq!(
+        d.forward(&x).unwrap().to_vec::<f32>().unwrap(),
+        vec![1.0; 1000]
+    );
     assert!(Dropout::new(1.5).is_err());
 }
 
@@ -81,21 +106,30 @@ fn state_dict_round_trips_through_safetensors() {
     let a = Sequential::new()
         .add(Linear::new(3, 4, true, DType::F32).unwrap())
         .add(BatchNorm::new(4, 1e-5, None, true, DType::F32).unwrap());
-    a.forward(&Tensor::randn(&[5, 3], DType::F32).unwrap()).unwrap();
+    a.forward(&Tensor::randn(&[5, 3], DType::F32).unwrap())
+        .unwrap();
     let path = std::env::temp_dir().join(format!("fg_nn_{}.safetensors", std::process::id()));
     ferrograd::io::save(&path, &a.state_dict()).unwrap();
     let b = Sequential::new()
         .add(Linear::new(3, 4, true, DType::F32).unwrap())
         .add(BatchNorm::new(4, 1e-5, None, true, DType::F32).unwrap());
-    b.load_state_dict(&ferrograd::io::load(&path).unwrap()).unwrap();
+    b.load_state_dict(&ferrograd::io::load(&path).unwrap())
+        .unwrap();
     std::fs::remove_file(&path).unwrap();
     for ((na, ta), (nb, tb)) in a.state_dict().iter().zip(b.state_dict().iter()) {
         assert_eq!(na, nb);
-        assert_eq!(ta.astype(DType::F64).unwrap().to_vec::<f64>().unwrap(), tb.astype(DType::F64).unwrap().to_vec::<f64>().unwrap());
+        assert_eq!(
+            ta.astype(DType::F64).unwrap().to_vec::<f64>().unwrap(),
+            tb.astype(DType::F64).unwrap().to_vec::<f64>().unwrap()
+        );
     }
     // A wrong shape is refused by name.
     let c = Sequential::new().add(Linear::new(3, 5, true, DType::F32).unwrap());
-    let sd: Vec<_> = a.state_dict().into_iter().filter(|(n, _)| n.starts_with("0.")).collect();
+    let sd: Vec<_> = a
+        .state_dict()
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("0."))
+        .collect();
     let err = c.load_state_dict(&sd).unwrap_err().to_string();
     assert!(err.contains("0.weight"), "{err}");
 }

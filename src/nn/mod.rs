@@ -46,7 +46,10 @@ pub trait Module: Send + Sync {
     fn set_training(&mut self, _training: bool) {}
 
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
     }
     fn train(&mut self) {
         self.set_training(true)

@@ -61,7 +61,12 @@ pub struct RMSNorm {
 }
 
 impl RMSNorm {
-    pub fn new(normalized_shape: &[usize], eps: Option<f64>, affine_: bool, dtype: DType) -> Result<Self> {
+    pub fn new(
+        normalized_shape: &[usize],
+        eps: Option<f64>,
+        affine_: bool,
+        dtype: DType,
+    ) -> Result<Self> {
         Ok(RMSNorm {
             normalized_shape: normalized_shape.to_vec(),
             eps,
@@ -88,7 +93,13 @@ pub struct GroupNorm {
 }
 
 impl GroupNorm {
-    pub fn new(num_groups: usize, num_channels: usize, eps: f64, affine_: bool, dtype: DType) -> Result<Self> {
+    pub fn new(
+        num_groups: usize,
+        num_channels: usize,
+        eps: f64,
+        affine_: bool,
+        dtype: DType,
+    ) -> Result<Self> {
         if num_groups == 0 || num_channels % num_groups != 0 {
             bail!(
                 Value,
@@ -106,7 +117,13 @@ impl GroupNorm {
 
 impl Module for GroupNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        group_norm(x, self.num_groups, self.weight.as_ref(), self.bias.as_ref(), self.eps)
+        group_norm(
+            x,
+            self.num_groups,
+            self.weight.as_ref(),
+            self.bias.as_ref(),
+            self.eps,
+        )
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         named([("weight", &self.weight), ("bias", &self.bias)])
@@ -130,7 +147,13 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
-    pub fn new(num_features: usize, eps: f64, momentum: Option<f64>, affine_: bool, dtype: DType) -> Result<Self> {
+    pub fn new(
+        num_features: usize,
+        eps: f64,
+        momentum: Option<f64>,
+        affine_: bool,
+        dtype: DType,
+    ) -> Result<Self> {
         Ok(BatchNorm {
             num_features,
             eps,
@@ -173,11 +196,13 @@ impl Module for BatchNorm {
         vec![
             ("running_mean".into(), self.running_mean.clone()),
             ("running_var".into(), self.running_var.clone()),
-            ("num_batches_tracked".into(), self.num_batches_tracked.clone()),
+            (
+                "num_batches_tracked".into(),
+                self.num_batches_tracked.clone(),
+            ),
         ]
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }
 }
-
