@@ -64,10 +64,10 @@ def test_fit_learns_and_records_history(tmp_path):
     assert acc == pytest.approx(hist["val_acc"][-1]) and loss == pytest.approx(hist["val_loss"][-1], rel=1e-5)
 
 
-def test_fit_progress_prints_epoch_lines(capsys):
+def test_fit_prints_epoch_lines(capsys):
     model = nn.Linear(2, 2)
     fit(model, PlainSGD(model.parameters(), 0.1), ce, DataLoader(_blobs(), 50),
-        DataLoader(_blobs(), 50), epochs=2, progress=True)
+        DataLoader(_blobs(), 50), epochs=2, progress=False)
     out = capsys.readouterr().out
     assert "epoch 1/2: train loss" in out and "val loss" in out and "epoch 2/2" in out
 

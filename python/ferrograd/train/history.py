@@ -37,6 +37,7 @@ class History(dict):
         import matplotlib
         matplotlib.use("Agg")  # no display needed
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for ax, metric in zip(axes, ("loss", "acc")):
@@ -45,6 +46,7 @@ class History(dict):
                 if values:
                     ax.plot(range(1, len(values) + 1), values, marker="o", label=split)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel("accuracy" if metric == "acc" else "loss")
             ax.grid(True, alpha=0.3)
             ax.legend()

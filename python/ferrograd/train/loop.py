@@ -83,7 +83,8 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
       ``fg.save`` after every improving epoch.
     - ``batch_transform(x, y) -> (x, y)`` runs on each training batch, e.g.
       ``lambda x, y: mixup(x, y, 10)``.
-    - ``progress``: a tqdm bar per epoch and one summary line per epoch via ``log``.
+    - ``progress``: a tqdm bar per epoch (on stderr). ``log``: called with one summary
+      line per epoch (default ``print``; None for silence).
 
     Models with BatchNorm are checked against the loader first (``check_batchnorm``):
     ValueError for batch size 1, a warning for a last batch of 1 sample.
@@ -131,7 +132,7 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
                     time=time.perf_counter() - start)
         if val_loader is not None:
             history.log(val_loss=val_loss, val_acc=val_acc)
-        if progress and log is not None:
+        if log is not None:
             line = f"epoch {epoch}/{epochs}: train loss {train_loss:.4f} acc {train_acc:.4f}"
             if val_loader is not None:
                 line += f" | val loss {val_loss:.4f} acc {val_acc:.4f}"
@@ -141,7 +142,7 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
             save(model.state_dict(), checkpoint_path)
         best = min(best, monitor)
         if early_stopping is not None and early_stopping.step(monitor, model):
-            if progress and log is not None:
+            if log is not None:
                 log(f"early stopping at epoch {epoch}; best epoch {early_stopping.best_epoch}")
             break
     if early_stopping is not None:
