@@ -108,3 +108,11 @@ def test_python_dash_m(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ferrograd", "--help"],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "evaluate" in result.stdout
+
+
+def test_diverging_run_exits_1(tmp_path, capsys):
+    code = main(["train", "--run-dir", str(tmp_path / "r"), "--norm", "none",
+                 "--init-scale", "1e30"] + TINY)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "epoch 1, step 1" in err and "lower learning rate" in err
