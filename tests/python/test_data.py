@@ -33,6 +33,13 @@ def test_tensordataset_item_and_len():
     assert int(_np(y)) == 2
 
 
+def test_tensordataset_of_numpy_arrays_gives_tensors():
+    ds = TensorDataset(np.ones((6, 2), np.float32), np.arange(6))
+    x, y = next(iter(DataLoader(ds, batch_size=4)))
+    assert isinstance(x, fg.Tensor) and isinstance(y, fg.Tensor) and tuple(x.shape) == (4, 2)
+    np.testing.assert_array_equal(_np(y), [0, 1, 2, 3])
+
+
 def test_tensordataset_size_mismatch():
     with pytest.raises(ValueError, match="size mismatch"):
         TensorDataset(fg.zeros((3, 2)), fg.zeros((4,)))

@@ -27,7 +27,8 @@ class Dataset:
 
 class TensorDataset(Dataset):
     """Wraps tensors (or NumPy arrays) sharing their first dimension; sample ``i`` is
-    ``tuple(t[i] for t in tensors)``. ValueError if the first dimensions differ."""
+    ``tuple(t[i] for t in tensors)``. ValueError if the first dimensions differ.
+    Batches from a DataLoader are always fg tensors (NumPy arrays are converted)."""
 
     def __init__(self, *tensors):
         if not tensors:
@@ -47,7 +48,8 @@ class TensorDataset(Dataset):
     def get_batch(self, indices):
         """The samples at ``indices`` (an int64 array), indexed in one go per tensor."""
         idx = _index(indices)
-        return tuple(t[idx] for t in self.tensors)
+        return tuple(t[idx] if isinstance(t, Tensor) else _to_tensor(t[np.asarray(indices)])
+                     for t in self.tensors)
 
 
 class Subset(Dataset):
