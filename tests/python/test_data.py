@@ -362,3 +362,35 @@ def test_cutmix_random_soft_targets():
 def test_one_hot_range_check():
     with pytest.raises(ValueError, match="labels"):
         T.one_hot([0, 10], 10)
+
+
+def _fake_mirror(tmp_path, monkeypatch):
+    """A local 'mirror' (file:// URLs) of small IDX files, with their checksums."""
+    import hashlib
+    import ferrograd.data.mnist as mnist_mod
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    _write_mnist(mirror, n=12, split="train")
+    _write_mnist(mirror, n=6, split="test")
+    sums = {name: hashlib.sha256(gzip.decompress((mirror / (name + ".gz")).read_bytes())).hexdigest()
+            for name in mnist_mod.SHA256}
+    monkeypatch.setattr(mnist_mod, "SHA256", sums)
+    return mirror
+
+
+def test_download_mnist_from_mirrors(tmp_path, monkeypatch):
+    from ferrograd.data import download_mnist
+    mirror = _fake_mirror(tmp_path, monkeypatch)
+    out = tmp_path / "out"
+    mirrors = [(tmp_path / "dead").as_uri() + "/", mirror.as_uri() + "/"]  # first one fails
+    assert download_mnist(out, mirrors=mirrors) == str(out)
+    assert len(MNIST(out)) == 12 and len(MNIST(out, train=False)) == 6
+    assert not list(out.glob("*.part"))
+
+
+def test_download_mnist_rejects_bad_checksum(tmp_path, monkeypatch):
+    import ferrograd.data.mnist as mnist_mod
+    mirror = _fake_mirror(tmp_path, monkeypatch)
+    monkeypatch.setitem(mnist_mod.SHA256, "train-labels-idx1-ubyte", "0" * 64)
+    with pytest.raises(RuntimeError, match=r"(?s)train-labels-idx1-ubyte.gz.*sha256 mismatch"):
+        mnist_mod.download_mnist(tmp_path / "out", mirrors=[mirror.as_uri() + "/"])
