@@ -205,6 +205,8 @@ def train(args):
                          "dropped with BatchNorm), or --norm layer")
     run_dir = cfg["run_dir"] or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     cfg["run_dir"] = run_dir
+    if cfg["data_dir"] is not None:  # evaluate may run from another directory
+        cfg["data_dir"] = os.path.abspath(os.path.expanduser(cfg["data_dir"]))
     if cfg["threads"]:
         fg.set_num_threads(cfg["threads"])
     fg.manual_seed(cfg["seed"])
