@@ -8,6 +8,9 @@
 use super::{has_avx2, rstd_of, sum_map, Real};
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 
+/// Lanes of the backward's first pass (2 AVX2 vectors per accumulator).
+const L: usize = 16;
+
 /// Rows per parallel task.
 fn rows_per_chunk(len: usize) -> usize {
     (GRAIN / len.max(1)).max(1)
@@ -163,32 +166,32 @@ fn backward_rows<T: Real>(
     for r in r0..r1 {
         let (xr, gr) = (&x[r * len..(r + 1) * len], &dy[r * len..(r + 1) * len]);
         let (m, rs) = (mean[r], rstd[r]);
-        // pass 1: sums of dn and dn * xhat (8 lanes per block of 512, blocks in f64),
+        // pass 1: sums of dn and dn * xhat (L lanes per block of 512, blocks in f64),
         // and this chunk's dw += dy * xhat, db += dy
         let (mut sdn, mut sdnx) = (0f64, 0f64);
         for start in (0..len).step_by(512) {
             let end = (start + 512).min(len);
-            let (mut a, mut q) = ([T::zero(); 8], [T::zero(); 8]);
+            let (mut a, mut q) = ([T::zero(); L], [T::zero(); L]);
             let (g8, x8, w8) = (
-                gr[start..end].chunks_exact(8),
-                xr[start..end].chunks_exact(8),
-                w[start..end].chunks_exact(8),
+                gr[start..end].chunks_exact(L),
+                xr[start..end].chunks_exact(L),
+                w[start..end].chunks_exact(L),
             );
             let (rg, rx, rw) = (g8.remainder(), x8.remainder(), w8.remainder());
             let (mut dw8, mut db8) = (
-                dw[start..end].chunks_exact_mut(8),
-                db[start..end].chunks_exact_mut(8),
+                dw[start..end].chunks_exact_mut(L),
+                db[start..end].chunks_exact_mut(L),
             );
             for ((((cg, cx), cw), cdw), cdb) in g8.zip(x8).zip(w8).zip(&mut dw8).zip(&mut db8) {
                 // fixed-size views: no bounds checks, so the lanes vectorise
-                let (cg, cx, cw): (&[T; 8], &[T; 8], &[T; 8]) = (
+                let (cg, cx, cw): (&[T; L], &[T; L], &[T; L]) = (
                     cg.try_into().unwrap(),
                     cx.try_into().unwrap(),
                     cw.try_into().unwrap(),
                 );
-                let (cdw, cdb): (&mut [T; 8], &mut [T; 8]) =
+                let (cdw, cdb): (&mut [T; L], &mut [T; L]) =
                     (cdw.try_into().unwrap(), cdb.try_into().unwrap());
-                for k in 0..8 {
+                for k in 0..L {
                     let xh = (cx[k] - m) * rs;
                     let dn = cg[k] * cw[k];
                     a[k] += dn;
@@ -206,8 +209,12 @@ fn backward_rows<T: Real>(
                 rdw[k] += rg[k] * xh;
                 rdb[k] += rg[k];
             }
-            let fold = |v: [T; 8]| {
-                (((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))).to_f64()
+            let fold = |v: [T; L]| {
+                let mut s = T::zero();
+                for h in v.chunks(2) {
+                    s += h[0] + h[1];
+                }
+                s.to_f64()
             };
             sdn += fold(a);
             sdnx += fold(q);
