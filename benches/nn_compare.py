@@ -20,7 +20,7 @@ import torch.nn.functional as F
 import ferrograd as fg
 from ferrograd import _core as C
 
-REPEAT = 9
+REPEAT = 11
 torch.set_num_threads(2)
 fg.set_num_threads(2)
 
@@ -34,6 +34,20 @@ def bench(fn, repeat=REPEAT, warmup=2):
         fn()
         ts.append(time.perf_counter() - t0)
     return statistics.median(ts) * 1e3
+
+
+def bench_pair(f_fg, f_t, repeat=REPEAT, warmup=2):
+    """Medians (ms) of both, runs interleaved so that background load hits both alike."""
+    for _ in range(warmup):
+        f_fg()
+        f_t()
+    a, b = [], []
+    for _ in range(repeat):
+        for fn, ts in ((f_fg, a), (f_t, b)):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return statistics.median(a) * 1e3, statistics.median(b) * 1e3
 
 
 def norm_cases(n, c):
@@ -77,15 +91,14 @@ def main():
         copy_ms = bench(lambda: np.copyto(dst, src))
         copy_gbs = 2 * src.nbytes / copy_ms / 1e6
         for name, passes, f_fg, f_t in norm_cases(n, c):
-            a, b = bench(f_fg), bench(f_t)
+            a, b = bench_pair(f_fg, f_t)
             gbs = passes * src.nbytes / a / 1e6
             rows.append((name, a, b, f"{gbs:.1f} GB/s (copy {copy_gbs:.1f})"))
             print(f"  {name}: fg {a:.2f} ms, torch {b:.2f} ms", file=sys.stderr)
     n = 1 << 24
     xn = np.random.default_rng(2).standard_normal(n).astype(np.float32)
     fx, tx = fg.tensor(xn), torch.from_numpy(xn)
-    a = bench(lambda: C.dropout(fx, 0.5, True))
-    b = bench(lambda: F.dropout(tx, 0.5, True))
+    a, b = bench_pair(lambda: C.dropout(fx, 0.5, True), lambda: F.dropout(tx, 0.5, True))
     rows.append(("Dropout fwd (2^24)", a, b, f"{2 * xn.nbytes / a / 1e6:.1f} GB/s"))
 
     print(f"\nferrograd vs PyTorch {torch.__version__} CPU, 2 threads each, float32, median of {REPEAT}\n")

@@ -3,8 +3,9 @@
 //!
 //! The mask is never stored. One Philox stream is taken from the global generator per
 //! call (so `manual_seed` makes it reproducible), and element i's keep bit comes from
-//! 16 bits of that stream at counter i / 8 (`cpu.rs`): it is the same for any thread
-//! count, and the backward regenerates it from the 16-byte stream key.
+//! 16 bits of that stream at a counter computed from i alone (block (i / 64) * 8 + i % 8,
+//! see `cpu::bits16`): it is the same for any thread count, and the backward regenerates
+//! it from the 16-byte stream key instead of keeping a mask.
 //!
 //! Resolution: an element is kept when its 16-bit random value r >= round(p * 65536),
 //! so the drop probability actually used is p rounded to a multiple of 2^-16

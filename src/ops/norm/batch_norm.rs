@@ -14,6 +14,7 @@
 //! owns whole channels. The backward is the same pair of passes (sums of dy and
 //! dy * (x - mean), then dx).
 
+use super::has_avx2;
 use super::layer_norm::param;
 use super::{
     check_input, check_param, composite_grads, param_grads, record_norm, rstd_of, slice, slice_mut,
@@ -238,30 +239,9 @@ pub(crate) fn channel_sums<T: Real>(
     let Geo { n, c, s } = geo;
     let (mut s1, mut s2) = (vec![0f64; c], vec![0f64; c]);
     if s == 1 {
+        let avx2 = has_avx2();
         let parts = map_chunks(n, rows_per_block(c), |r0, r1| {
-            let (mut a, mut q) = (vec![T::zero(); c], vec![T::zero(); c]);
-            for r in r0..r1 {
-                let xr = &x[r * c..(r + 1) * c];
-                match g {
-                    None => {
-                        for (((a, q), &v), &k) in a.iter_mut().zip(q.iter_mut()).zip(xr).zip(k) {
-                            let d = v - k;
-                            *a += d;
-                            *q += d * d;
-                        }
-                    }
-                    Some(g) => {
-                        let gr = &g[r * c..(r + 1) * c];
-                        for ((((a, q), &v), &k), &gv) in
-                            a.iter_mut().zip(q.iter_mut()).zip(xr).zip(k).zip(gr)
-                        {
-                            *a += gv;
-                            *q += gv * (v - k);
-                        }
-                    }
-                }
-            }
-            (a, q)
+            with_avx2!(avx2, sums_avx2, column_sums(x, g, k, c, r0, r1))
         });
         for (a, q) in &parts {
             for j in 0..c {
@@ -334,28 +314,13 @@ pub(crate) fn channel_apply<T: Real>(
     let Geo { n, c, s } = geo;
     let op = SendPtr(out.as_mut_ptr());
     if s == 1 {
+        let avx2 = has_avx2();
         for_each_chunk(n, (GRAIN / c.max(1)).max(1), |r0, r1| {
-            for r in r0..r1 {
-                let xr = &x[r * c..(r + 1) * c];
-                // SAFETY: each row is written by one task only.
-                let orow = unsafe { op.slice_mut(r * c, c) };
-                match (g, a) {
-                    (Some(g), Some(a)) => {
-                        let gr = &g[r * c..(r + 1) * c];
-                        let it = orow.iter_mut().zip(xr).zip(gr).zip(a).zip(b).zip(m).zip(sh);
-                        for ((((((o, &v), &gv), &a), &b), &m), &sh) in it {
-                            *o = a * gv + b * (v - m) + sh;
-                        }
-                    }
-                    _ => {
-                        for ((((o, &v), &b), &m), &sh) in
-                            orow.iter_mut().zip(xr).zip(b).zip(m).zip(sh)
-                        {
-                            *o = b * (v - m) + sh;
-                        }
-                    }
-                }
-            }
+            with_avx2!(
+                avx2,
+                apply_avx2,
+                apply_rows(x, g, c, a, b, m, sh, r0, r1, op)
+            )
         });
     } else {
         for_each_chunk(n * c, (GRAIN / s.max(1)).max(1), |r0, r1| {
@@ -416,4 +381,75 @@ pub(crate) fn backward<T: Real>(
             .collect(),
         sdy.into_iter().map(T::from_f64).collect(),
     )
+}
+
+/// Partial column sums of rows r0..r1 of a 2-D input (see `channel_sums`).
+#[inline(always)]
+fn column_sums<T: Real>(
+    x: &[T],
+    g: Option<&[T]>,
+    k: &[T],
+    c: usize,
+    r0: usize,
+    r1: usize,
+) -> (Vec<T>, Vec<T>) {
+    let (mut a, mut q) = (vec![T::zero(); c], vec![T::zero(); c]);
+    for r in r0..r1 {
+        let xr = &x[r * c..(r + 1) * c];
+        match g {
+            None => {
+                for (((a, q), &v), &k) in a.iter_mut().zip(q.iter_mut()).zip(xr).zip(k) {
+                    let d = v - k;
+                    *a += d;
+                    *q += d * d;
+                }
+            }
+            Some(g) => {
+                let gr = &g[r * c..(r + 1) * c];
+                for ((((a, q), &v), &k), &gv) in
+                    a.iter_mut().zip(q.iter_mut()).zip(xr).zip(k).zip(gr)
+                {
+                    *a += gv;
+                    *q += gv * (v - k);
+                }
+            }
+        }
+    }
+    (a, q)
+}
+
+/// Rows r0..r1 of a 2-D input for `channel_apply`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn apply_rows<T: Real>(
+    x: &[T],
+    g: Option<&[T]>,
+    c: usize,
+    a: Option<&[T]>,
+    b: &[T],
+    m: &[T],
+    sh: &[T],
+    r0: usize,
+    r1: usize,
+    op: SendPtr<T>,
+) {
+    let (b, m, sh) = (&b[..c], &m[..c], &sh[..c]);
+    for r in r0..r1 {
+        let xr = &x[r * c..(r + 1) * c];
+        // SAFETY: each row is written by one task only.
+        let orow = unsafe { op.slice_mut(r * c, c) };
+        match (g, a) {
+            (Some(g), Some(a)) => {
+                let (gr, a) = (&g[r * c..(r + 1) * c], &a[..c]);
+                for j in 0..c {
+                    orow[j] = a[j] * gr[j] + b[j] * (xr[j] - m[j]) + sh[j];
+                }
+            }
+            _ => {
+                for j in 0..c {
+                    orow[j] = b[j] * (xr[j] - m[j]) + sh[j];
+                }
+            }
+        }
+    }
 }

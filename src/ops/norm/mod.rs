@@ -18,6 +18,39 @@
 //! Work is chunked with `device::cpu` helpers (fixed chunk boundaries, partial sums
 //! combined in chunk order), so results are bitwise identical for any thread count.
 
+/// Whether the CPU has AVX2 (the row and column kernels have an AVX2 build).
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2");
+    #[allow(unreachable_code)]
+    false
+}
+
+/// Runs `$body` (a call of an `#[inline(always)]` fn) compiled for AVX2 when available.
+macro_rules! with_avx2 {
+    ($avx2:expr, $name:ident, $body:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $name<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[cfg(target_arch = "x86_64")]
+        if $avx2 {
+            // SAFETY: the CPU has AVX2 (checked by the caller).
+            unsafe {
+                $name(
+                    #[inline(always)]
+                    || $body,
+                )
+            }
+        } else {
+            $body
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        $body
+    }};
+}
+
 pub mod batch_norm;
 pub mod group_norm;
 pub mod layer_norm;
@@ -55,27 +88,44 @@ impl Real for f64 {
     const EPSILON: f64 = f64::EPSILON;
 }
 
-/// Elements summed in `T` (8 lanes, so the loop vectorises) before a block's sum joins
+/// Elements summed in `T` (LANES lanes, so the loop vectorises) before a block's sum joins
 /// an f64 total: f32 speed with long rows still accurate.
 const BLOCK: usize = 512;
+/// Independent accumulators: 4 AVX2 vectors of f32, enough to hide the add latency
+/// (one 8-lane accumulator would make the row sums latency-bound).
+const LANES: usize = 32;
+
+/// Sums the lanes in a fixed tree order.
+#[inline(always)]
+fn fold<T: Real>(acc: [T; LANES]) -> f64 {
+    let mut h = acc;
+    let mut n = LANES;
+    while n > 1 {
+        n /= 2;
+        for k in 0..n {
+            h[k] = h[k] + h[k + n];
+        }
+    }
+    h[0].to_f64()
+}
 
 /// sum_i f(x_i), accumulated in 8 lanes of T per block of `BLOCK` and across blocks in f64.
 #[inline(always)]
 pub(crate) fn sum_map<T: Real>(x: &[T], f: impl Fn(T) -> T) -> f64 {
     let mut total = 0f64;
     for blk in x.chunks(BLOCK) {
-        let mut acc = [T::zero(); 8];
-        let mut it = blk.chunks_exact(8);
+        let mut acc = [T::zero(); LANES];
+        let mut it = blk.chunks_exact(LANES);
         for c in &mut it {
-            for k in 0..8 {
+            let c: &[T; LANES] = c.try_into().unwrap();
+            for k in 0..LANES {
                 acc[k] += f(c[k]);
             }
         }
         for (k, &v) in it.remainder().iter().enumerate() {
             acc[k] += f(v);
         }
-        let s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-        total += s.to_f64();
+        total += fold(acc);
     }
     total
 }
@@ -85,18 +135,19 @@ pub(crate) fn sum_map<T: Real>(x: &[T], f: impl Fn(T) -> T) -> f64 {
 pub(crate) fn sum_map2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 {
     let mut total = 0f64;
     for (ba, bb) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
-        let mut acc = [T::zero(); 8];
-        let (mut ia, mut ib) = (ba.chunks_exact(8), bb.chunks_exact(8));
+        let mut acc = [T::zero(); LANES];
+        let (mut ia, mut ib) = (ba.chunks_exact(LANES), bb.chunks_exact(LANES));
         for (ca, cb) in (&mut ia).zip(&mut ib) {
-            for k in 0..8 {
+            let (ca, cb): (&[T; LANES], &[T; LANES]) =
+                (ca.try_into().unwrap(), cb.try_into().unwrap());
+            for k in 0..LANES {
                 acc[k] += f(ca[k], cb[k]);
             }
         }
         for (k, (&u, &v)) in ia.remainder().iter().zip(ib.remainder()).enumerate() {
             acc[k] += f(u, v);
         }
-        let s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-        total += s.to_f64();
+        total += fold(acc);
     }
     total
 }

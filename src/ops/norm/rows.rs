@@ -5,44 +5,15 @@
 //! are compiled twice, the second time for AVX2 (8 f32 lanes instead of SSE2's 4), and
 //! picked at run time.
 
-use super::{rstd_of, sum_map, Real};
+use super::{has_avx2, rstd_of, sum_map, Real};
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
+
+/// Lanes of the backward's first pass (2 AVX2 vectors per accumulator).
+const L: usize = 16;
 
 /// Rows per parallel task.
 fn rows_per_chunk(len: usize) -> usize {
     (GRAIN / len.max(1)).max(1)
-}
-
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return std::arch::is_x86_feature_detected!("avx2");
-    #[allow(unreachable_code)]
-    false
-}
-
-/// Runs `$body` (a call of an `#[inline(always)]` fn) compiled for AVX2 when available.
-macro_rules! with_avx2 {
-    ($avx2:expr, $name:ident, $body:expr) => {{
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        unsafe fn $name<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        #[cfg(target_arch = "x86_64")]
-        if $avx2 {
-            // SAFETY: the CPU has AVX2 (checked by the caller).
-            unsafe {
-                $name(
-                    #[inline(always)]
-                    || $body,
-                )
-            }
-        } else {
-            $body
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        $body
-    }};
 }
 
 /// Forward inputs shared by the rows of one call.
@@ -195,42 +166,55 @@ fn backward_rows<T: Real>(
     for r in r0..r1 {
         let (xr, gr) = (&x[r * len..(r + 1) * len], &dy[r * len..(r + 1) * len]);
         let (m, rs) = (mean[r], rstd[r]);
-        // pass 1: sums of dn and dn * xhat (8 lanes per block of 512, blocks in f64),
+        // pass 1: sums of dn and dn * xhat (L lanes per block of 512, blocks in f64),
         // and this chunk's dw += dy * xhat, db += dy
         let (mut sdn, mut sdnx) = (0f64, 0f64);
         for start in (0..len).step_by(512) {
             let end = (start + 512).min(len);
-            let (mut a, mut q) = ([T::zero(); 8], [T::zero(); 8]);
-            let it = gr[start..end]
-                .chunks(8)
-                .zip(xr[start..end].chunks(8))
-                .zip(w[start..end].chunks(8));
-            let it = it
-                .zip(dw[start..end].chunks_mut(8))
-                .zip(db[start..end].chunks_mut(8));
-            for ((((cg, cx), cw), cdw), cdb) in it {
-                if cg.len() == 8 {
-                    for k in 0..8 {
-                        let xh = (cx[k] - m) * rs;
-                        let dn = cg[k] * cw[k];
-                        a[k] += dn;
-                        q[k] += dn * xh;
-                        cdw[k] += cg[k] * xh;
-                        cdb[k] += cg[k];
-                    }
-                } else {
-                    for k in 0..cg.len() {
-                        let xh = (cx[k] - m) * rs;
-                        let dn = cg[k] * cw[k];
-                        a[k] += dn;
-                        q[k] += dn * xh;
-                        cdw[k] += cg[k] * xh;
-                        cdb[k] += cg[k];
-                    }
+            let (mut a, mut q) = ([T::zero(); L], [T::zero(); L]);
+            let (g8, x8, w8) = (
+                gr[start..end].chunks_exact(L),
+                xr[start..end].chunks_exact(L),
+                w[start..end].chunks_exact(L),
+            );
+            let (rg, rx, rw) = (g8.remainder(), x8.remainder(), w8.remainder());
+            let (mut dw8, mut db8) = (
+                dw[start..end].chunks_exact_mut(L),
+                db[start..end].chunks_exact_mut(L),
+            );
+            for ((((cg, cx), cw), cdw), cdb) in g8.zip(x8).zip(w8).zip(&mut dw8).zip(&mut db8) {
+                // fixed-size views: no bounds checks, so the lanes vectorise
+                let (cg, cx, cw): (&[T; L], &[T; L], &[T; L]) = (
+                    cg.try_into().unwrap(),
+                    cx.try_into().unwrap(),
+                    cw.try_into().unwrap(),
+                );
+                let (cdw, cdb): (&mut [T; L], &mut [T; L]) =
+                    (cdw.try_into().unwrap(), cdb.try_into().unwrap());
+                for k in 0..L {
+                    let xh = (cx[k] - m) * rs;
+                    let dn = cg[k] * cw[k];
+                    a[k] += dn;
+                    q[k] += dn * xh;
+                    cdw[k] += cg[k] * xh;
+                    cdb[k] += cg[k];
                 }
             }
-            let fold = |v: [T; 8]| {
-                (((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))).to_f64()
+            let (rdw, rdb) = (dw8.into_remainder(), db8.into_remainder());
+            for k in 0..rg.len() {
+                let xh = (rx[k] - m) * rs;
+                let dn = rg[k] * rw[k];
+                a[k] += dn;
+                q[k] += dn * xh;
+                rdw[k] += rg[k] * xh;
+                rdb[k] += rg[k];
+            }
+            let fold = |v: [T; L]| {
+                let mut s = T::zero();
+                for h in v.chunks(2) {
+                    s += h[0] + h[1];
+                }
+                s.to_f64()
             };
             sdn += fold(a);
             sdnx += fold(q);
