@@ -1,5 +1,7 @@
 # ferrograd developer commands. Everything lives in a virtualenv in .venv.
-#   make demo   build everything and run the demo
+#   make train  build everything and run the main job: `ferrograd train` on the
+#               embedded MNIST subset (a run directory under runs/)
+#   make demo   build everything and run the tensor demo (examples/demo.py)
 #   make test   build everything and run every test (Rust and Python)
 #   make bench  criterion benches and the side-by-side comparison with NumPy/PyTorch
 
@@ -8,7 +10,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-installed
 
-.PHONY: demo test test-rust test-python build bench clean vulkan
+.PHONY: train demo test test-rust test-python build bench clean vulkan
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +21,9 @@ $(STAMP):
 # Builds the Rust extension in release mode and installs the package (editable) in .venv.
 build: $(STAMP)
 	$(VENV)/bin/maturin develop --release --quiet
+
+train: build
+	$(VENV)/bin/ferrograd train
 
 demo: build
 	$(PY) examples/demo.py
