@@ -17,6 +17,7 @@ pub mod device;
 mod error;
 pub mod io;
 pub mod ops;
+pub mod optim;
 pub mod random;
 pub mod tensor;
 

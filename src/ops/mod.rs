@@ -1,6 +1,7 @@
 //! Operations, one module per family.
 
 pub mod copy;
+pub mod cross_entropy;
 pub mod elementwise;
 #[cfg(feature = "wgpu")]
 pub mod gpu;

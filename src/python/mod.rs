@@ -7,6 +7,8 @@ mod errors;
 mod functions;
 mod interop;
 mod io;
+mod losses;
+mod optim;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -56,5 +58,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wgpu_is_available, m)?)?;
     m.add_function(wrap_pyfunction!(wgpu_adapter_name, m)?)?;
     io::register(m)?;
+    losses::register(m)?;
+    optim::register(m)?;
     Ok(())
 }
