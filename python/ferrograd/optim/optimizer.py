@@ -138,7 +138,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     with no_grad():
-                        p.grad = _core.zeros(p.grad.shape, dtype=p.grad.dtype)
+                        p.grad.zero_()
 
     @staticmethod
     def _closure(closure):
