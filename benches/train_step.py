@@ -10,7 +10,10 @@ layer and the output says so.
 """
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -54,20 +57,37 @@ def bench(lib, steps, use_ln, use_do, x, y):
     return statistics.median(times), float(loss.item())
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=20)
-    args = p.parse_args()
-    import torch
-
-    torch.set_num_threads(2)
-    fg.set_num_threads(2)
+def run_one(lib_name, steps):
+    """Times one library in this process; each library gets its own process so that one
+    pool's idle spinning threads (rayon, OpenMP) do not slow the other down."""
     use_ln, use_do = has("layer_norm"), has("dropout")
     rng = np.random.default_rng(0)
     xn = rng.standard_normal((256, 784)).astype(np.float32)
     yn = rng.integers(0, 10, 256)
-    fg_ms, fg_loss = bench(fg, args.steps, use_ln, use_do, fg.tensor(xn), fg.tensor(yn))
-    th_ms, th_loss = bench(torch, args.steps, use_ln, use_do, torch.from_numpy(xn), torch.from_numpy(yn))
+    if lib_name == "torch":
+        import torch
+
+        torch.set_num_threads(2)
+        return bench(torch, steps, use_ln, use_do, torch.from_numpy(xn), torch.from_numpy(yn))
+    fg.set_num_threads(2)
+    return bench(fg, steps, use_ln, use_do, fg.tensor(xn), fg.tensor(yn))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--only", choices=["fg", "torch"])
+    args = p.parse_args()
+    if args.only:
+        print(json.dumps(run_one(args.only, args.steps)))
+        return
+    res = {}
+    for lib in ("fg", "torch"):
+        out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--only", lib],
+                             check=True, capture_output=True, text=True).stdout
+        res[lib] = json.loads(out.strip().splitlines()[-1])
+    (fg_ms, fg_loss), (th_ms, th_loss) = res["fg"], res["torch"]
+    use_ln, use_do = has("layer_norm"), has("dropout")
     print(f"layers: LayerNorm={'yes' if use_ln else 'no (not on this branch)'}, "
           f"Dropout={'yes' if use_do else 'no (not on this branch)'}")
     print(f"ferrograd: {fg_ms:8.2f} ms/step (last loss {fg_loss:.4f})")
