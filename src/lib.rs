@@ -18,6 +18,7 @@ mod error;
 pub mod io;
 pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod random;
 pub mod tensor;
 

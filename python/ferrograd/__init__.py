@@ -40,6 +40,7 @@ from . import _tensor_methods  # noqa: F401  (adds Python-side Tensor methods)
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import nn
+from . import optim
 from .serialization import load, save
 from . import data, train
 
@@ -98,5 +99,5 @@ __all__ = [
     "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",
     "get_num_threads", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
     "is_tensor", "autograd", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "nn", "save", "load", "data", "train",
+    "nn", "optim", "save", "load", "data", "train",
 ] + list(_function_names)

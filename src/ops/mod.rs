@@ -1,6 +1,7 @@
 //! Operations, one module per family.
 
 pub mod copy;
+pub mod cross_entropy;
 pub mod dropout;
 pub mod elementwise;
 #[cfg(feature = "wgpu")]

@@ -8,6 +8,8 @@ mod functions;
 mod interop;
 mod io;
 mod nn_ops;
+mod losses;
+mod optim;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -58,5 +60,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wgpu_adapter_name, m)?)?;
     io::register(m)?;
     nn_ops::register(m)?;
+    losses::register(m)?;
+    optim::register(m)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Residual, Sequential
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from .parameter import Parameter
@@ -19,5 +20,5 @@ __all__ = [
     "Module", "Parameter", "Linear", "Identity", "Flatten", "ReLU", "LeakyReLU", "GELU",
     "Tanh", "Sigmoid", "Softmax", "Sequential", "ModuleList", "Residual", "Dropout",
     "LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "functional",
-    "init", "utils",
+    "init", "utils", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss",
 ]

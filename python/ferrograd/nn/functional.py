@@ -127,3 +127,125 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _core.batch_norm(
         input, running_mean, running_var, weight, bias, bool(training), float(momentum), eps
     )
+
+
+# ---- losses -------------------------------------------------------------------------
+
+__all__ += [
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss, reduction):
+    _check_reduction(reduction)
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    return loss
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between logits ``input`` ((C), (N, C) or (N, C, d1, ...)) and
+    ``target``: int64 class indices ((), (N) or (N, d1, ...)) or float class
+    probabilities of the input's shape. One fused log-softmax + loss kernel with a fused
+    backward. See PyTorch's docs for the exact formulas (weight, ignore_index,
+    label_smoothing, reduction); they are the same here."""
+    if size_average is not None or reduce is not None:
+        raise TypeError("size_average and reduce are deprecated; use reduction=")
+    if not isinstance(target, Tensor):
+        target = _core._tensor(target, None, True, None, False)
+    return _core.cross_entropy(input, target, weight, int(ignore_index), str(reduction),
+                               float(label_smoothing))
+
+
+def _class_rows(input, target):
+    """(M, C) rows and (M,) targets of an (C)/(N, C)/(N, C, d...) input, and the shape of
+    the per-element loss."""
+    if input.ndim == 0:
+        raise ValueError("input must have at least 1 dimension (classes)")
+    if input.ndim == 1:
+        return input.reshape((1, -1)), target.reshape((1,)), ()
+    n, c = input.shape[0], input.shape[1]
+    out_shape = (n,) + tuple(input.shape[2:])
+    if tuple(target.shape) != out_shape:
+        raise ValueError(f"Expected target size {out_shape}, got {tuple(target.shape)}")
+    if input.ndim > 2:
+        input = input.permute((0,) + tuple(range(2, input.ndim)) + (1,))
+    return input.reshape((-1, c)), target.reshape((-1,)), out_shape
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` at the class indices
+    ``target``: ``-w[y] * input[n, y]``; 'mean' divides by the summed weights of the
+    non-ignored targets."""
+    if size_average is not None or reduce is not None:
+        raise TypeError("size_average and reduce are deprecated; use reduction=")
+    _check_reduction(reduction)
+    if target.dtype != _core.int64:
+        raise TypeError(f"nll_loss: target must be int64 class indices, got {target.dtype}")
+    x, t, out_shape = _class_rows(input, target)
+    c = x.shape[1]
+    if weight is not None and tuple(weight.shape) != (c,):
+        raise ValueError(
+            f"weight tensor should be defined either for all {c} classes or no classes "
+            f"but got weight tensor of shape: {tuple(weight.shape)}")
+    tv = t.numpy()
+    bad = tv[(tv != ignore_index) & ((tv < 0) | (tv >= c))]
+    if bad.size:
+        raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+    keep = t != ignore_index
+    safe = _core.where(keep, t, 0)
+    picked = _core.take_along_axis(x, safe.reshape((-1, 1)), 1).reshape((-1,))
+    w = keep.astype(x.dtype)
+    if weight is not None:
+        w = weight.astype(x.dtype).take(safe, 0) * w
+    loss = -(picked * w)
+    if reduction == "none":
+        return loss.reshape(out_shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum()
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean squared error ``(input - target)^2``, reduced."""
+    _check_reduction(reduction)
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean absolute error ``|input - target|``, reduced."""
+    _check_reduction(reduction)
+    return _reduce((input - target).abs(), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in the stable form
+    ``(1 - t) x + (1 + (pos_weight - 1) t) (log1p(exp(-|x|)) + relu(-x))``, which never
+    exponentiates a large positive number."""
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(
+            f"Target size ({tuple(target.shape)}) must be the same as input size "
+            f"({tuple(input.shape)})")
+    softplus_neg = (-input.abs()).exp().log1p() + (-input).relu()  # log(1 + exp(-x))
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input + log_weight * softplus_neg
+    else:
+        loss = (1 - target) * input + softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

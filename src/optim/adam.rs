@@ -1,0 +1,211 @@
+//! Adam (L2 weight decay: g += wd * p) and AdamW (decoupled: p *= 1 - lr * wd), with
+//! optional AMSGrad, PyTorch's formula:
+//!   m = lerp(m, g, 1 - beta1); v = beta2 v + (1 - beta2) g^2
+//!   denom = sqrt(v or max(v_max, v)) / sqrt(1 - beta2^t) + eps
+//!   p -= lr / (1 - beta1^t) * m / denom
+
+use super::{check_buffer, check_param, grad_like, ptr, Optimizer, Real};
+use crate::device::cpu::{for_each_chunk, GRAIN};
+use crate::tensor::Tensor;
+use crate::{bail, dispatch_float, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    pub lr: f64,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub amsgrad: bool,
+    /// AdamW's decoupled weight decay instead of Adam's L2 term.
+    pub decoupled: bool,
+}
+
+impl AdamConfig {
+    /// Adam with PyTorch's defaults.
+    pub fn adam() -> AdamConfig {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            decoupled: false,
+        }
+    }
+    /// AdamW with PyTorch's defaults (weight_decay 1e-2).
+    pub fn adamw() -> AdamConfig {
+        AdamConfig {
+            weight_decay: 1e-2,
+            decoupled: true,
+            ..AdamConfig::adam()
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if !(self.lr >= 0.0) {
+            bail!(Value, "Invalid learning rate: {}", self.lr);
+        }
+        if !(self.eps >= 0.0) {
+            bail!(Value, "Invalid epsilon value: {}", self.eps);
+        }
+        if !(0.0..1.0).contains(&self.betas.0) {
+            bail!(Value, "Invalid beta parameter at index 0: {}", self.betas.0);
+        }
+        if !(0.0..1.0).contains(&self.betas.1) {
+            bail!(Value, "Invalid beta parameter at index 1: {}", self.betas.1);
+        }
+        if !(self.weight_decay >= 0.0) {
+            bail!(Value, "Invalid weight_decay value: {}", self.weight_decay);
+        }
+        Ok(())
+    }
+}
+
+/// One Adam/AdamW update of `param` in place; `step` is the 1-based step count after
+/// this update. `max_exp_avg_sq` is required with amsgrad.
+pub fn adam_step(
+    param: &Tensor,
+    grad: &Tensor,
+    exp_avg: &Tensor,
+    exp_avg_sq: &Tensor,
+    max_exp_avg_sq: Option<&Tensor>,
+    step: u64,
+    c: &AdamConfig,
+) -> Result<()> {
+    let dtype = check_param(param)?;
+    let grad = grad_like(grad, param)?;
+    check_buffer("exp_avg", exp_avg, param)?;
+    check_buffer("exp_avg_sq", exp_avg_sq, param)?;
+    if step == 0 {
+        bail!(Value, "adam_step: step counts from 1");
+    }
+    let vmax = if c.amsgrad {
+        match max_exp_avg_sq {
+            Some(v) => {
+                check_buffer("max_exp_avg_sq", v, param)?;
+                Some(v)
+            }
+            None => bail!(Value, "adam_step: amsgrad needs max_exp_avg_sq"),
+        }
+    } else {
+        None
+    };
+    dispatch_float!(dtype, "adam_step", T => kernel::<T>(param, &grad, exp_avg, exp_avg_sq, vmax, step, c));
+    for t in [param, exp_avg, exp_avg_sq].into_iter().chain(vmax) {
+        t.mark_modified();
+    }
+    Ok(())
+}
+
+fn kernel<T: Real>(
+    param: &Tensor,
+    grad: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    vmax: Option<&Tensor>,
+    step: u64,
+    c: &AdamConfig,
+) {
+    let (pp, gp, mp, vp) = (ptr::<T>(param), ptr::<T>(grad), ptr::<T>(m), ptr::<T>(v));
+    let xp = vmax.map(ptr::<T>);
+    let f = T::from_f64;
+    let (b1, b2) = c.betas;
+    // Scalars are computed in f64 like PyTorch's Python-float step sizes.
+    let bc1 = 1.0 - b1.powi(step as i32);
+    let bc2_sqrt = f((1.0 - b2.powi(step as i32)).sqrt());
+    let step_size = f(-(c.lr / bc1));
+    let (w1, b2t, one_b2, eps) = (1.0 - b1, f(b2), f(1.0 - b2), f(c.eps));
+    let wd = f(c.weight_decay);
+    let decay = f(1.0 - c.lr * c.weight_decay);
+    let (l2, decoupled) = (
+        c.weight_decay != 0.0 && !c.decoupled,
+        c.weight_decay != 0.0 && c.decoupled,
+    );
+    for_each_chunk(param.numel(), GRAIN, |s, e| {
+        let n = e - s;
+        // SAFETY: chunks are disjoint; all buffers hold numel elements.
+        let (p, g, m, v) = unsafe {
+            (
+                pp.slice_mut(s, n),
+                std::slice::from_raw_parts(gp.get().add(s), n),
+                mp.slice_mut(s, n),
+                vp.slice_mut(s, n),
+            )
+        };
+        let mut x = xp.map(|x| unsafe { x.slice_mut(s, n) });
+        for i in 0..n {
+            let mut gi = g[i];
+            if decoupled {
+                p[i] = p[i] * decay;
+            }
+            if l2 {
+                gi = gi + wd * p[i];
+            }
+            // torch.lerp: start + w * (end - start) for w < 0.5, else end - (1 - w) * (end - start).
+            m[i] = if w1 < 0.5 {
+                m[i] + f(w1) * (gi - m[i])
+            } else {
+                gi - f(1.0 - w1) * (gi - m[i])
+            };
+            v[i] = v[i] * b2t + one_b2 * gi * gi;
+            let vv = match x.as_mut() {
+                Some(x) => {
+                    x[i] = x[i].max(v[i]);
+                    x[i]
+                }
+                None => v[i],
+            };
+            let denom = vv.sqrt() / bc2_sqrt + eps;
+            p[i] = p[i] + step_size * (m[i] / denom);
+        }
+    });
+}
+
+struct State {
+    step: u64,
+    m: Tensor,
+    v: Tensor,
+    vmax: Option<Tensor>,
+}
+
+/// Adam or AdamW (see [`AdamConfig::adamw`]) over a list of parameters.
+pub struct Adam {
+    params: Vec<Tensor>,
+    pub config: AdamConfig,
+    state: Vec<Option<State>>,
+}
+
+impl Adam {
+    pub fn new(params: Vec<Tensor>, config: AdamConfig) -> Result<Adam> {
+        config.validate()?;
+        let state = params.iter().map(|_| None).collect();
+        Ok(Adam {
+            params,
+            config,
+            state,
+        })
+    }
+}
+
+impl Optimizer for Adam {
+    fn params(&self) -> &[Tensor] {
+        &self.params
+    }
+    fn step(&mut self) -> Result<()> {
+        for (p, st) in self.params.iter().zip(self.state.iter_mut()) {
+            let Some(g) = p.grad() else { continue };
+            let s = st.get_or_insert_with(|| State {
+                step: 0,
+                m: Tensor::zeros_dtype(p.shape(), p.dtype()),
+                v: Tensor::zeros_dtype(p.shape(), p.dtype()),
+                vmax: None,
+            });
+            if self.config.amsgrad && s.vmax.is_none() {
+                s.vmax = Some(Tensor::zeros_dtype(p.shape(), p.dtype()));
+            }
+            s.step += 1;
+            adam_step(p, &g, &s.m, &s.v, s.vmax.as_ref(), s.step, &self.config)?;
+        }
+        Ok(())
+    }
+}
