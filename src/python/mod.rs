@@ -7,8 +7,8 @@ mod errors;
 mod functions;
 mod interop;
 mod io;
-mod nn_ops;
 mod losses;
+mod nn_ops;
 mod optim;
 mod tensor;
 
