@@ -8,7 +8,8 @@ of the best epoch. Both libraries use 2 threads.
     make build
     PYTHONPATH=python python3 benches/mnist_recipe.py [MNIST_DIR] [EPOCHS]
 
-ferrograd runs as `python -m ferrograd train` in a subprocess (the command users run);
+ferrograd runs as `python -m ferrograd train` in a subprocess (the command users run),
+with the repository's .venv Python when there is one (it has tqdm and matplotlib);
 PyTorch is optional (the ferrograd half runs without it).
 """
 
@@ -28,13 +29,18 @@ SEED, BATCH, THREADS = 0, 128, 2
 
 
 def run_ferrograd():
+    venv = os.path.join(HERE, "..", ".venv", "bin", "python")
+    python = venv if os.path.exists(venv) else sys.executable
     with tempfile.TemporaryDirectory() as run_dir:
-        cmd = [sys.executable, "-m", "ferrograd", "train", "--data-dir", DATA,
+        cmd = [python, "-m", "ferrograd", "train", "--data-dir", DATA,
                "--epochs", str(EPOCHS), "--threads", str(THREADS), "--no-progress",
                "--run-dir", run_dir, "--seed", str(SEED)]
         t0 = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        r = subprocess.run(cmd, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"ferrograd train failed:\n{r.stderr[-3000:]}")
+    out = r.stdout
     acc = float(re.search(r"test loss \S+ accuracy (\S+)", out).group(1))
     return acc, seconds
 
