@@ -13,8 +13,17 @@ __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d"]
 
 
 class _Normalization(Module):
-    """Marker base class: ``nn.utils.decay_groups`` never decays the parameters of a
+    """Base class: ``nn.utils.decay_groups`` never decays the parameters of a
     normalization layer, whatever their shape."""
+
+    def _init_affine(self, shape, weight, bias, dtype, device):
+        """Registers ``weight`` (ones) and ``bias`` (zeros) of ``shape``, or None where
+        not wanted; ``bias=None`` means the layer has no bias at all (RMSNorm)."""
+        for name, wanted, fill in (("weight", weight, _core.ones), ("bias", bias, _core.zeros)):
+            if wanted:
+                setattr(self, name, Parameter(fill(shape, dtype=dtype, device=device)))
+            elif wanted is not None:
+                self.register_parameter(name, None)
 
 
 def _shape(normalized_shape):
@@ -34,15 +43,8 @@ class LayerNorm(_Normalization):
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_core.ones(self.normalized_shape, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(_core.zeros(self.normalized_shape, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._init_affine(self.normalized_shape, elementwise_affine,
+                          elementwise_affine and bias, dtype, device)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -62,10 +64,7 @@ class RMSNorm(_Normalization):
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_core.ones(self.normalized_shape, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
+        self._init_affine(self.normalized_shape, elementwise_affine, None, dtype, device)
 
     def forward(self, input):
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
@@ -91,12 +90,7 @@ class GroupNorm(_Normalization):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_core.ones((num_channels,), dtype=dtype, device=device))
-            self.bias = Parameter(_core.zeros((num_channels,), dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._init_affine((num_channels,), affine, affine, dtype, device)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -114,12 +108,7 @@ class _BatchNorm(_Normalization):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_core.ones((num_features,), dtype=dtype, device=device))
-            self.bias = Parameter(_core.zeros((num_features,), dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._init_affine((num_features,), affine, affine, dtype, device)
         if track_running_stats:
             self.register_buffer("running_mean", _core.zeros((num_features,), dtype=dtype, device=device))
             self.register_buffer("running_var", _core.ones((num_features,), dtype=dtype, device=device))
