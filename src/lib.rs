@@ -32,5 +32,6 @@ pub use ops::dropout::dropout;
 pub use ops::norm::{batch_norm, group_norm, layer_norm, rms_norm};
 pub use ops::{BinaryOp, Operand, UnaryOp};
 pub use random::manual_seed;
+pub use tensor::buffer_cache::empty_cache;
 pub use tensor::index::TensorIndex;
 pub use tensor::{DType, Element, Layout, Scalar, Tensor};

@@ -481,6 +481,18 @@ pub fn get_num_threads() -> usize {
     crate::num_threads()
 }
 
+/// Returns the cached large CPU buffers to the system (see tensor::buffer_cache).
+#[pyfunction]
+pub fn empty_cache() {
+    crate::tensor::buffer_cache::empty_cache()
+}
+
+/// Bytes of freed CPU buffers kept for reuse.
+#[pyfunction]
+pub fn cached_bytes() -> usize {
+    crate::tensor::buffer_cache::cached_bytes()
+}
+
 #[pyfunction]
 pub fn wgpu_is_available() -> bool {
     Device::Wgpu.check_available().is_ok()

@@ -224,6 +224,19 @@ impl PyTensor {
     fn numel(&self) -> usize {
         self.t.numel()
     }
+    /// Bytes of one element (NumPy's `itemsize`, PyTorch's `element_size()`).
+    #[getter]
+    fn itemsize(&self) -> usize {
+        self.t.dtype().size()
+    }
+    fn element_size(&self) -> usize {
+        self.t.dtype().size()
+    }
+    /// Bytes the elements of this view take (numel * itemsize), as in NumPy and PyTorch.
+    #[getter]
+    fn nbytes(&self) -> usize {
+        self.t.numel() * self.t.dtype().size()
+    }
     fn dim(&self) -> usize {
         self.t.ndim()
     }

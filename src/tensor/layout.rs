@@ -40,6 +40,11 @@ impl Layout {
 
     /// Row-major contiguous (size-1 dims may have any stride).
     pub fn is_contiguous(&self) -> bool {
+        // An empty view touches no memory: contiguous whatever its strides (NumPy and
+        // PyTorch agree).
+        if self.shape.contains(&0) {
+            return true;
+        }
         let mut expected: isize = 1;
         for i in (0..self.shape.len()).rev() {
             if self.shape[i] != 1 {

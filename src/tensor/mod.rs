@@ -1,5 +1,6 @@
 //! The `Tensor` handle: a cheap-to-clone reference to shared storage plus a layout.
 
+pub mod buffer_cache;
 pub mod creation;
 pub mod dtype;
 pub mod index;

@@ -6,9 +6,11 @@
 //! `from_dlpack` zero-copy. Writes go through raw pointers: like PyTorch, views share
 //! memory and in-place ops are not locked.
 
+use super::buffer_cache;
 use super::dtype::{DType, Element};
 use crate::device::Device;
 use crate::Result;
+use std::alloc::Layout;
 use std::any::Any;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +24,7 @@ const HUGE_ALIGN: usize = 2 << 20;
 
 enum Owner {
     /// Memory from `std::alloc` with this layout (None for zero-size buffers).
-    Alloc(Option<std::alloc::Layout>),
+    Alloc(Option<Layout>),
     /// Memory owned by someone else; dropping the box releases it.
     #[allow(dead_code)]
     Foreign(Box<dyn Any + Send + Sync>),
@@ -51,18 +53,11 @@ impl CpuStorage {
             };
         }
         let align = if bytes >= HUGE_MIN { HUGE_ALIGN } else { ALIGN };
-        let layout = std::alloc::Layout::from_size_align(bytes, align).unwrap_or_else(|_| {
+        let layout = Layout::from_size_align(bytes, align).unwrap_or_else(|_| {
             panic!("memory allocation of {bytes} bytes failed (size overflow)")
         });
-        // SAFETY: layout has non-zero size.
-        let raw = unsafe { std::alloc::alloc(layout) };
-        // Panic (not abort) so the Python layer can turn it into a MemoryError.
-        let ptr = NonNull::new(raw)
-            .unwrap_or_else(|| panic!("memory allocation of {bytes} bytes failed"));
-        if bytes >= HUGE_MIN {
-            // Before the first touch, or the pages are already small ones.
-            advise_huge_pages(raw, bytes);
-        }
+        let ptr = buffer_cache::take(layout).unwrap_or_else(|| fresh(layout));
+        let raw = ptr.as_ptr();
         if zeroed {
             let p = crate::device::cpu::SendPtr(raw);
             crate::device::cpu::for_each_chunk(bytes, 1 << 20, |s, e| {
@@ -100,6 +95,24 @@ impl CpuStorage {
     }
 }
 
+/// A new buffer from the system allocator; when that fails, after returning the cached
+/// buffers, a second try.
+fn fresh(layout: Layout) -> NonNull<u8> {
+    let bytes = layout.size();
+    // SAFETY: layout has non-zero size.
+    let raw = NonNull::new(unsafe { std::alloc::alloc(layout) }).or_else(|| {
+        buffer_cache::empty_cache();
+        NonNull::new(unsafe { std::alloc::alloc(layout) })
+    });
+    // Panic (not abort) so the Python layer can turn it into a MemoryError.
+    let raw = raw.unwrap_or_else(|| panic!("memory allocation of {bytes} bytes failed"));
+    if bytes >= HUGE_MIN {
+        // Before the first touch, or the pages are already small ones.
+        advise_huge_pages(raw.as_ptr(), bytes);
+    }
+    raw
+}
+
 #[cfg(target_os = "linux")]
 fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
     // SAFETY: the range lies inside our allocation; madvise only changes paging policy,
@@ -119,8 +132,8 @@ fn advise_huge_pages(_ptr: *mut u8, _bytes: usize) {}
 impl Drop for CpuStorage {
     fn drop(&mut self) {
         if let Owner::Alloc(Some(layout)) = self.owner {
-            // SAFETY: allocated in `alloc` with this layout.
-            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) }
+            // SAFETY: allocated in `alloc` with this layout, and unused from here on.
+            unsafe { buffer_cache::give(layout, self.ptr) }
         }
     }
 }

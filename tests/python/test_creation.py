@@ -526,3 +526,55 @@ def test_zero_size_creation(shape):
     assert t.shape == shape
     assert t.size == math.prod(shape)
     assert t.numpy().shape == shape
+
+
+@pytest.mark.parametrize("npd", [np.float32, np.float64, np.int64, np.bool_])
+def test_nbytes_and_itemsize_match_numpy(npd):
+    a = np.zeros((3, 5), dtype=npd)
+    t = fg.tensor(a)
+    assert (t.itemsize, t.element_size(), t.nbytes) == (a.itemsize, a.itemsize, a.nbytes)
+    # a view counts its own elements, as NumPy and PyTorch do
+    assert t[1:, ::2].nbytes == a[1:, ::2].nbytes
+
+
+def test_large_buffers_are_reused_and_the_cache_empties():
+    import gc
+
+    gc.collect()
+    gc.disable()  # no other test's garbage may be freed into the cache meanwhile
+    try:
+        fg.empty_cache()
+        assert fg.cached_bytes() == 0
+        n = 1 << 20  # 4 MiB of float32: large enough to be cached
+        x = fg.ones((n,))
+        y = x * 2
+        del y
+        assert fg.cached_bytes() == 4 * n
+        # the next output of the same size takes the cached buffer, and is fully written
+        z = x * 3
+        assert fg.cached_bytes() == 0
+        assert float(z.sum()) == 3.0 * n
+        # a zero-filled tensor from a reused (dirty) buffer is still all zeros
+        del z
+        w = fg.zeros((n,))
+        assert fg.cached_bytes() == 0
+        assert float(w.abs().sum()) == 0.0
+        assert fg.cached_bytes() == 4 * n  # the temporary w.abs()
+        # small buffers are left to the system allocator
+        del w, x
+        assert fg.cached_bytes() == 12 * n
+        s = fg.ones((1000,)) * 2
+        del s
+        assert fg.cached_bytes() == 12 * n
+        fg.empty_cache()
+        assert fg.cached_bytes() == 0
+    finally:
+        gc.enable()
+
+
+def test_empty_tensors_are_contiguous():
+    # NumPy and PyTorch call any zero-size array contiguous, whatever its strides
+    for shape in [(3, 0), (0, 4), (2, 0, 5)]:
+        assert fg.zeros(shape).is_contiguous()
+        assert fg.tensor(np.zeros(shape, np.float32)).is_contiguous()
+        assert fg.zeros((5,) + shape)[1:3].is_contiguous()
