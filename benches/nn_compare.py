@@ -4,109 +4,157 @@
 
 LayerNorm, RMSNorm and BatchNorm (training, 2-D (N, C)) forward and forward+backward
 at (4096, 1024) and (16384, 1024) float32, and dropout forward on 2^24 elements.
-Medians of REPEAT runs after warm-up. Bandwidth = bytes that must move (forward:
+
+Each library runs in processes of its own, ROUNDS of them alternating (fg, torch, fg,
+torch, ...): in one process the two disturb each other (PyTorch's OpenMP threads spin
+for a while after each parallel region and take the cores from ferrograd's pool, and
+the two share glibc's heap, so one's frees decide whether the other's next large
+output page-faults). Each process warms up every case, then times REPEAT runs; the
+table gives the median over all rounds. Bandwidth = bytes that must move (forward:
 read x, write y; forward+backward: that plus read x, dy and write dx) / time, next to
-a plain single-pass copy of x (read + write) measured the same way.
+a plain copy of x (read + write: the library's clone(), 2 threads) measured the same way.
 """
 
+import json
 import statistics
+import subprocess
 import sys
 import time
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-
-import ferrograd as fg
-from ferrograd import _core as C
 
 REPEAT = 11
-torch.set_num_threads(2)
-fg.set_num_threads(2)
+ROUNDS = 3
+SHAPES = [(4096, 1024), (16384, 1024)]
 
 
-def bench(fn, repeat=REPEAT, warmup=2):
-    for _ in range(warmup):
+def samples(fn, repeat=REPEAT, warmup_s=0.3):
+    # Warm up for a while, not a few calls: a fresh process needs tens of calls before
+    # its buffers, page mappings and thread pool reach their steady state.
+    t0, calls = time.perf_counter(), 0
+    while calls < 5 or time.perf_counter() - t0 < warmup_s:
         fn()
+        calls += 1
     ts = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts) * 1e3
+        ts.append((time.perf_counter() - t0) * 1e3)
+    return ts
 
 
-def bench_pair(f_fg, f_t, repeat=REPEAT, warmup=2):
-    """Medians (ms) of both, runs interleaved so that background load hits both alike."""
-    for _ in range(warmup):
-        f_fg()
-        f_t()
-    a, b = [], []
-    for _ in range(repeat):
-        for fn, ts in ((f_fg, a), (f_t, b)):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-    return statistics.median(a) * 1e3, statistics.median(b) * 1e3
+def fg_cases():
+    """(name, bytes moved, fn) for ferrograd."""
+    import ferrograd as fg
+    from ferrograd import _core as C
+
+    fg.set_num_threads(2)
+    for n, c in SHAPES:
+        xn, gn, wn, bn = inputs(n, c)
+        x, gy, w, b = fg.tensor(xn), fg.tensor(gn), fg.tensor(wn), fg.tensor(bn)
+        rm, rv = fg.zeros((c,)), fg.ones((c,))
+        ops = {
+            "LayerNorm": lambda x, w, b: C.layer_norm(x, c, w, b, 1e-5),
+            "RMSNorm": lambda x, w, b: C.rms_norm(x, c, w, 1e-6),
+            "BatchNorm": lambda x, w, b: C.batch_norm(x, rm, rv, w, b, True, 0.1, 1e-5),
+        }
+        for name, f in ops.items():
+            yield f"{name} fwd ({n}, {c})", 2 * xn.nbytes, lambda f=f: f(x, w, b)
+
+            def fwd_bwd(f=f):
+                xr, wr, br = (t.detach().requires_grad_() for t in (x, w, b))
+                fg.autograd.grad([f(xr, wr, br)], [xr, wr, br], [gy], allow_unused=True)
+
+            yield f"{name} fwd+bwd ({n}, {c})", 5 * xn.nbytes, fwd_bwd
+    xd = fg.tensor(dropout_input())
+    yield "Dropout fwd (2^24)", 2 * xd.nbytes, lambda: C.dropout(xd, 0.5, True)
 
 
-def norm_cases(n, c):
+def torch_cases():
+    """(name, bytes moved, fn) for PyTorch, the same cases in the same order."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(2)
+    for n, c in SHAPES:
+        x, gy, w, b = (torch.from_numpy(a) for a in inputs(n, c))
+        rm, rv = torch.zeros(c), torch.ones(c)
+        ops = {
+            "LayerNorm": lambda x, w, b: F.layer_norm(x, (c,), w, b, 1e-5),
+            "RMSNorm": lambda x, w, b: F.rms_norm(x, (c,), w, 1e-6),
+            "BatchNorm": lambda x, w, b: F.batch_norm(x, rm, rv, w, b, True, 0.1, 1e-5),
+        }
+        for name, f in ops.items():
+            yield f"{name} fwd ({n}, {c})", 2 * x.nbytes, lambda f=f: f(x, w, b)
+
+            def fwd_bwd(f=f):
+                xr, wr, br = (t.detach().requires_grad_() for t in (x, w, b))
+                torch.autograd.grad([f(xr, wr, br)], [xr, wr, br], [gy], allow_unused=True)
+
+            yield f"{name} fwd+bwd ({n}, {c})", 5 * x.nbytes, fwd_bwd
+    xd = torch.from_numpy(dropout_input())
+    yield "Dropout fwd (2^24)", 2 * xd.nbytes, lambda: F.dropout(xd, 0.5, True)
+
+
+def inputs(n, c):
     rng = np.random.default_rng(0)
     xn = rng.standard_normal((n, c)).astype(np.float32)
     gn = rng.standard_normal((n, c)).astype(np.float32)
     wn, bn = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
-    fx, fgy, fw, fb = fg.tensor(xn), fg.tensor(gn), fg.tensor(wn), fg.tensor(bn)
-    tx, tgy, tw, tb = torch.from_numpy(xn), torch.from_numpy(gn), torch.from_numpy(wn), torch.from_numpy(bn)
-    frm, frv = fg.zeros((c,)), fg.ones((c,))
-    trm, trv = torch.zeros(c), torch.ones(c)
-    ops = {
-        "LayerNorm": (lambda x, w, b: C.layer_norm(x, c, w, b, 1e-5),
-                      lambda x, w, b: F.layer_norm(x, (c,), w, b, 1e-5)),
-        "RMSNorm": (lambda x, w, b: C.rms_norm(x, c, w, 1e-6),
-                    lambda x, w, b: F.rms_norm(x, (c,), w, 1e-6)),
-        "BatchNorm": (lambda x, w, b: C.batch_norm(x, frm, frv, w, b, True, 0.1, 1e-5),
-                      lambda x, w, b: F.batch_norm(x, trm, trv, w, b, True, 0.1, 1e-5)),
-    }
-    for name, (f_fg, f_t) in ops.items():
-        yield (f"{name} fwd ({n}, {c})", 2,
-               lambda: f_fg(fx, fw, fb),
-               lambda: f_t(tx, tw, tb))
+    return xn, gn, wn, bn
 
-        def fg_fb(f=f_fg):
-            x, w, b = fx.detach().requires_grad_(), fw.detach().requires_grad_(), fb.detach().requires_grad_()
-            fg.autograd.grad([f(x, w, b)], [x, w, b], [fgy], allow_unused=True)
 
-        def t_fb(f=f_t):
-            x, w, b = tx.detach().requires_grad_(), tw.detach().requires_grad_(), tb.detach().requires_grad_()
-            torch.autograd.grad([f(x, w, b)], [x, w, b], [tgy], allow_unused=True)
+def dropout_input():
+    return np.random.default_rng(2).standard_normal(1 << 24).astype(np.float32)
 
-        yield (f"{name} fwd+bwd ({n}, {c})", 5, fg_fb, t_fb)
+
+def child(lib):
+    """Times every case of one library; prints {name: [bytes, [ms, ...]]} as JSON."""
+    cases = fg_cases() if lib == "fg" else torch_cases()
+    out = {name: [nbytes, samples(fn)] for name, nbytes, fn in cases}
+    for n, c in SHAPES:
+        # the plain copy: the library's own clone() of x, on its 2 threads
+        src = np.random.default_rng(1).standard_normal((n, c)).astype(np.float32)
+        if lib == "fg":
+            import ferrograd as fg
+
+            x = fg.tensor(src)
+        else:
+            import torch
+
+            x = torch.from_numpy(src)
+        out[f"copy ({n}, {c})"] = [2 * src.nbytes, samples(x.clone)]
+    print(json.dumps(out))
 
 
 def main():
-    rows = []
-    for n, c in [(4096, 1024), (16384, 1024)]:
-        src = np.random.default_rng(1).standard_normal((n, c)).astype(np.float32)
-        dst = np.empty_like(src)
-        copy_ms = bench(lambda: np.copyto(dst, src))
-        copy_gbs = 2 * src.nbytes / copy_ms / 1e6
-        for name, passes, f_fg, f_t in norm_cases(n, c):
-            a, b = bench_pair(f_fg, f_t)
-            gbs = passes * src.nbytes / a / 1e6
-            rows.append((name, a, b, f"{gbs:.1f} GB/s (copy {copy_gbs:.1f})"))
-            print(f"  {name}: fg {a:.2f} ms, torch {b:.2f} ms", file=sys.stderr)
-    n = 1 << 24
-    xn = np.random.default_rng(2).standard_normal(n).astype(np.float32)
-    fx, tx = fg.tensor(xn), torch.from_numpy(xn)
-    a, b = bench_pair(lambda: C.dropout(fx, 0.5, True), lambda: F.dropout(tx, 0.5, True))
-    rows.append(("Dropout fwd (2^24)", a, b, f"{2 * xn.nbytes / a / 1e6:.1f} GB/s"))
+    runs = {"fg": {}, "torch": {}}
+    for r in range(ROUNDS):
+        for lib in ("fg", "torch"):
+            res = subprocess.run([sys.executable, __file__, "--child", lib],
+                                 capture_output=True, text=True, check=True)
+            for name, (nbytes, ts) in json.loads(res.stdout.strip().splitlines()[-1]).items():
+                runs[lib].setdefault(name, [nbytes, []])[1].extend(ts)
+            print(f"  round {r + 1}/{ROUNDS}: {lib} done", file=sys.stderr)
+    import torch
 
-    print(f"\nferrograd vs PyTorch {torch.__version__} CPU, 2 threads each, float32, median of {REPEAT}\n")
+    med = {lib: {k: (nb, statistics.median(ts)) for k, (nb, ts) in d.items()} for lib, d in runs.items()}
+    print(f"\nferrograd vs PyTorch {torch.__version__} CPU, 2 threads each, float32, "
+          f"median of {ROUNDS} processes x {REPEAT} runs\n")
     print("| case | fg ms | torch ms | torch/fg | fg bandwidth |")
     print("|---|---:|---:|---:|---|")
-    for name, a, b, bw in rows:
-        print(f"| {name} | {a:.2f} | {b:.2f} | {b / a:.2f}x | {bw} |")
+    for name, (nbytes, a) in med["fg"].items():
+        b = med["torch"][name][1]
+        gbs = f"{nbytes / a / 1e6:.1f} GB/s"
+        shape = name[name.find("("):] if "(" in name and "2^" not in name else None
+        if shape and not name.startswith("copy"):
+            cb, cm = med["fg"][f"copy {shape}"]
+            gbs += f" (copy {cb / cm / 1e6:.1f})"
+        print(f"| {name} | {a:.2f} | {b:.2f} | {b / a:.2f}x | {gbs} |")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(sys.argv[2])
+    else:
+        main()

@@ -51,6 +51,13 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
 }
 
+/// With one thread, chunks run in order on the calling thread: handing them to a pool
+/// of one costs a thread wake-up per call (tens of microseconds on a VM) for nothing.
+/// The chunks are the same either way, so results do not change.
+fn serial() -> bool {
+    rayon::current_thread_index().is_none() && num_threads() == 1
+}
+
 /// Calls `f(start, end)` for consecutive chunks of `0..n` of `chunk` items each (the
 /// last may be shorter), in parallel when there is more than one chunk.
 pub fn for_each_chunk(n: usize, chunk: usize, f: impl Fn(usize, usize) + Sync + Send) {
@@ -62,6 +69,13 @@ pub fn for_each_chunk(n: usize, chunk: usize, f: impl Fn(usize, usize) + Sync + 
         return;
     }
     let count = n.div_ceil(chunk);
+    if serial() {
+        for c in 0..count {
+            let s = c * chunk;
+            f(s, (s + chunk).min(n));
+        }
+        return;
+    }
     install(|| {
         (0..count).into_par_iter().for_each(|c| {
             let s = c * chunk;
@@ -81,6 +95,14 @@ pub fn map_chunks<R: Send>(
         return vec![f(0, n)];
     }
     let count = n.div_ceil(chunk);
+    if serial() {
+        return (0..count)
+            .map(|c| {
+                let s = c * chunk;
+                f(s, (s + chunk).min(n))
+            })
+            .collect();
+    }
     install(|| {
         (0..count)
             .into_par_iter()

@@ -417,3 +417,27 @@ def test_gpu_tensor_is_cpu_only_error():
                  lambda: C.batch_norm(xg, None, None, training=True), lambda: C.dropout(xg, 0.5)):
         with pytest.raises(RuntimeError, match="CPU-only"):
             call()
+
+
+@pytest.mark.parametrize("first", [0.0, 30.0, 1e4, -1e6])
+def test_layer_norm_row_statistics_are_accurate_in_float32(rng, first):
+    # One pass of sums shifted by each row's first element; rows whose first element
+    # is an outlier (first = 1e4 or -1e6 against N(0, 1) neighbours) take the exact
+    # two-pass route. Both must match float64 within float32 accuracy, also with a
+    # large common offset that a plain sum of squares would cancel away.
+    x = rng.standard_normal((64, 1000))
+    x[:, 0] = first
+    for offset in (0.0, 1000.0):
+        x32 = (x + offset).astype(np.float32)
+        y = C.layer_norm(t(x32), 1000).numpy()
+        ref = ref_layer_norm(x32.astype(np.float64), 1)
+        np.testing.assert_allclose(y, ref, rtol=1e-4, atol=2e-4)
+        mean, rstd = x32.astype(np.float64).mean(1), 1 / x32.astype(np.float64).std(1)
+        assert np.all(np.isfinite(y))
+        np.testing.assert_allclose(y[:, 1:].mean(1) * 999 / 1000 + y[:, 0] / 1000, 0, atol=1e-4)
+        assert mean.shape == rstd.shape  # the reference itself is well-formed
+
+
+def test_layer_norm_empty_rows():
+    y = C.layer_norm(t(np.zeros((3, 0), np.float32)), (0,))
+    assert tuple(y.shape) == (3, 0)

@@ -222,10 +222,13 @@ pub(crate) struct Geo {
     pub s: usize,
 }
 
-/// Rows of a 2-D (N, C) input per task: about GRAIN elements, at most 256 rows so the
-/// per-block partial sums (in T) stay short.
+/// Rows of a 2-D (N, C) input per task of the column sums: about 4 * GRAIN elements,
+/// at most 128 rows so that the per-block partial sums (in T) stay short. Each block
+/// returns two length-C partials that the caller adds up serially, so blocks much
+/// smaller than this make that combine (and the partials' allocation) a visible part
+/// of the time.
 fn rows_per_block(c: usize) -> usize {
-    (GRAIN / c.max(1)).clamp(1, 256)
+    (4 * GRAIN / c.max(1)).clamp(1, 128)
 }
 
 /// Per-channel sums: with `g` None, (sum (x - k), sum (x - k)^2); with `g`,

@@ -26,6 +26,24 @@ pub(crate) fn has_avx2() -> bool {
     false
 }
 
+/// Asks the CPU to start loading `x` (all of it, one request per 64-byte line) into
+/// cache: a row kernel calls it for the next row before working on the current one,
+/// so that the next row's memory reads overlap this row's arithmetic and stores.
+#[inline(always)]
+pub(crate) fn prefetch<T>(x: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let (p, bytes) = (x.as_ptr() as *const i8, std::mem::size_of_val(x));
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: prefetch never faults, and the address lies inside `x`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(off)) }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// Runs `$body` (a call of an `#[inline(always)]` fn) compiled for AVX2 when available.
 macro_rules! with_avx2 {
     ($avx2:expr, $name:ident, $body:expr) => {{
@@ -128,6 +146,32 @@ pub(crate) fn sum_map<T: Real>(x: &[T], f: impl Fn(T) -> T) -> f64 {
         total += fold(acc);
     }
     total
+}
+
+/// (sum (x_i - k), sum (x_i - k)^2) in one pass, accumulated like `sum_map`.
+#[inline(always)]
+pub(crate) fn shifted_sums<T: Real>(x: &[T], k: T) -> (f64, f64) {
+    let (mut s1, mut s2) = (0f64, 0f64);
+    for blk in x.chunks(BLOCK) {
+        let (mut a, mut q) = ([T::zero(); LANES], [T::zero(); LANES]);
+        let mut it = blk.chunks_exact(LANES);
+        for c in &mut it {
+            let c: &[T; LANES] = c.try_into().unwrap();
+            for j in 0..LANES {
+                let d = c[j] - k;
+                a[j] += d;
+                q[j] += d * d;
+            }
+        }
+        for (j, &v) in it.remainder().iter().enumerate() {
+            let d = v - k;
+            a[j] += d;
+            q[j] += d * d;
+        }
+        s1 += fold(a);
+        s2 += fold(q);
+    }
+    (s1, s2)
 }
 
 /// sum_i f(a_i, b_i) over two equally long slices, accumulated like `sum_map`.

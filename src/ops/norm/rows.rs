@@ -5,7 +5,7 @@
 //! are compiled twice, the second time for AVX2 (8 f32 lanes instead of SSE2's 4), and
 //! picked at run time.
 
-use super::{has_avx2, rstd_of, sum_map, Real};
+use super::{has_avx2, prefetch, rstd_of, shifted_sums, sum_map, Real};
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 
 /// Lanes of the backward's first pass (2 AVX2 vectors per accumulator).
@@ -53,20 +53,20 @@ fn forward_rows<T: Real>(
         let xr = &p.x[r * len..(r + 1) * len];
         // SAFETY: each row is written by one task only.
         let yr = unsafe { yp.slice_mut(r * len, len) };
-        let n = len as f64;
-        let m = if p.center {
-            sum_map(xr, |v| v) / n
-        } else {
-            0.0
-        };
-        let mt = T::from_f64(m);
-        let var = sum_map(xr, |v| (v - mt) * (v - mt)) / n;
+        let (mt, var) = row_moments(xr, p.center);
         let rs = rstd_of(var, p.eps);
         unsafe {
             *mp.get().add(r) = mt;
             *rp.get().add(r) = T::from_f64(rs);
         }
         let rs = T::from_f64(rs);
+        // Rows of a few KB each start a new page, where the hardware prefetcher starts
+        // cold; requesting the next row's first lines now hides that start-up (measured
+        // 2-3% faster; prefetching the whole row instead clogs the miss queue, 8% slower).
+        if r + 1 < r1 {
+            let next = (r + 1) * len;
+            prefetch(&p.x[next..next + len.min(NEXT_ROW_HEAD)]);
+        }
         match (p.w, p.b) {
             (Some(w), Some(b)) => {
                 for (((y, &v), &w), &b) in yr.iter_mut().zip(xr).zip(w).zip(b) {
@@ -90,6 +90,35 @@ fn forward_rows<T: Real>(
             }
         }
     }
+}
+
+/// Elements of the next row (8 cache lines of f32) prefetched during the output pass.
+const NEXT_ROW_HEAD: usize = 128;
+
+/// Mean (0 when `!center`) and biased variance of one row.
+///
+/// One pass of sums shifted by the row's first element k: var = E[(x-k)^2] - E[x-k]^2.
+/// With d = mean - k, the cancellation costs about (1 + d^2/var) ulps of the variance;
+/// when d^2 > 64 var (k an outlier of its row) the row takes the exact two-pass route
+/// (mean, then the sum of squared deviations) instead, so the error stays within about
+/// 65 ulps while a typical row is read once rather than twice.
+#[inline(always)]
+fn row_moments<T: Real>(xr: &[T], center: bool) -> (T, f64) {
+    let n = xr.len() as f64;
+    if !center {
+        return (T::zero(), sum_map(xr, |v| v * v) / n);
+    }
+    let Some(&k) = xr.first() else {
+        return (T::from_f64(f64::NAN), f64::NAN); // 0 / 0, as the two-pass sums give
+    };
+    let (s1, s2) = shifted_sums(xr, k);
+    let d = s1 / n;
+    let var = s2 / n - d * d;
+    if d * d <= 64.0 * var {
+        return (T::from_f64(k.to_f64() + d), var);
+    }
+    let mt = T::from_f64(sum_map(xr, |v| v) / n);
+    (mt, sum_map(xr, |v| (v - mt) * (v - mt)) / n)
 }
 
 /// Backward (llm.c's layernorm_backward, per row, two passes over the row in cache):
