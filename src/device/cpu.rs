@@ -69,19 +69,15 @@ pub fn for_each_chunk(n: usize, chunk: usize, f: impl Fn(usize, usize) + Sync + 
         return;
     }
     let count = n.div_ceil(chunk);
+    let run = |c: usize| {
+        let s = c * chunk;
+        f(s, (s + chunk).min(n))
+    };
     if serial() {
-        for c in 0..count {
-            let s = c * chunk;
-            f(s, (s + chunk).min(n));
-        }
-        return;
+        (0..count).for_each(run);
+    } else {
+        install(|| (0..count).into_par_iter().for_each(run));
     }
-    install(|| {
-        (0..count).into_par_iter().for_each(|c| {
-            let s = c * chunk;
-            f(s, (s + chunk).min(n));
-        })
-    });
 }
 
 /// Like `for_each_chunk` but collects one value per chunk, in chunk order.
@@ -95,23 +91,15 @@ pub fn map_chunks<R: Send>(
         return vec![f(0, n)];
     }
     let count = n.div_ceil(chunk);
+    let run = |c: usize| {
+        let s = c * chunk;
+        f(s, (s + chunk).min(n))
+    };
     if serial() {
-        return (0..count)
-            .map(|c| {
-                let s = c * chunk;
-                f(s, (s + chunk).min(n))
-            })
-            .collect();
+        (0..count).map(run).collect()
+    } else {
+        install(|| (0..count).into_par_iter().map(run).collect())
     }
-    install(|| {
-        (0..count)
-            .into_par_iter()
-            .map(|c| {
-                let s = c * chunk;
-                f(s, (s + chunk).min(n))
-            })
-            .collect()
-    })
 }
 
 /// A raw pointer that may cross threads; each task writes a disjoint range.

@@ -26,9 +26,9 @@ pub(crate) fn has_avx2() -> bool {
     false
 }
 
-/// Asks the CPU to start loading `x` (all of it, one request per 64-byte line) into
-/// cache: a row kernel calls it for the next row before working on the current one,
-/// so that the next row's memory reads overlap this row's arithmetic and stores.
+/// Asks the CPU to start loading `x` into cache, one request per 64-byte line: the row
+/// kernel calls it on the head of the next row before the current row's output pass,
+/// so that those reads overlap this row's arithmetic and stores.
 #[inline(always)]
 pub(crate) fn prefetch<T>(x: &[T]) {
     #[cfg(target_arch = "x86_64")]
