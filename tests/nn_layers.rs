@@ -4,6 +4,9 @@
 use ferrograd::nn::{BatchNorm, Dropout, LayerNorm, Linear, Module, ReLU, Residual, Sequential};
 use ferrograd::{autograd, DType, Tensor};
 
+mod common;
+use common::rng_lock;
+
 fn mse(a: &Tensor, b: &Tensor) -> Tensor {
     let d = a.sub(b).unwrap();
     d.mul(&d).unwrap().mean(None, false).unwrap()
@@ -11,8 +14,9 @@ fn mse(a: &Tensor, b: &Tensor) -> Tensor {
 
 #[test]
 fn mlp_with_layernorm_and_dropout_learns() {
+    let _rng = rng_lock();
     ferrograd::manual_seed(0);
-    let model = Sequential::new()
+    let mut model = Sequential::new()
         .add(Linear::new(2, 32, true, DType::F32).unwrap())
         .add(LayerNorm::new(&[32], 1e-5, true, DType::F32).unwrap())
         .add(ReLU)
@@ -48,14 +52,19 @@ fn mlp_with_layernorm_and_dropout_learns() {
         .unwrap()
         .unsqueeze(1)
         .unwrap();
-    let mut first = None;
-    let mut last = 0.0;
+    // The loss is judged in eval mode, without dropout's noise.
+    let eval_loss = |model: &mut Sequential| {
+        model.eval();
+        let _g = autograd::no_grad();
+        let loss = mse(&model.forward(&x).unwrap(), &y).item().unwrap();
+        model.train();
+        loss
+    };
+    let first = eval_loss(&mut model);
     for _ in 0..300 {
         model.zero_grad();
         let loss = mse(&model.forward(&x).unwrap(), &y);
         loss.backward().unwrap();
-        last = loss.item().unwrap();
-        first.get_or_insert(last);
         let _g = autograd::no_grad();
         for p in model.parameters() {
             let step = p.grad().unwrap().mul(0.05).unwrap();
@@ -63,7 +72,7 @@ fn mlp_with_layernorm_and_dropout_learns() {
                 .unwrap();
         }
     }
-    let first = first.unwrap();
+    let last = eval_loss(&mut model);
     assert!(last < first * 0.2, "loss {first} -> {last}");
 }
 
@@ -89,6 +98,7 @@ fn batchnorm_updates_running_stats_and_uses_them_in_eval() {
 
 #[test]
 fn dropout_is_the_identity_in_eval() {
+    let _rng = rng_lock();
     let mut d = Dropout::new(0.5).unwrap();
     let x = Tensor::ones(&[1000], DType::F32);
     let kept = d.forward(&x).unwrap().to_vec::<f32>().unwrap();
@@ -103,6 +113,7 @@ fn dropout_is_the_identity_in_eval() {
 
 #[test]
 fn state_dict_round_trips_through_safetensors() {
+    let _rng = rng_lock();
     let a = Sequential::new()
         .add(Linear::new(3, 4, true, DType::F32).unwrap())
         .add(BatchNorm::new(4, 1e-5, None, true, DType::F32).unwrap());

@@ -2,6 +2,9 @@
 
 use ferrograd::{DType, Error, Scalar, Tensor, TensorIndex};
 
+mod common;
+use common::rng_lock;
+
 fn t(v: Vec<f64>, shape: &[usize]) -> Tensor {
     Tensor::from_vec(v, shape).unwrap()
 }
@@ -102,6 +105,7 @@ fn matmul_follows_numpy_rules() {
 
 #[test]
 fn results_do_not_depend_on_thread_count() {
+    let _rng = rng_lock();
     ferrograd::manual_seed(7);
     let x = Tensor::rand(&[1 << 22], DType::F32).unwrap();
     let m = Tensor::randn(&[300, 500], DType::F32).unwrap();
@@ -133,6 +137,7 @@ fn results_do_not_depend_on_thread_count() {
 
 #[test]
 fn seeded_randomness_is_reproducible() {
+    let _rng = rng_lock();
     ferrograd::manual_seed(123);
     let a = Tensor::randn(&[1000], DType::F64)
         .unwrap()
