@@ -5,16 +5,33 @@
 //! on the problem size, never on the thread count, and partial results are combined in
 //! chunk order. So every result is bitwise identical with 1 or 16 threads.
 
-use rayon::prelude::*;
+use super::spin_pool::SpinPool;
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Elements per parallel task for cheap elementwise work (~20-50 us of work per task).
 pub const GRAIN: usize = 32 * 1024;
 
-fn pool_slot() -> &'static RwLock<Arc<rayon::ThreadPool>> {
-    static POOL: OnceLock<RwLock<Arc<rayon::ThreadPool>>> = OnceLock::new();
+/// Two pools of the same size: rayon's for gemm (which schedules its work through
+/// rayon), and a `SpinPool` for ferrograd's own chunked kernels (see spin_pool.rs for
+/// why). At most one of them is busy at a time, since each op runs one or the other.
+struct Pools {
+    rayon: Arc<rayon::ThreadPool>,
+    chunks: Arc<SpinPool>,
+}
+
+fn pool_slot() -> &'static RwLock<Pools> {
+    static POOLS: OnceLock<RwLock<Pools>> = OnceLock::new();
     // rayon's builder reads RAYON_NUM_THREADS when no count is given.
-    POOL.get_or_init(|| RwLock::new(Arc::new(build_pool(0))))
+    POOLS.get_or_init(|| RwLock::new(build_pools(0)))
+}
+
+fn build_pools(n: usize) -> Pools {
+    let rayon = build_pool(n);
+    let chunks = Arc::new(SpinPool::new(rayon.current_num_threads()));
+    Pools {
+        rayon: Arc::new(rayon),
+        chunks,
+    }
 }
 
 fn build_pool(n: usize) -> rayon::ThreadPool {
@@ -28,18 +45,28 @@ fn build_pool(n: usize) -> rayon::ThreadPool {
 /// Sets the number of threads ferrograd's CPU kernels use (0 = default: RAYON_NUM_THREADS
 /// or the number of cores).
 pub fn set_num_threads(n: usize) {
-    let pool = Arc::new(build_pool(n));
-    *pool_slot().write().unwrap_or_else(|e| e.into_inner()) = pool;
+    let pools = build_pools(n);
+    *pool_slot().write().unwrap_or_else(|e| e.into_inner()) = pools;
 }
 
 pub fn num_threads() -> usize {
-    pool().current_num_threads()
+    chunk_pool().threads()
 }
 
+/// rayon's pool (for gemm).
 pub fn pool() -> Arc<rayon::ThreadPool> {
     pool_slot()
         .read()
         .unwrap_or_else(|e| e.into_inner())
+        .rayon
+        .clone()
+}
+
+fn chunk_pool() -> Arc<SpinPool> {
+    pool_slot()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .chunks
         .clone()
 }
 
@@ -49,13 +76,6 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         return f();
     }
     pool().install(f)
-}
-
-/// With one thread, chunks run in order on the calling thread: handing them to a pool
-/// of one costs a thread wake-up per call (tens of microseconds on a VM) for nothing.
-/// The chunks are the same either way, so results do not change.
-fn serial() -> bool {
-    rayon::current_thread_index().is_none() && num_threads() == 1
 }
 
 /// Calls `f(start, end)` for consecutive chunks of `0..n` of `chunk` items each (the
@@ -68,16 +88,11 @@ pub fn for_each_chunk(n: usize, chunk: usize, f: impl Fn(usize, usize) + Sync + 
         }
         return;
     }
-    let count = n.div_ceil(chunk);
     let run = |c: usize| {
         let s = c * chunk;
         f(s, (s + chunk).min(n))
     };
-    if serial() {
-        (0..count).for_each(run);
-    } else {
-        install(|| (0..count).into_par_iter().for_each(run));
-    }
+    chunk_pool().run(n.div_ceil(chunk), &run);
 }
 
 /// Like `for_each_chunk` but collects one value per chunk, in chunk order.
@@ -91,20 +106,29 @@ pub fn map_chunks<R: Send>(
         return vec![f(0, n)];
     }
     let count = n.div_ceil(chunk);
+    let mut out: Vec<Option<R>> = (0..count).map(|_| None).collect();
+    let slots = SendPtr(out.as_mut_ptr());
     let run = |c: usize| {
         let s = c * chunk;
-        f(s, (s + chunk).min(n))
+        let r = f(s, (s + chunk).min(n));
+        // SAFETY: chunk c's slot is written by this call only, and `out` outlives `run`.
+        unsafe { *slots.get().add(c) = Some(r) }
     };
-    if serial() {
-        (0..count).map(run).collect()
-    } else {
-        install(|| (0..count).into_par_iter().map(run).collect())
-    }
+    chunk_pool().run(count, &run);
+    out.into_iter()
+        .map(|r| r.expect("every chunk ran"))
+        .collect()
 }
 
 /// A raw pointer that may cross threads; each task writes a disjoint range.
-#[derive(Clone, Copy)]
 pub struct SendPtr<T>(pub *mut T);
+// Not derived: the derive would ask for `T: Copy`, and a pointer is Copy for any T.
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 impl<T> SendPtr<T> {

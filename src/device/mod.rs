@@ -2,6 +2,7 @@
 //! parameters on `Tensor`), see DESIGN.md.
 
 pub mod cpu;
+mod spin_pool;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
