@@ -70,11 +70,13 @@ fn chunk_pool() -> Arc<SpinPool> {
         .clone()
 }
 
-/// Runs `f` inside ferrograd's pool (so nested rayon calls, e.g. in gemm, use it too).
+/// Runs `f` inside ferrograd's rayon pool (so nested rayon calls, e.g. in gemm, use it
+/// too), with the chunk pool's workers asleep rather than spinning on the same cores.
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         return f();
     }
+    chunk_pool().rest();
     pool().install(f)
 }
 

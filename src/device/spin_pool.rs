@@ -81,6 +81,8 @@ struct Shared {
     generation: AtomicU64,
     slot: Mutex<Slot>,
     wake: Condvar,
+    /// Bumped by `rest`: spinning workers go to sleep at once.
+    rest: AtomicU64,
     /// Whether a job is in flight (the pool runs one at a time).
     busy: AtomicBool,
     shutdown: AtomicBool,
@@ -120,6 +122,13 @@ impl SpinPool {
 
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// Sends spinning workers to sleep now rather than after `SPIN`: called before work
+    /// that other threads will do (gemm on rayon's pool), so that idle spinning does not
+    /// take their cores.
+    pub fn rest(&self) {
+        self.shared.rest.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Runs `task(c)` for every chunk `c` in `0..count`, in parallel when the pool has
@@ -187,6 +196,7 @@ fn worker(shared: &Shared) {
     let mut seen = shared.generation.load(Ordering::Acquire);
     loop {
         let since = Instant::now();
+        let rest = shared.rest.load(Ordering::Relaxed);
         let mut polls = 0u32;
         while shared.generation.load(Ordering::Acquire) == seen {
             if shared.shutdown.load(Ordering::Acquire) {
@@ -194,7 +204,8 @@ fn worker(shared: &Shared) {
             }
             std::hint::spin_loop();
             polls += 1;
-            if polls % 256 == 0 && since.elapsed() > SPIN {
+            let told_to_rest = shared.rest.load(Ordering::Relaxed) != rest;
+            if told_to_rest || (polls % 256 == 0 && since.elapsed() > SPIN) {
                 let mut slot = lock(&shared.slot);
                 slot.sleepers += 1;
                 while shared.generation.load(Ordering::Acquire) == seen
