@@ -30,6 +30,7 @@ pub use device::Device;
 pub use error::{Error, Result};
 pub use ops::dropout::dropout;
 pub use ops::norm::{batch_norm, group_norm, layer_norm, rms_norm};
+pub use ops::simd::cpu_capability;
 pub use ops::{BinaryOp, Operand, UnaryOp};
 pub use random::manual_seed;
 pub use tensor::buffer_cache::empty_cache;

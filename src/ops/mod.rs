@@ -1,5 +1,7 @@
 //! Operations, one module per family.
 
+#[macro_use]
+pub(crate) mod simd;
 pub mod copy;
 pub mod cross_entropy;
 pub mod dropout;

@@ -3,53 +3,79 @@
 
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
 use crate::ops::elementwise::math::FloatMath;
+use crate::ops::norm::{sum_map, Real};
+use crate::ops::simd::simd;
 use crate::tensor::shape::normalize_axis;
 use crate::tensor::Tensor;
 use crate::{dispatch_float, Result};
 
-fn rows<T: FloatMath>(x: &Tensor, log: bool) -> Tensor {
+fn rows<T: FloatMath + Real>(x: &Tensor, log: bool) -> Tensor {
     let out = crate::ops::copy::uninit_cpu(x.dtype(), x.shape());
     let n = *x.shape().last().unwrap_or(&1);
     let rows = if n == 0 { 0 } else { x.numel() / n };
     let src = SendPtr(unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) });
     let dst = SendPtr(out.storage().cpu_ptr::<T>());
+    let level = simd();
     for_each_chunk(rows, (GRAIN / n.max(1)).max(1), |s, e| {
         for r in s..e {
+            // SAFETY: row r of the contiguous input, and of the fresh output, which only
+            // this task writes.
             let (xi, yo) = unsafe {
                 (
                     std::slice::from_raw_parts(src.get().add(r * n), n),
                     dst.slice_mut(r * n, n),
                 )
             };
-            let mut mx = T::lowest();
-            for &v in xi {
-                mx = mx.maximum(v);
-            }
-            if !(mx.to_f64().is_finite()) {
-                mx = if mx.is_nan() { mx } else { T::zero() };
-            }
-            for (y, &v) in yo.iter_mut().zip(xi) {
-                *y = v.sub(mx);
-            }
-            T::exp_slice(yo);
-            let mut sum = 0f64;
-            for &e in yo.iter() {
-                sum += e.to_f64();
-            }
-            if log {
-                let ls = T::from_f64(sum.ln());
-                for (y, &v) in yo.iter_mut().zip(xi) {
-                    *y = v.sub(mx).sub(ls);
-                }
-            } else {
-                let inv = T::from_f64(1.0 / sum);
-                for y in yo.iter_mut() {
-                    *y = y.mul(inv);
-                }
-            }
+            with_simd!(level, softmax_row(xi, yo, log))
         }
     });
     out
+}
+
+/// One row: max, exp(x - max) into the output, its sum, then the scaling (or, for
+/// log_softmax, x - max - log(sum)). A row of a few thousand floats stays in L1.
+#[inline(always)]
+fn softmax_row<T: FloatMath + Real>(xi: &[T], yo: &mut [T], log: bool) {
+    let mut mx = row_max(xi);
+    // An infinite max would make x - max NaN for every element; shifting by 0 instead
+    // gives exp(inf) = inf, and inf / inf = NaN only where the input was inf (PyTorch's
+    // result). NaN inputs are skipped by the max and propagate through the sum.
+    if !mx.is_finite_() {
+        mx = T::zero();
+    }
+    T::exp_shifted(xi, mx, yo);
+    let sum = sum_map(yo, |v| v);
+    if log {
+        let ls = T::from_f64(sum.ln());
+        for (y, &v) in yo.iter_mut().zip(xi) {
+            *y = v - mx - ls;
+        }
+    } else {
+        let inv = T::from_f64(1.0 / sum);
+        for y in yo.iter_mut() {
+            *y = *y * inv;
+        }
+    }
+}
+
+/// The largest element, NaN ignored (-inf for an all-NaN row), in `LANES` independent
+/// lanes so that the loop vectorises.
+#[inline(always)]
+fn row_max<T: Real>(x: &[T]) -> T {
+    const LANES: usize = 32;
+    let max = |a: T, b: T| if b > a { b } else { a };
+    let mut acc = [T::lowest(); LANES];
+    let mut it = x.chunks_exact(LANES);
+    for c in &mut it {
+        let c: &[T; LANES] = c.try_into().unwrap();
+        for k in 0..LANES {
+            acc[k] = max(acc[k], c[k]);
+        }
+    }
+    for (k, &v) in it.remainder().iter().enumerate() {
+        acc[k] = max(acc[k], v);
+    }
+    acc.into_iter().fold(T::lowest(), max)
 }
 
 impl Tensor {

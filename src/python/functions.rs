@@ -481,6 +481,13 @@ pub fn get_num_threads() -> usize {
     crate::num_threads()
 }
 
+/// The SIMD build the CPU kernels run: "default", "avx2" or "avx512" (PyTorch's
+/// torch.backends.cpu.get_cpu_capability).
+#[pyfunction]
+pub fn get_cpu_capability() -> &'static str {
+    crate::cpu_capability()
+}
+
 /// Returns the cached large CPU buffers to the system (see tensor::buffer_cache).
 #[pyfunction]
 pub fn empty_cache() {

@@ -375,9 +375,8 @@ macro_rules! float_math {
 float_math!(f32);
 float_math!(f64);
 
-/// exp over a float32 slice, branch-free so that it can be vectorised. Measured: 1.8x
-/// faster than libm's expf on one thread, but on the SSE2 baseline target the compiler
-/// does not vectorise it yet (runtime AVX2 dispatch is the next step).
+/// exp over a float32 slice, branch-free so that it vectorises (`with_simd!`: 4, 8 or
+/// 16 lanes by CPU).
 ///
 /// exp(x) = 2^n * e^r with n = round(x log2 e) and r = x - n ln 2 (ln 2 split in a high
 /// part exact in float32 and a low correction, Cody & Waite), |r| <= ln(2)/2. e^r is
@@ -386,53 +385,56 @@ float_math!(f64);
 /// rounding instruction. Inputs outside [-87.3, 88.0] (results that overflow, are
 /// subnormal, or NaN) are redone with the library exp, block by block.
 pub fn exp_f32_slice(src: &[f32], dst: &mut [f32]) {
-    debug_assert_eq!(src.len(), dst.len());
-    for (s, d) in src.chunks(EXP_BLOCK).zip(dst.chunks_mut(EXP_BLOCK)) {
-        d.copy_from_slice(s);
-        exp_f32_inplace(d);
-    }
+    exp_f32_shifted(src, 0.0, dst)
 }
 
+/// dst = exp(src - shift), the subtraction fused in (softmax's exp(x - max)).
+pub fn exp_f32_shifted(src: &[f32], shift: f32, dst: &mut [f32]) {
+    assert_eq!(src.len(), dst.len());
+    with_simd!(crate::ops::simd::simd(), {
+        for (s, d) in src.chunks(EXP_BLOCK).zip(dst.chunks_mut(EXP_BLOCK)) {
+            exp_block(s, shift, d)
+        }
+    })
+}
+
+/// Elements per block: the out-of-range check runs once a block.
 const EXP_BLOCK: usize = 256;
 
-/// `exp_f32_slice` in place.
-pub fn exp_f32_inplace(buf: &mut [f32]) {
+#[inline(always)]
+fn exp_block(src: &[f32], shift: f32, dst: &mut [f32]) {
     const LO: f32 = -87.3;
     // n = round(x log2 e) must stay <= 127 for the exponent bits: 88.0 gives 127.
     const HI: f32 = 88.0;
-    let mut keep = [0f32; EXP_BLOCK];
-    for d in buf.chunks_mut(EXP_BLOCK) {
-        let keep = &mut keep[..d.len()];
-        let mut out_of_range = false;
-        for (k, y) in keep.iter_mut().zip(d.iter_mut()) {
-            let x = *y;
-            *k = x;
-            out_of_range |= !(x >= LO && x <= HI);
-            *y = exp_f32_core(x.clamp(LO, HI));
-        }
-        if out_of_range {
-            for (y, &x) in d.iter_mut().zip(keep.iter()) {
-                if !(x >= LO && x <= HI) {
-                    *y = x.exp();
-                }
+    let mut out_of_range = false;
+    for (y, &v) in dst.iter_mut().zip(src) {
+        let x = v - shift;
+        out_of_range |= !(x >= LO && x <= HI);
+        *y = exp_f32_core(x.clamp(LO, HI));
+    }
+    if out_of_range {
+        for (y, &v) in dst.iter_mut().zip(src) {
+            let x = v - shift;
+            if !(x >= LO && x <= HI) {
+                *y = x.exp();
             }
         }
     }
 }
 
-/// Exponentiates a slice in place: the vectorised path for f32, libm for f64.
+/// exp(src - shift) into dst: the vectorised path for f32, libm for f64.
 pub trait ExpSlice: Sized {
-    fn exp_slice(s: &mut [Self]);
+    fn exp_shifted(src: &[Self], shift: Self, dst: &mut [Self]);
 }
 impl ExpSlice for f32 {
-    fn exp_slice(s: &mut [f32]) {
-        exp_f32_inplace(s)
+    fn exp_shifted(src: &[f32], shift: f32, dst: &mut [f32]) {
+        exp_f32_shifted(src, shift, dst)
     }
 }
 impl ExpSlice for f64 {
-    fn exp_slice(s: &mut [f64]) {
-        for v in s {
-            *v = v.exp();
+    fn exp_shifted(src: &[f64], shift: f64, dst: &mut [f64]) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = (s - shift).exp();
         }
     }
 }
@@ -443,7 +445,8 @@ fn exp_f32_core(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
@@ -451,7 +454,11 @@ fn exp_f32_core(x: f32) -> f32 {
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits(((n as i32 + 127) << 23) as u32);
+    // t and ROUND share their exponent, so n is also the difference of their bits: an
+    // integer subtraction that vectorises (`n as i32` is a saturating cast, which LLVM
+    // does lane by lane).
+    let ni = t.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    let scale = f32::from_bits((ni.wrapping_add(127) << 23) as u32);
     p * scale
 }
 

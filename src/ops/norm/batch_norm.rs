@@ -14,7 +14,6 @@
 //! owns whole channels. The backward is the same pair of passes (sums of dy and
 //! dy * (x - mean), then dx).
 
-use super::has_avx2;
 use super::layer_norm::param;
 use super::{
     check_input, check_param, composite_grads, param_grads, record_norm, rstd_of, slice, slice_mut,
@@ -23,6 +22,7 @@ use super::{
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 use crate::device::Device;
 use crate::ops::copy::uninit_cpu;
+use crate::ops::simd::simd;
 use crate::tensor::shape::{fmt_shape, numel};
 use crate::tensor::{Element, Tensor};
 use crate::{bail, dispatch, dispatch_float, Result};
@@ -242,9 +242,9 @@ pub(crate) fn channel_sums<T: Real>(
     let Geo { n, c, s } = geo;
     let (mut s1, mut s2) = (vec![0f64; c], vec![0f64; c]);
     if s == 1 {
-        let avx2 = has_avx2();
+        let level = simd();
         let parts = map_chunks(n, rows_per_block(c), |r0, r1| {
-            with_avx2!(avx2, sums_avx2, column_sums(x, g, k, c, r0, r1))
+            with_simd!(level, column_sums(x, g, k, c, r0, r1))
         });
         for (a, q) in &parts {
             for j in 0..c {
@@ -317,13 +317,9 @@ pub(crate) fn channel_apply<T: Real>(
     let Geo { n, c, s } = geo;
     let op = SendPtr(out.as_mut_ptr());
     if s == 1 {
-        let avx2 = has_avx2();
+        let level = simd();
         for_each_chunk(n, (GRAIN / c.max(1)).max(1), |r0, r1| {
-            with_avx2!(
-                avx2,
-                apply_avx2,
-                apply_rows(x, g, c, a, b, m, sh, r0, r1, op)
-            )
+            with_simd!(level, apply_rows(x, g, c, a, b, m, sh, r0, r1, op))
         });
     } else {
         for_each_chunk(n * c, (GRAIN / s.max(1)).max(1), |r0, r1| {

@@ -18,14 +18,6 @@
 //! Work is chunked with `device::cpu` helpers (fixed chunk boundaries, partial sums
 //! combined in chunk order), so results are bitwise identical for any thread count.
 
-/// Whether the CPU has AVX2 (the row and column kernels have an AVX2 build).
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return std::arch::is_x86_feature_detected!("avx2");
-    #[allow(unreachable_code)]
-    false
-}
-
 /// Asks the CPU to start loading `x` into cache, one request per 64-byte line: the row
 /// kernel calls it on the head of the next row before the current row's output pass,
 /// so that those reads overlap this row's arithmetic and stores.
@@ -42,31 +34,6 @@ pub(crate) fn prefetch<T>(x: &[T]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
-}
-
-/// Runs `$body` (a call of an `#[inline(always)]` fn) compiled for AVX2 when available.
-macro_rules! with_avx2 {
-    ($avx2:expr, $name:ident, $body:expr) => {{
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        unsafe fn $name<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        #[cfg(target_arch = "x86_64")]
-        if $avx2 {
-            // SAFETY: the CPU has AVX2 (checked by the caller).
-            unsafe {
-                $name(
-                    #[inline(always)]
-                    || $body,
-                )
-            }
-        } else {
-            $body
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        $body
-    }};
 }
 
 pub mod batch_norm;

@@ -2,11 +2,12 @@
 //! its own statistics, and the affine parameters apply per element of the row.
 //! Rows are split into chunks of about `GRAIN` elements; a row of a few thousand floats
 //! stays in L1 between the statistics pass and the output pass. The per-chunk bodies
-//! are compiled twice, the second time for AVX2 (8 f32 lanes instead of SSE2's 4), and
+//! are compiled for SSE2, AVX2 and AVX-512 (`with_simd!`), and
 //! picked at run time.
 
-use super::{has_avx2, prefetch, rstd_of, shifted_sums, sum_map, Real};
+use super::{prefetch, rstd_of, shifted_sums, sum_map, Real};
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
+use crate::ops::simd::simd;
 
 /// Lanes of the backward's first pass (2 AVX2 vectors per accumulator).
 const L: usize = 16;
@@ -33,9 +34,9 @@ pub(crate) fn forward<T: Real>(p: &Fwd<'_, T>, y: &mut [T], mean: &mut [T], rstd
         SendPtr(mean.as_mut_ptr()),
         SendPtr(rstd.as_mut_ptr()),
     );
-    let avx2 = has_avx2();
+    let level = simd();
     for_each_chunk(mean.len(), rows_per_chunk(p.len), |s, e| {
-        with_avx2!(avx2, fwd_avx2, forward_rows(p, s, e, yp, mp, rp))
+        with_simd!(level, forward_rows(p, s, e, yp, mp, rp))
     });
 }
 
@@ -149,12 +150,11 @@ pub(crate) fn backward<T: Real>(
             &ones
         }
     };
-    let avx2 = has_avx2();
+    let level = simd();
     let parts = map_chunks(mean.len(), rows_per_chunk(len), |s, e| {
         let (mut dw, mut db) = (vec![T::zero(); len], vec![T::zero(); len]);
-        with_avx2!(
-            avx2,
-            bwd_avx2,
+        with_simd!(
+            level,
             backward_rows(x, dy, len, w, mean, rstd, center, s, e, dxp, &mut dw, &mut db)
         );
         (dw, db)

@@ -1,0 +1,123 @@
+"""The vectorised CPU kernels have three builds (baseline SSE2, AVX2, AVX-512), picked at
+run time; FERROGRAD_CPU_CAPABILITY lowers the pick. Each build is run in its own process
+on the same inputs and checked against float64 NumPy, and the builds against each other,
+so a build this machine would not pick by itself is still tested."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ferrograd as fg
+
+LEVELS = ["default", "avx2", "avx512"]
+
+# Run in a child process: computes every kernel with a SIMD build on the inputs in
+# inputs.npz and saves the results.
+CHILD = r"""
+import sys, json
+import numpy as np
+import ferrograd as fg
+import ferrograd.nn.functional as F
+d = np.load(sys.argv[1])
+out = {}
+x = fg.tensor(d["x"])
+out["exp"] = fg.exp(x).numpy()
+out["softmax"] = fg.softmax(x, axis=-1).numpy()
+out["log_softmax"] = fg.log_softmax(x, axis=-1).numpy()
+out["special_softmax"] = fg.softmax(fg.tensor(d["special"]), axis=-1).numpy()
+out["special_exp"] = fg.exp(fg.tensor(d["special"])).numpy()
+h = fg.tensor(d["h"], requires_grad=True)
+w = fg.tensor(d["w"], requires_grad=True)
+b = fg.tensor(d["b"], requires_grad=True)
+y = F.layer_norm(h, (h.shape[-1],), w, b)
+(y * fg.tensor(d["g"])).sum().backward()
+out["layer_norm"], out["ln_dx"], out["ln_dw"] = y.detach().numpy(), h.grad.numpy(), w.grad.numpy()
+out["rms_norm"] = F.rms_norm(fg.tensor(d["h"]), (h.shape[-1],), fg.tensor(d["w"])).numpy()
+out["batch_norm"] = F.batch_norm(fg.tensor(d["h"]), None, None, training=True).numpy()
+np.savez(sys.argv[2], **out)
+print(json.dumps(fg.get_cpu_capability()))
+"""
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    rng = np.random.default_rng(5)
+    d = {
+        # 1000 columns: full vectors and a remainder at every lane width
+        "x": rng.uniform(-30, 30, (37, 1000)).astype(np.float32),
+        "special": np.array([[np.inf, 1.0, 2.0], [np.nan, 0.0, 1.0], [-np.inf, -np.inf, -np.inf],
+                             [-100.0, 0.0, 100.0]], dtype=np.float32),
+        "h": (rng.standard_normal((64, 333)) * 3 + 2).astype(np.float32),
+        "w": rng.standard_normal(333).astype(np.float32),
+        "b": rng.standard_normal(333).astype(np.float32),
+        "g": rng.standard_normal((64, 333)).astype(np.float32),
+    }
+    path = tmp_path_factory.mktemp("simd") / "inputs.npz"
+    np.savez(path, **d)
+    return path, d
+
+
+@pytest.fixture(scope="module")
+def results(inputs, tmp_path_factory):
+    path, _ = inputs
+    res = {}
+    for level in LEVELS:
+        out = tmp_path_factory.mktemp(level) / "out.npz"
+        env = dict(os.environ, FERROGRAD_CPU_CAPABILITY=level)
+        run = subprocess.run([sys.executable, "-c", CHILD, str(path), str(out)], env=env,
+                             capture_output=True, text=True, check=True)
+        used = json.loads(run.stdout.strip().splitlines()[-1])
+        res[level] = (used, dict(np.load(out)))
+    return res
+
+
+def test_capability_is_lowered_never_raised(results):
+    order = {name: i for i, name in enumerate(LEVELS)}
+    best = fg.get_cpu_capability()
+    assert best in order
+    for level, (used, _) in results.items():
+        assert order[used] == min(order[level], order[best]), (level, used)
+
+
+def np_softmax(x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_build_matches_float64(level, inputs, results):
+    _, d = inputs
+    _, r = results[level]
+    x = d["x"].astype(np.float64)
+    np.testing.assert_allclose(r["exp"], np.exp(x), rtol=2e-6)
+    np.testing.assert_allclose(r["softmax"], np_softmax(x), rtol=1e-5, atol=1e-30)
+    lse = np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True)) + x.max(-1, keepdims=True)
+    np.testing.assert_allclose(r["log_softmax"], x - lse, rtol=1e-5, atol=1e-5)
+    # PyTorch's answers for rows with inf, NaN and all -inf
+    s = r["special_softmax"]
+    assert np.isnan(s[0, 0]) and s[0, 1:].tolist() == [0.0, 0.0]
+    assert np.isnan(s[1]).all() and np.isnan(s[2]).all()
+    np.testing.assert_allclose(s[3], np_softmax(np.array([-100.0, 0.0, 100.0])), rtol=1e-6, atol=1e-30)
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(r["special_exp"], np.exp(d["special"]), rtol=2e-6)  # float32 range
+    h, w, b = (d[k].astype(np.float64) for k in ("h", "w", "b"))
+    mu, var = h.mean(-1, keepdims=True), h.var(-1, keepdims=True)
+    xhat = (h - mu) / np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(r["layer_norm"], xhat * w + b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(r["ln_dw"], (d["g"] * xhat).sum(0), rtol=1e-4, atol=1e-4)
+    rms = h / np.sqrt((h * h).mean(-1, keepdims=True) + np.finfo(np.float32).eps) * w
+    np.testing.assert_allclose(r["rms_norm"], rms, rtol=1e-4, atol=1e-5)
+    bm, bv = h.mean(0), h.var(0)
+    np.testing.assert_allclose(r["batch_norm"], (h - bm) / np.sqrt(bv + 1e-5), rtol=1e-4, atol=1e-5)
+
+
+def test_builds_agree_closely(results):
+    base = results["default"][1]
+    for level in LEVELS[1:]:
+        other = results[level][1]
+        for key, v in base.items():
+            np.testing.assert_allclose(other[key], v, rtol=1e-5, atol=1e-6, err_msg=f"{level} {key}")
