@@ -10,6 +10,7 @@ pub mod elementwise;
 pub mod gpu;
 pub mod index;
 pub mod join;
+pub(crate) mod lanes;
 pub mod matmul;
 pub mod norm;
 pub mod reduce;

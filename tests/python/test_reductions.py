@@ -325,6 +325,20 @@ def test_axis_on_0d():
     raises_cleanly(fg.sum, s, axis=0, exc=(fg.AxisError,))
 
 
+def test_float32_sums_do_not_drift_with_length():
+    # Naive float32 accumulation stops at 2^24 (adding 1 no longer changes the sum);
+    # ferrograd sums float32 in lanes per block and blocks in float64.
+    n = (1 << 24) + 6  # representable in float32 (the result's dtype)
+    assert fg.ones(n).sum().item() == n
+    assert fg.ones(n).mean().item() == 1.0
+    rng = np.random.default_rng(8)
+    x = rng.random(3_000_017).astype(np.float32)
+    ref = x.astype(np.float64).sum()
+    assert abs(fg.tensor(x).sum().item() - ref) / ref < 1e-6
+    rows = rng.standard_normal((3, 200_003)).astype(np.float32) + 1.0
+    np.testing.assert_allclose(fg.tensor(rows).sum(axis=1).numpy(), rows.astype(np.float64).sum(axis=1), rtol=1e-6)
+
+
 def test_large_sum():
     # a size that is not a multiple of any block size, to catch lost tails
     rng = np.random.default_rng(5)
