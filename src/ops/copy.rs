@@ -66,6 +66,10 @@ unsafe fn copy_tiled<S: Element, D: Element>(it: &NdIter<2>, sp: SendPtr<S>, dp:
     let (drs, scs) = (ds[n - 2], ss[n - 1]);
     let outer: usize = shape[..n - 2].iter().product();
     let row_tiles = rows.div_ceil(TILE);
+    // 4-byte elements copied unchanged (float32, int32) take the AVX transpose.
+    let fast32 = S::DTYPE == D::DTYPE
+        && std::mem::size_of::<S>() == 4
+        && crate::ops::simd::simd() != crate::ops::simd::Simd::Base;
     for_each_chunk(outer * row_tiles, 1, |s, e| {
         for task in s..e {
             let (o, rt) = (task / row_tiles, task % row_tiles);
@@ -76,25 +80,117 @@ unsafe fn copy_tiled<S: Element, D: Element>(it: &NdIter<2>, sp: SendPtr<S>, dp:
                 doff += i * ds[d];
                 soff += i * ss[d];
             }
+            let (sb, db) = (sp.get().offset(soff), dp.get().offset(doff));
             let (r0, r1) = (rt * TILE, ((rt + 1) * TILE).min(rows));
-            // Stage each tile so that both the reads (down the source's unit-stride dim)
-            // and the writes (along the destination's rows) are contiguous.
-            let mut buf = [[D::default(); TILE]; TILE];
-            for c0 in (0..cols).step_by(TILE) {
-                let c1 = (c0 + TILE).min(cols);
-                for c in c0..c1 {
-                    let s = sp.get().offset(soff + c as isize * scs);
-                    for r in r0..r1 {
-                        buf[r - r0][c - c0] = (*s.add(r)).cast::<D>();
-                    }
-                }
-                for r in r0..r1 {
-                    let d = dp.get().offset(doff + r as isize * drs + c0 as isize);
-                    std::ptr::copy_nonoverlapping(buf[r - r0].as_ptr(), d, c1 - c0);
-                }
+            if fast32 {
+                // Whole 8x8 blocks in registers, the ragged edges staged.
+                let (full_r, full_c) = (r0 + (r1 - r0) / 8 * 8, cols / 8 * 8);
+                transpose_f32_blocks(
+                    sb as *const f32,
+                    scs,
+                    db as *mut f32,
+                    drs,
+                    r0..full_r,
+                    full_c,
+                );
+                staged_tile(sb, scs, db, drs, r0..full_r, full_c..cols);
+                staged_tile(sb, scs, db, drs, full_r..r1, 0..cols);
+            } else {
+                staged_tile(sb, scs, db, drs, r0..r1, 0..cols);
             }
         }
     });
+}
+
+/// Copies rows `rr` and columns `cr` (fewer than TILE rows): element (r, c) is at
+/// `s + c * scs + r` in the source and `d + r * drs + c` in the destination. Each
+/// TILE-wide block is staged so that both the reads (down the source's unit-stride dim)
+/// and the writes (along the destination's rows) are contiguous.
+unsafe fn staged_tile<S: Element, D: Element>(
+    s: *const S,
+    scs: isize,
+    d: *mut D,
+    drs: isize,
+    rr: std::ops::Range<usize>,
+    cr: std::ops::Range<usize>,
+) {
+    if rr.is_empty() {
+        return;
+    }
+    let mut buf = [[D::default(); TILE]; TILE];
+    for c0 in cr.clone().step_by(TILE) {
+        let c1 = (c0 + TILE).min(cr.end);
+        for c in c0..c1 {
+            let col = s.offset(c as isize * scs);
+            for r in rr.clone() {
+                buf[r - rr.start][c - c0] = (*col.add(r)).cast::<D>();
+            }
+        }
+        for r in rr.clone() {
+            let row = d.offset(r as isize * drs + c0 as isize);
+            std::ptr::copy_nonoverlapping(buf[r - rr.start].as_ptr(), row, c1 - c0);
+        }
+    }
+}
+
+/// The 8x8 blocks of rows `rr` (a multiple of 8 long) and columns `0..cols` (a multiple
+/// of 8), laid out as in `staged_tile`, each transposed in AVX registers.
+unsafe fn transpose_f32_blocks(
+    s: *const f32,
+    scs: isize,
+    d: *mut f32,
+    drs: isize,
+    rr: std::ops::Range<usize>,
+    cols: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    for r in rr.step_by(8) {
+        for c in (0..cols).step_by(8) {
+            transpose8x8(
+                s.offset(c as isize * scs).add(r),
+                scs,
+                d.offset(r as isize * drs).add(c),
+                drs,
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    staged_tile(s, scs, d, drs, rr, 0..cols);
+}
+
+/// Reads 8 vectors of 8 (`s + i * ss`, i < 8) and writes their transpose (`d + j * ds`):
+/// unpack pairs of rows, shuffle pairs of pairs, then swap 128-bit halves.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose8x8(s: *const f32, ss: isize, d: *mut f32, ds: isize) {
+    use std::arch::x86_64::*;
+    let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(s.offset(i as isize * ss)));
+    let t = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    let u = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    for j in 0..4 {
+        let lo = _mm256_permute2f128_ps::<0x20>(u[j], u[j + 4]);
+        let hi = _mm256_permute2f128_ps::<0x31>(u[j], u[j + 4]);
+        _mm256_storeu_ps(d.offset(j as isize * ds), lo);
+        _mm256_storeu_ps(d.offset((j + 4) as isize * ds), hi);
+    }
 }
 
 /// A fresh CPU tensor of `dtype` and `shape` whose elements are uninitialised; the

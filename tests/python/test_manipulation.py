@@ -359,3 +359,18 @@ def test_contiguous():
     assert_close(pc, np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1))
     assert t.contiguous().is_contiguous()
     assert_close(t.contiguous(), a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.float64, np.int8])
+@pytest.mark.parametrize("shape", [(8, 8), (16, 24), (33, 47), (64, 40), (100, 3), (2, 37, 45), (3, 64, 64), (17, 8)])
+def test_transposed_copies_are_exact(shape, dtype):
+    # float32 goes through 8x8 register transposes, whole blocks first and the ragged
+    # edges staged; NaN payloads and every bit must survive. (Integer arrays become
+    # int64 tensors.)
+    rng = np.random.default_rng(len(shape) * 100 + shape[-1])
+    x = (rng.standard_normal(shape) * 100).astype(dtype)
+    if dtype == np.float32:
+        x.reshape(-1)[::7] = np.float32(np.nan)
+    y = fg.tensor(x).mT.contiguous().numpy()
+    expect = np.swapaxes(x, -1, -2)
+    assert y.tobytes() == np.ascontiguousarray(expect).astype(y.dtype).tobytes()

@@ -38,6 +38,8 @@ y = F.layer_norm(h, (h.shape[-1],), w, b)
 out["layer_norm"], out["ln_dx"], out["ln_dw"] = y.detach().numpy(), h.grad.numpy(), w.grad.numpy()
 out["rms_norm"] = F.rms_norm(fg.tensor(d["h"]), (h.shape[-1],), fg.tensor(d["w"])).numpy()
 out["batch_norm"] = F.batch_norm(fg.tensor(d["h"]), None, None, training=True).numpy()
+out["transpose"] = fg.tensor(d["x"]).T.contiguous().numpy()
+out["transpose_int"] = fg.tensor(d["m"]).mT.contiguous().numpy()
 np.savez(sys.argv[2], **out)
 print(json.dumps(fg.get_cpu_capability()))
 """
@@ -55,6 +57,7 @@ def inputs(tmp_path_factory):
         "w": rng.standard_normal(333).astype(np.float32),
         "b": rng.standard_normal(333).astype(np.float32),
         "g": rng.standard_normal((64, 333)).astype(np.float32),
+        "m": rng.integers(-2**31, 2**31 - 1, (3, 45, 70), dtype=np.int64).astype(np.int32),
     }
     path = tmp_path_factory.mktemp("simd") / "inputs.npz"
     np.savez(path, **d)
@@ -111,6 +114,8 @@ def test_each_build_matches_float64(level, inputs, results):
     np.testing.assert_allclose(r["ln_dw"], (d["g"] * xhat).sum(0), rtol=1e-4, atol=1e-4)
     rms = h / np.sqrt((h * h).mean(-1, keepdims=True) + np.finfo(np.float32).eps) * w
     np.testing.assert_allclose(r["rms_norm"], rms, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(r["transpose"], d["x"].T)
+    np.testing.assert_array_equal(r["transpose_int"], np.swapaxes(d["m"], 1, 2))
     bm, bv = h.mean(0), h.var(0)
     np.testing.assert_allclose(r["batch_norm"], (h - bm) / np.sqrt(bv + 1e-5), rtol=1e-4, atol=1e-5)
 
