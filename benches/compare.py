@@ -18,7 +18,8 @@ NumPy's elementwise ufuncs are single-threaded whatever the setting; its matmul 
 BLAS threads, which are set through OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS
 before NumPy is imported.
 
-Each timing is the median of repeated calls after a warm-up; small ops are timed as loops
+Each library is timed in its own process, one after the other. Each timing is the
+median of repeated calls after a warm-up; small ops are timed as loops
 of many calls and reported in microseconds per call. Speedup = other time / ferrograd
 time, so > 1 means ferrograd is faster. Each ferrograd result is checked against NumPy's;
 a row whose result differs is marked MISMATCH (its timing is then meaningless).
@@ -31,6 +32,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -47,6 +49,7 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument("--filter", metavar="TEXT", help="only run workloads whose name contains TEXT")
+    p.add_argument("--child", choices=LIBS, help=argparse.SUPPRESS)  # one library's timings
     return p.parse_args()
 
 
@@ -59,10 +62,12 @@ import numpy as np  # noqa: E402
 
 import ferrograd as fg  # noqa: E402
 
-try:
-    import torch  # noqa: E402
-except ImportError:
-    torch = None
+torch = None
+if ARGS.child in (None, "torch"):  # the other children must not start torch's threads
+    try:
+        import torch  # noqa: E402
+    except ImportError:
+        pass
 
 
 # ----------------------------------------------------------------------------- timing
@@ -213,19 +218,35 @@ def check(w, fg_result, np_result):
     return None
 
 
-def run_workload(w, reps, warmup, small_calls):
-    libs = [lib for lib in LIBS if lib != "torch" or torch is not None]
-    times, results = {}, {}
-    for lib in libs:
-        fn = w.make(lib, *[convert(lib, x) for x in w.inputs])
-        results[lib] = fn()
-        if w.small:
-            times[lib] = median_seconds(fn, reps, warmup=1, inner=small_calls)
-        else:
-            times[lib] = median_seconds(fn, reps, warmup)
-    error = check(w, results["fg"], results["np"])
-    return {"workload": w.name, "seconds": times, "mismatch": error,
-            "flops": w.flops, "small": w.small}
+def time_workload(w, lib, reps, warmup, small_calls):
+    """Seconds per call of `lib` on `w`, and for ferrograd whether its result differs
+    from NumPy's (None when it matches)."""
+    fn = w.make(lib, *[convert(lib, x) for x in w.inputs])
+    error = check(w, fn(), w.make("np", *w.inputs)()) if lib == "fg" else None
+    if w.small:
+        return median_seconds(fn, reps, warmup=1, inner=small_calls), error
+    return median_seconds(fn, reps, warmup), error
+
+
+def run_child(lib):
+    """Runs every workload of one library in a fresh process: in one process, one
+    library's idle threads (torch's OpenMP threads spin after each call, ferrograd's
+    briefly too) and its allocator state would slow the next library down."""
+    cmd = [sys.executable, __file__, "--child", lib, "--threads", str(ARGS.threads)]
+    cmd += ["--quick"] if ARGS.quick else []
+    cmd += ["--filter", ARGS.filter] if ARGS.filter else []
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def child_main(lib, reps, warmup, small_calls):
+    res = {}
+    for w in workloads(np.random.default_rng(0)):
+        if ARGS.filter and ARGS.filter not in w.name:
+            continue
+        print(f"  running {lib}: {w.name} ...", file=sys.stderr, flush=True)
+        res[w.name] = time_workload(w, lib, reps, warmup, small_calls)
+    print(json.dumps(res))
 
 
 # -------------------------------------------------------------------------- reporting
@@ -273,7 +294,8 @@ def busy_cpu_seconds():
 
 
 def cpu_snapshot():
-    return time.perf_counter(), busy_cpu_seconds(), time.process_time()
+    t = os.times()  # this process and its (finished) children
+    return time.perf_counter(), busy_cpu_seconds(), t.user + t.system + t.children_user + t.children_system
 
 
 def report_contention(start):
@@ -334,6 +356,8 @@ def main():
     if torch is not None:
         torch.set_num_threads(threads)
     reps, warmup, small_calls = (3, 1, 1000) if ARGS.quick else (9, 2, 10000)
+    if ARGS.child:
+        return child_main(ARGS.child, reps, warmup, small_calls)
 
     facts = machine_facts(threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
@@ -346,12 +370,17 @@ def main():
     sys.stdout.flush()
 
     start = cpu_snapshot()
+    libs = [lib for lib in LIBS if lib != "torch" or torch is not None]
+    per_lib = {}
+    for lib in libs:
+        print(f"  timing {lib} in its own process ...", file=sys.stderr, flush=True)
+        per_lib[lib] = run_child(lib)
     rows = []
     for w in workloads(np.random.default_rng(0)):
-        if ARGS.filter and ARGS.filter not in w.name:
+        if w.name not in per_lib["fg"]:
             continue
-        print(f"  running {w.name} ...", file=sys.stderr, flush=True)
-        rows.append(run_workload(w, reps, warmup, small_calls))
+        rows.append({"workload": w.name, "seconds": {lib: per_lib[lib][w.name][0] for lib in libs},
+                     "mismatch": per_lib["fg"][w.name][1], "flops": w.flops, "small": w.small})
     print(table(rows))
     report_contention(start)
 
