@@ -219,9 +219,11 @@ impl<T: Element> Reducer<T> for SumF {
     }
     unsafe fn fold_cols(&self, accs: &mut [f64], _m0: usize, ptr: *const T, _pos: usize) {
         let x = std::slice::from_raw_parts(ptr, accs.len());
-        for (a, &v) in accs.iter_mut().zip(x) {
-            *a += v.to_f64();
-        }
+        with_simd!(simd(), {
+            for (a, &v) in accs.iter_mut().zip(x) {
+                *a += v.to_f64();
+            }
+        })
     }
 }
 
