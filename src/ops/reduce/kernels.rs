@@ -408,25 +408,16 @@ impl<T: Element, const MAX: bool> Reducer<T> for Extreme<MAX> {
         _pos: usize,
     ) -> T {
         if stride == 1 {
-            // 8 independent lanes and a separate NaN flag: no branch depends on an
+            // 32 independent lanes and a separate NaN flag: no branch depends on an
             // earlier iteration, so the loop vectorises.
             let s = std::slice::from_raw_parts(ptr, len);
-            let mut lanes = [acc; 8];
-            let mut nan = false;
-            let mut it = s.chunks_exact(8);
-            for c in &mut it {
-                for j in 0..8 {
-                    let v = c[j];
-                    nan |= v.is_nan();
-                    let better = if MAX { v > lanes[j] } else { v < lanes[j] };
-                    lanes[j] = if better { v } else { lanes[j] };
-                }
-            }
+            let (lanes, nan) = with_simd!(simd(), extreme_lanes::<T, MAX>(s, acc));
+            let tail = &s[s.len() / EXTREME_LANES * EXTREME_LANES..];
             if nan {
                 return s.iter().copied().find(|v| v.is_nan()).unwrap_or(acc);
             }
             let mut a = acc;
-            for &v in lanes.iter().chain(it.remainder()) {
+            for &v in lanes.iter().chain(tail) {
                 a = self.merge(a, v);
             }
             return a;
@@ -453,6 +444,26 @@ impl<T: Element, const MAX: bool> Reducer<T> for Extreme<MAX> {
             *a = self.merge(*a, v);
         }
     }
+}
+
+const EXTREME_LANES: usize = 32;
+
+/// The lane-wise max (min) of the whole `EXTREME_LANES`-element groups of `s`, each lane
+/// starting at `acc`, and whether any of them is NaN.
+#[inline(always)]
+fn extreme_lanes<T: Element, const MAX: bool>(s: &[T], acc: T) -> ([T; EXTREME_LANES], bool) {
+    let mut lanes = [acc; EXTREME_LANES];
+    let mut nan = false;
+    for c in s.chunks_exact(EXTREME_LANES) {
+        let c: &[T; EXTREME_LANES] = c.try_into().unwrap();
+        for j in 0..EXTREME_LANES {
+            let v = c[j];
+            nan |= v.is_nan();
+            let better = if MAX { v > lanes[j] } else { v < lanes[j] };
+            lanes[j] = if better { v } else { lanes[j] };
+        }
+    }
+    (lanes, nan)
 }
 
 /// Argmax/argmin: (best value, position); the first occurrence wins, NaN counts as best.
