@@ -120,9 +120,11 @@ def test_each_build_matches_float64(level, inputs, results):
     np.testing.assert_allclose(r["batch_norm"], (h - bm) / np.sqrt(bv + 1e-5), rtol=1e-4, atol=1e-5)
 
 
-def test_builds_agree_closely(results):
+def test_builds_agree_bitwise(results):
+    # The lanes are fixed-size arrays and nothing is reassociated or fused into FMAs, so
+    # every build does the same arithmetic in the same order, only more of it at once.
     base = results["default"][1]
     for level in LEVELS[1:]:
         other = results[level][1]
         for key, v in base.items():
-            np.testing.assert_allclose(other[key], v, rtol=1e-5, atol=1e-6, err_msg=f"{level} {key}")
+            assert other[key].tobytes() == v.tobytes(), f"{level} {key}"
