@@ -13,9 +13,15 @@ use crate::{bail, Result};
 
 /// Below this many multiply-adds a single gemm call runs on one thread.
 const PAR_FLOPS: usize = 64 * 64 * 64;
+/// From PAR_FLOPS up to this many multiply-adds, one product is split into
+/// SPLIT_BLOCKS blocks of output rows or columns run in parallel on the chunk pool.
+const SPLIT_FLOPS_BELOW: usize = 512 << 20;
+const SPLIT_BLOCKS: usize = 4;
 /// From this size on, the right operand is first copied to the layout gemm runs fastest
 /// with (see `preferred_rhs_layout`).
 const RHS_RELAYOUT_FLOPS: usize = 256 * 256 * 256;
+/// The copy costs about as much as what it saves per 128 rows of the left operand.
+const RHS_RELAYOUT_MIN_ROWS: usize = 128;
 
 #[derive(PartialEq)]
 enum RhsLayout {
@@ -164,6 +170,7 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[us
     let (a, mut b) = (matrix_operand(a), matrix_operand(b));
     let nb = b.ndim();
     if m * n * k >= RHS_RELAYOUT_FLOPS
+        && m >= RHS_RELAYOUT_MIN_ROWS
         && b.shape()[nb - 1] > 1
         && b.shape()[nb - 2] > 1
         && numel(&b.shape()[..nb - 2]) == 1
@@ -185,19 +192,20 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[us
     let bp = SendPtr(b.storage().cpu_ptr::<T>());
     let op = SendPtr(out.storage().cpu_ptr::<T>());
     let flops = m * n * k;
-    let run = |i: usize, par: gemm::Parallelism| unsafe {
+    // Batch i's output block rows r0..r1, columns c0..c1.
+    let run_block = |i: usize, (r0, r1): (usize, usize), (c0, c1): (usize, usize), par| unsafe {
         gemm::gemm(
-            m,
-            n,
+            r1 - r0,
+            c1 - c0,
             k,
-            op.get().add(i * m * n),
+            op.get().add(i * m * n + r0 * n + c0),
             1,
             n as isize,
             false,
-            ap.get().offset(oa[i]),
+            ap.get().offset(oa[i] + r0 as isize * ars),
             acs,
             ars,
-            bp.get().offset(ob[i]),
+            bp.get().offset(ob[i] + c0 as isize * bcs),
             bcs,
             brs,
             T::zero(),
@@ -208,8 +216,24 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[us
             par,
         )
     };
+    let run = |i: usize, par| run_block(i, (0, m), (0, n), par);
     let batches = oa.len();
-    if flops >= PAR_FLOPS {
+    if (PAR_FLOPS..SPLIT_FLOPS_BELOW).contains(&flops) && batches == 1 {
+        // Mid-sized: SPLIT_BLOCKS blocks of the longer output side, each a single-threaded
+        // gemm on the chunk pool, whose threads are awake (rayon's would first have to
+        // be woken). Each block repacks the shared operand, which is why large products
+        // stay with gemm's own parallelism. A block's k-sums run in the same order as in
+        // the whole product, so results do not depend on the split.
+        let side = m.max(n);
+        let block = side.div_ceil(SPLIT_BLOCKS).next_multiple_of(16);
+        for_each_chunk(side, block, |s, e| {
+            if n >= m {
+                run_block(0, (0, m), (s, e), gemm::Parallelism::None)
+            } else {
+                run_block(0, (s, e), (0, n), gemm::Parallelism::None)
+            }
+        });
+    } else if flops >= PAR_FLOPS {
         // Large matrices: one at a time, gemm parallelises inside (over output blocks,
         // so the k-sum order, and with it the result, doesn't depend on the threads).
         let threads = num_threads();

@@ -167,3 +167,27 @@ def test_0d_operands_raise():
     raises_cleanly(fg.matmul, fg.tensor(2.0), fg.ones((2, 2)), exc=(ValueError,))
     raises_cleanly(fg.matmul, fg.ones((2,)), fg.tensor(2.0), exc=(ValueError,))
     raises_cleanly(lambda: fg.tensor(1.0) @ fg.tensor(1.0), exc=(ValueError,))
+
+
+@pytest.mark.parametrize("m,k,n", [(70, 300, 90), (300, 200, 40), (128, 784, 256), (64, 1024, 1024), (33, 2000, 17)])
+@pytest.mark.parametrize("ta,tb", [(False, False), (False, True), (True, False), (True, True)])
+def test_mid_sized_products_split_into_blocks(m, k, n, ta, tb):
+    # Mid-sized products are split into blocks of output rows or columns (whichever side
+    # is longer), each a separate gemm call; every layout of the operands must land in
+    # the right block, and the result must not depend on the thread count.
+    rng = np.random.default_rng(m + n)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    fa, fb = fg.tensor(a), fg.tensor(b)
+    fa, fb = (fa.T if ta else fa), (fb.T if tb else fb)
+    a, b = (a.T if ta else a), (b.T if tb else b)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    got = (fa @ fb).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3 * np.sqrt(k))
+    before = fg.get_num_threads()
+    try:
+        fg.set_num_threads(1)
+        one = (fa @ fb).numpy()
+    finally:
+        fg.set_num_threads(before)
+    assert one.tobytes() == got.tobytes()
