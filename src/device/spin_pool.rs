@@ -143,7 +143,12 @@ impl SpinPool {
         // SAFETY (lifetime erasure): see `Job::task`; we wait below for every chunk.
         let task: *const (dyn Fn(usize) + Sync + '_) = task;
         let job = Arc::new(Job {
-            task: unsafe { std::mem::transmute(task) },
+            task: unsafe {
+                std::mem::transmute::<
+                    *const (dyn Fn(usize) + Sync + '_),
+                    *const (dyn Fn(usize) + Sync + 'static),
+                >(task)
+            },
             count,
             next: AtomicUsize::new(0),
             done: AtomicUsize::new(0),
@@ -205,7 +210,7 @@ fn worker(shared: &Shared) {
             std::hint::spin_loop();
             polls += 1;
             let told_to_rest = shared.rest.load(Ordering::Relaxed) != rest;
-            if told_to_rest || (polls % 256 == 0 && since.elapsed() > SPIN) {
+            if told_to_rest || (polls.is_multiple_of(256) && since.elapsed() > SPIN) {
                 let mut slot = lock(&shared.slot);
                 slot.sleepers += 1;
                 while shared.generation.load(Ordering::Acquire) == seen
