@@ -17,19 +17,24 @@ fn rows<T: FloatMath + Real>(x: &Tensor, log: bool) -> Tensor {
     let dst = SendPtr(out.storage().cpu_ptr::<T>());
     let level = simd();
     for_each_chunk(rows, (GRAIN / n.max(1)).max(1), |s, e| {
-        for r in s..e {
-            // SAFETY: row r of the contiguous input, and of the fresh output, which only
-            // this task writes.
-            let (xi, yo) = unsafe {
-                (
-                    std::slice::from_raw_parts(src.get().add(r * n), n),
-                    dst.slice_mut(r * n, n),
-                )
-            };
-            with_simd!(level, softmax_row(xi, yo, log))
-        }
+        // SAFETY: rows s..e of the contiguous input, and of the fresh output, which only
+        // this task writes.
+        let (xs, ys) = unsafe {
+            (
+                std::slice::from_raw_parts(src.get().add(s * n), (e - s) * n),
+                dst.slice_mut(s * n, (e - s) * n),
+            )
+        };
+        with_simd!(level, softmax_rows(xs, ys, n, log))
     });
     out
+}
+
+#[inline(always)]
+fn softmax_rows<T: FloatMath + Real>(xs: &[T], ys: &mut [T], n: usize, log: bool) {
+    for (xi, yo) in xs.chunks_exact(n).zip(ys.chunks_exact_mut(n)) {
+        softmax_row(xi, yo, log)
+    }
 }
 
 /// One row: max, exp(x - max) into the output, its sum, then the scaling (or, for
