@@ -43,57 +43,59 @@ def samples(fn, repeat=REPEAT, warmup_s=0.3):
     return ts
 
 
-def fg_cases():
-    """(name, bytes moved, fn) for ferrograd."""
+def fg_library():
+    """ferrograd's side: (from_numpy, zeros, ones, ops(c, rm, rv), autograd.grad, dropout)."""
     import ferrograd as fg
     from ferrograd import _core as C
 
     fg.set_num_threads(2)
-    for n, c in SHAPES:
-        xn, gn, wn, bn = inputs(n, c)
-        x, gy, w, b = fg.tensor(xn), fg.tensor(gn), fg.tensor(wn), fg.tensor(bn)
-        rm, rv = fg.zeros((c,)), fg.ones((c,))
-        ops = {
+
+    def ops(c, rm, rv):
+        return {
             "LayerNorm": lambda x, w, b: C.layer_norm(x, c, w, b, 1e-5),
             "RMSNorm": lambda x, w, b: C.rms_norm(x, c, w, 1e-6),
             "BatchNorm": lambda x, w, b: C.batch_norm(x, rm, rv, w, b, True, 0.1, 1e-5),
         }
-        for name, f in ops.items():
-            yield f"{name} fwd ({n}, {c})", 2 * xn.nbytes, lambda f=f: f(x, w, b)
 
-            def fwd_bwd(f=f):
-                xr, wr, br = (t.detach().requires_grad_() for t in (x, w, b))
-                fg.autograd.grad([f(xr, wr, br)], [xr, wr, br], [gy], allow_unused=True)
-
-            yield f"{name} fwd+bwd ({n}, {c})", 5 * xn.nbytes, fwd_bwd
-    xd = fg.tensor(dropout_input())
-    yield "Dropout fwd (2^24)", 2 * xd.nbytes, lambda: C.dropout(xd, 0.5, True)
+    return (fg.tensor, lambda c: fg.zeros((c,)), lambda c: fg.ones((c,)), ops,
+            fg.autograd.grad, lambda x: C.dropout(x, 0.5, True))
 
 
-def torch_cases():
-    """(name, bytes moved, fn) for PyTorch, the same cases in the same order."""
+def torch_library():
+    """PyTorch's side, the same ops."""
     import torch
     import torch.nn.functional as F
 
     torch.set_num_threads(2)
-    for n, c in SHAPES:
-        x, gy, w, b = (torch.from_numpy(a) for a in inputs(n, c))
-        rm, rv = torch.zeros(c), torch.ones(c)
-        ops = {
+
+    def ops(c, rm, rv):
+        return {
             "LayerNorm": lambda x, w, b: F.layer_norm(x, (c,), w, b, 1e-5),
             "RMSNorm": lambda x, w, b: F.rms_norm(x, (c,), w, 1e-6),
             "BatchNorm": lambda x, w, b: F.batch_norm(x, rm, rv, w, b, True, 0.1, 1e-5),
         }
-        for name, f in ops.items():
-            yield f"{name} fwd ({n}, {c})", 2 * x.nbytes, lambda f=f: f(x, w, b)
+
+    return (torch.from_numpy, torch.zeros, torch.ones, ops, torch.autograd.grad,
+            lambda x: F.dropout(x, 0.5, True))
+
+
+def cases(library):
+    """(name, bytes moved, fn) for one library, the same cases in the same order."""
+    tensor, zeros, ones, make_ops, grad, dropout = library
+    for n, c in SHAPES:
+        xn, gn, wn, bn = inputs(n, c)
+        x, gy, w, b = (tensor(a) for a in (xn, gn, wn, bn))
+        for name, f in make_ops(c, zeros(c), ones(c)).items():
+            yield f"{name} fwd ({n}, {c})", 2 * xn.nbytes, lambda f=f: f(x, w, b)
 
             def fwd_bwd(f=f):
                 xr, wr, br = (t.detach().requires_grad_() for t in (x, w, b))
-                torch.autograd.grad([f(xr, wr, br)], [xr, wr, br], [gy], allow_unused=True)
+                grad([f(xr, wr, br)], [xr, wr, br], [gy], allow_unused=True)
 
-            yield f"{name} fwd+bwd ({n}, {c})", 5 * x.nbytes, fwd_bwd
-    xd = torch.from_numpy(dropout_input())
-    yield "Dropout fwd (2^24)", 2 * xd.nbytes, lambda: F.dropout(xd, 0.5, True)
+            yield f"{name} fwd+bwd ({n}, {c})", 5 * xn.nbytes, fwd_bwd
+    xd = dropout_input()
+    xt = tensor(xd)
+    yield "Dropout fwd (2^24)", 2 * xd.nbytes, lambda: dropout(xt)
 
 
 def inputs(n, c):
@@ -110,19 +112,13 @@ def dropout_input():
 
 def child(lib):
     """Times every case of one library; prints {name: [bytes, [ms, ...]]} as JSON."""
-    cases = fg_cases() if lib == "fg" else torch_cases()
-    out = {name: [nbytes, samples(fn)] for name, nbytes, fn in cases}
+    library = fg_library() if lib == "fg" else torch_library()
+    out = {name: [nbytes, samples(fn)] for name, nbytes, fn in cases(library)}
+    tensor = library[0]
     for n, c in SHAPES:
         # the plain copy: the library's own clone() of x, on its 2 threads
         src = np.random.default_rng(1).standard_normal((n, c)).astype(np.float32)
-        if lib == "fg":
-            import ferrograd as fg
-
-            x = fg.tensor(src)
-        else:
-            import torch
-
-            x = torch.from_numpy(src)
+        x = tensor(src)
         out[f"copy ({n}, {c})"] = [2 * src.nbytes, samples(x.clone)]
     print(json.dumps(out))
 
