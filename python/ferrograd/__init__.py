@@ -9,7 +9,7 @@ module; this package adds the NumPy/Array-API function namespace and convenience
 """
 
 from . import _core
-from ._core import AxisError, Tensor, device, dtype
+from ._core import AxisError, InternalError, Tensor, device, dtype
 from ._core import bool, float32, float64, int64  # noqa: A004 (NumPy does the same)
 from ._core import (
     arange,
@@ -75,19 +75,29 @@ def asarray(obj, dtype=None, *, device=None, copy=None):
     return _core._tensor(obj, dtype, copy is True, device, False)
 
 
+def _check_like(x, name):
+    # As PyTorch's *_like: the template must be a tensor (a list has no dtype or device).
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+
+
 def zeros_like(x, *, dtype=None, device=None, requires_grad=False):
+    _check_like(x, "zeros_like")
     return zeros(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
 def ones_like(x, *, dtype=None, device=None, requires_grad=False):
+    _check_like(x, "ones_like")
     return ones(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
 def empty_like(x, *, dtype=None, device=None, requires_grad=False):
+    _check_like(x, "empty_like")
     return empty(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False):
+    _check_like(x, "full_like")
     return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
@@ -96,7 +106,7 @@ def is_tensor(x):
 
 
 __all__ = [
-    "Tensor", "AxisError", "device", "dtype", "bool", "float32", "float64", "int64",
+    "Tensor", "AxisError", "InternalError", "device", "dtype", "bool", "float32", "float64", "int64",
     "tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full", "empty",
     "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",

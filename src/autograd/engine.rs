@@ -53,7 +53,8 @@ fn default_root_grad(t: &Tensor) -> Result<Tensor> {
             crate::tensor::shape::fmt_shape(t.shape())
         )
     }
-    Ok(Tensor::ones(t.shape(), t.dtype()))
+    // Seeded on the output's own device: the backward's kernels run where the graph is.
+    Tensor::ones(t.shape(), t.dtype()).to_device(t.device())
 }
 
 struct Pass {
@@ -82,6 +83,14 @@ fn run(
             bail!(
                 Runtime,
                 "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        }
+        if g.device() != t.device() {
+            bail!(
+                Device,
+                "invalid gradient: expected a gradient on device {} (where the output lives), but got one on {}",
+                t.device(),
+                g.device()
             )
         }
         if g.shape() != t.shape() {

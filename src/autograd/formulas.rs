@@ -44,8 +44,14 @@ fn binary_grads(
         Mul => (Some(g.mul(b)?), Some(g.mul(a)?)),
         Div => (Some(g.div(b)?), Some(g.mul(a)?.div(&b.mul(b)?)?.neg()?)),
         Pow => {
-            // d/da a^b = b a^(b-1); d/db a^b = a^b ln a (where a > 0; 0 elsewhere).
-            let ga = g.mul(&b.mul(&a.pow(&b.sub(1.0)?)?)?)?;
+            // d/da a^b = b a^(b-1), and 0 where b = 0 (a^0 is constant even at a = 0,
+            // where b a^(b-1) would be 0 * inf); d/db a^b = a^b ln a (where a > 0; 0
+            // elsewhere).
+            let ga = g.mul(&Tensor::where_(
+                &b.eq_(0.0)?,
+                0.0,
+                b.mul(&a.pow(&b.sub(1.0)?)?)?,
+            )?)?;
             let safe_log = Tensor::where_(&a.gt(0.0)?, a.log()?, 0.0)?;
             let gb = g.mul(&a.pow(b)?.mul(&safe_log)?)?;
             (Some(ga), Some(gb))

@@ -97,16 +97,20 @@ impl Tensor {
             })?;
         let mut out_shape = batch.clone();
         out_shape.extend([m, n]);
+        // Cast first, then take the layouts: a cast makes a fresh contiguous tensor, and
+        // the operand's own strides and offset do not apply to it.
+        let (a2, b2) = (a2.to_dtype(dt)?, b2.to_dtype(dt)?);
         let la = a2
             .layout()
             .broadcast_to(&[batch.clone(), vec![m, k]].concat())?;
         let lb = b2
             .layout()
             .broadcast_to(&[batch.clone(), vec![k, n]].concat())?;
-        let (a2, b2) = (
-            a2.to_dtype(dt)?.view_with(la),
-            b2.to_dtype(dt)?.view_with(lb),
-        );
+        let (a2, b2) = (a2.view_with(la), b2.view_with(lb));
+        if a.device() == Device::Cpu {
+            a2.check_in_bounds()?;
+            b2.check_in_bounds()?;
+        }
         let out = match a.device() {
             Device::Cpu => match dt {
                 DType::F32 => gemm_batched::<f32>(&a2, &b2, &out_shape),
@@ -185,6 +189,9 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[us
         }
         .expect("cpu copy");
     }
+    // Soundness of the raw-pointer gemm calls below: every (batch, row, col) they address
+    // lies in the operand's layout, and the layout lies inside its storage.
+    assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
     let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
     let (ars, acs) = (a.strides()[nd - 2], a.strides()[nd - 1]);
     let (brs, bcs) = (b.strides()[nd - 2], b.strides()[nd - 1]);
@@ -256,6 +263,8 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[us
 
 fn naive_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Tensor {
     let out = uninit_cpu(T::DTYPE, out_shape);
+    // Soundness of the raw reads below: the layouts lie inside their storages.
+    assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
     let nd = out_shape.len();
     let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
     let k = a.shape()[a.ndim() - 1];
@@ -293,6 +302,24 @@ impl GemmScalar for f64 {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A float32 view (offset, transposed or flipped) times a float64 operand: the cast
+    /// copy must be read with its own layout, not the view's.
+    #[test]
+    fn mixed_dtype_views_read_their_own_values() {
+        let a = Tensor::from_vec((0..16).map(|v| v as f32).collect(), &[4, 4]).unwrap();
+        let eye = Tensor::eye(4, None, 0, DType::F64);
+        let cases = [
+            (a.t(), vec![0.0, 4.0, 8.0, 12.0]),
+            (a.slice(0, Some(1), None, 1).unwrap(), vec![4.0, 5.0, 6.0, 7.0]),
+            (a.flip(Some(&[0])).unwrap(), vec![12.0, 13.0, 14.0, 15.0]),
+        ];
+        for (view, first_row) in cases {
+            let got = view.matmul(&eye).unwrap();
+            assert_eq!(got.dtype(), DType::F64);
+            assert_eq!(got.to_vec::<f64>().unwrap()[..4], first_row[..]);
+        }
+    }
 
     #[test]
     fn matmul_transposed_views_match_naive() {

@@ -5,6 +5,7 @@ use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 static AXIS_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
@@ -28,6 +29,47 @@ pub fn axis_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
         .map(|t| t.bind(py))
 }
 
+static INTERNAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `ferrograd.InternalError`: a RuntimeError subclass for a bug in ferrograd (a Rust
+/// panic caught at the boundary). Its own class, so tests can tell a bug from the
+/// RuntimeError a bad argument gets.
+pub fn internal_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    INTERNAL_ERROR
+        .get_or_try_init(py, || {
+            let bases = PyTuple::new(py, [py.get_type::<PyRuntimeError>()])?;
+            let ns = PyDict::new(py);
+            ns.set_item("__module__", "ferrograd")?;
+            ns.set_item(
+                "__doc__",
+                "A bug in ferrograd: an internal check failed. Please report it.",
+            )?;
+            let t = py
+                .get_type::<PyType>()
+                .call1(("InternalError", bases, ns))?;
+            Ok::<_, PyErr>(t.cast_into::<PyType>()?.unbind())
+        })
+        .map(|t| t.bind(py))
+}
+
+/// How many panics have been caught at the boundary since the module was loaded: the
+/// test suite checks that no test raised one, however the test judged its exception.
+static INTERNAL_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+#[pyfunction]
+pub fn _internal_error_count() -> u64 {
+    INTERNAL_ERRORS.load(Ordering::Relaxed)
+}
+
+/// The InternalError for a caught panic's message.
+pub fn internal_error(msg: String) -> PyErr {
+    INTERNAL_ERRORS.fetch_add(1, Ordering::Relaxed);
+    Python::attach(|py| match internal_error_type(py) {
+        Ok(t) => PyErr::from_type(t.clone(), msg),
+        Err(e) => e,
+    })
+}
+
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         let msg = e.to_string();
@@ -40,6 +82,7 @@ impl From<Error> for PyErr {
                 Err(e) => e,
             }),
             Error::Device(_) | Error::Runtime(_) => PyRuntimeError::new_err(msg),
+            Error::Memory(_) => pyo3::exceptions::PyMemoryError::new_err(msg),
         }
     }
 }

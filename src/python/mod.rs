@@ -30,6 +30,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(dt.name(), dtype::dtype_object(py, dt)?)?;
     }
     m.add("AxisError", errors::axis_error_type(py)?)?;
+    m.add("InternalError", errors::internal_error_type(py)?)?;
+    m.add_function(wrap_pyfunction!(errors::_internal_error_count, m)?)?;
     m.add_function(wrap_pyfunction!(_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(from_numpy, m)?)?;
     m.add_function(wrap_pyfunction!(from_dlpack, m)?)?;

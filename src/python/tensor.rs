@@ -42,7 +42,7 @@ pub fn run<R: Send>(
             if msg.contains("memory allocation") {
                 Err(pyo3::exceptions::PyMemoryError::new_err(msg))
             } else {
-                Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                Err(super::errors::internal_error(format!(
                     "internal error in ferrograd (please report it): {msg}"
                 )))
             }
@@ -128,6 +128,36 @@ macro_rules! reduce_methods {
 
 reduce_methods!(sum, mean, prod, max, min, logsumexp, all, any);
 
+/// var and std: the reductions' arguments plus the degrees-of-freedom correction, as the
+/// Array API's `correction` (0 biased, 1 unbiased; the default 0 is NumPy's) or PyTorch's
+/// `unbiased=`.
+macro_rules! spread_methods {
+    ($($name:ident),* $(,)?) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
+                #[allow(clippy::too_many_arguments)]
+                fn $name(
+                    &self,
+                    py: Python<'_>,
+                    axis: Option<&Bound<'_, PyAny>>,
+                    keepdims: bool,
+                    correction: Option<f64>,
+                    dim: Option<&Bound<'_, PyAny>>,
+                    keepdim: Option<bool>,
+                    unbiased: Option<bool>,
+                ) -> PyResult<Py<PyAny>> {
+                    let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
+                    self.reduce(py, stringify!($name), resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), c)
+                }
+            )*
+        }
+    };
+}
+
+spread_methods!(var, std);
+
 impl PyTensor {
     fn bin(
         &self,
@@ -136,6 +166,9 @@ impl PyTensor {
         op: BinaryOp,
         reversed: bool,
     ) -> PyResult<Py<PyAny>> {
+        if let Some(r) = self.oversized_int_bin(py, other, op, reversed)? {
+            return Ok(r);
+        }
         let Some(o) = parse_operand(py, other)? else {
             return Ok(py.NotImplemented());
         };
@@ -146,6 +179,56 @@ impl PyTensor {
             Operand::Scalar(s) => a.binary_scalar(s, op, reversed),
         })?;
         wrap(py, r)
+    }
+
+    /// `self op v` for a Python int v outside int64, as NumPy does it: v becomes a float
+    /// for a float tensor; an int64 tensor compares exactly (`x < 2**63` is all True,
+    /// `x == 2**70` all False); arithmetic with an int64 or bool tensor overflows. None
+    /// when `other` is not such an int.
+    fn oversized_int_bin(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: BinaryOp,
+        reversed: bool,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        use pyo3::types::{PyBool, PyInt};
+        if !other.is_instance_of::<PyInt>()
+            || other.is_instance_of::<PyBool>()
+            || other.extract::<i64>().is_ok()
+        {
+            return Ok(None);
+        }
+        let dt = self.t.dtype();
+        if dt.is_float() {
+            let s = crate::tensor::Scalar::Float(other.extract::<f64>()?);
+            let a = self.t.clone();
+            let r = run(py, a.numel(), move || a.binary_scalar(s, op, reversed))?;
+            return Ok(Some(wrap(py, r)?));
+        }
+        // Is the tensor's side the smaller one? Every int64 is below 2**63 and above -2**63 - 1.
+        let below = other.gt(0)? != reversed;
+        let constant = match op {
+            _ if dt != DType::I64 => None,
+            BinaryOp::Lt | BinaryOp::Le => Some(below),
+            BinaryOp::Gt | BinaryOp::Ge => Some(!below),
+            BinaryOp::Eq => Some(false),
+            BinaryOp::Ne => Some(true),
+            _ => None,
+        };
+        match constant {
+            Some(c) => {
+                let shape = self.t.shape().to_vec();
+                let r = run(py, self.t.numel(), move || {
+                    Ok(Tensor::full(&shape, crate::tensor::Scalar::Bool(c), DType::Bool))
+                })?;
+                Ok(Some(wrap(py, r)?))
+            }
+            None => Err(pyo3::exceptions::PyOverflowError::new_err(format!(
+                "Python integer {other} out of bounds for {}",
+                dt.name()
+            ))),
+        }
     }
 
     /// In-place `self op= other`: computes, then writes back into self's memory.
@@ -366,8 +449,25 @@ impl PyTensor {
         let mut dt = parse_dtype(dtype)?;
         let mut dev = device.map(super::functions::parse_device).transpose()?;
         for a in args.iter() {
-            if let Ok(d) = super::functions::parse_device(&a) {
-                dev = Some(d);
+            if a.is_instance_of::<super::functions::PyDevice>() {
+                dev = Some(super::functions::parse_device(&a)?);
+            } else if a.is_instance_of::<pyo3::types::PyString>() {
+                // A device, else a dtype; a string that is neither gets the device's error
+                // (x.to('cuda') is about devices) unless NumPy knows it as a dtype ('int32').
+                match super::functions::parse_device(&a) {
+                    Ok(d) => dev = Some(d),
+                    Err(dev_err) => match parse_dtype(Some(&a)) {
+                        Ok(d) => dt = d.or(dt),
+                        Err(e) => {
+                            let np = super::convert::numpy(py)?;
+                            return Err(if np.call_method1("dtype", (&a,)).is_ok() {
+                                e
+                            } else {
+                                dev_err
+                            });
+                        }
+                    },
+                }
             } else if let Some(d) = parse_dtype(Some(&a))? {
                 dt = Some(d);
             }
@@ -501,6 +601,9 @@ impl PyTensor {
     fn flatten(&self, py: Python<'_>, start_dim: isize, end_dim: isize) -> PyResult<Py<PyAny>> {
         let n = self.t.ndim();
         if n == 0 {
+            // PyTorch: a 0-d tensor takes dims in [-1, 0] only, like a 1-d one.
+            crate::tensor::shape::normalize_axis(start_dim, 1)?;
+            crate::tensor::shape::normalize_axis(end_dim, 1)?;
             return wrap(py, self.t.reshape(&[1])?);
         }
         let s = crate::tensor::shape::normalize_axis(start_dim, n)?;
@@ -537,18 +640,28 @@ impl PyTensor {
     #[pyo3(signature = (*sizes))]
     fn expand(&self, py: Python<'_>, sizes: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         let s = parse_shape_args(sizes)?;
-        let lead = s.len().saturating_sub(self.t.ndim());
-        let shape: Vec<usize> = s
+        let nd = self.t.ndim();
+        if s.len() < nd {
+            return Err(PyValueError::new_err(format!(
+                "expand: the number of sizes provided ({}) must be greater or equal to the number of dimensions in the tensor ({nd})",
+                s.len()
+            )));
+        }
+        let lead = s.len() - nd;
+        let shape = s
             .iter()
             .enumerate()
-            .map(|(i, &d)| {
-                if d == -1 && i >= lead {
-                    self.t.shape()[i - lead]
-                } else {
-                    d.max(0) as usize
-                }
+            .map(|(i, &d)| match d {
+                -1 if i >= lead => Ok(self.t.shape()[i - lead]),
+                -1 => Err(PyValueError::new_err(format!(
+                    "expand: the size -1 isn't allowed in a leading, non-existing dimension {i}"
+                ))),
+                d if d < 0 => Err(PyValueError::new_err(format!(
+                    "expand: negative size {d} at dimension {i} (only -1, to keep a dimension, is allowed)"
+                ))),
+                d => Ok(d as usize),
             })
-            .collect();
+            .collect::<PyResult<Vec<usize>>>()?;
         wrap(py, self.t.broadcast_to(&shape)?)
     }
     #[pyo3(signature = (axis=None, *, dims=None))]
@@ -587,7 +700,7 @@ impl PyTensor {
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let idx = parse_index(py, key)?;
-        let v = match super::convert::parse_scalar(value) {
+        let v = match super::convert::scalar_for(value, self.t.dtype())? {
             Some(s) => crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), Device::Cpu)?,
             None => to_tensor(py, value, None, false)?,
         };
@@ -809,49 +922,7 @@ impl PyTensor {
         self.clip(py, min, max)
     }
 
-    // ----- reductions -----
-    /// Variance; `correction` as in the Array API (0 biased, 1 unbiased). PyTorch's
-    /// `unbiased=` is accepted too.
-    #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
-    fn var(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        correction: Option<f64>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-        unbiased: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
-        self.reduce(
-            py,
-            "var",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            c,
-        )
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
-    fn std(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        correction: Option<f64>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-        unbiased: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
-        self.reduce(
-            py,
-            "std",
-            resolve_axis(axis, dim)?,
-            keepdim.unwrap_or(keepdims),
-            c,
-        )
-    }
+    // ----- reductions (sum ... any, var and std: see reduce_methods!) -----
     #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
     fn argmax(
         &self,
@@ -957,7 +1028,7 @@ impl PyTensor {
         Ok(py.import("ferrograd")?.into_any().unbind())
     }
     fn _fill_scalar(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let s = super::convert::parse_scalar(value)
+        let s = super::convert::scalar_for(value, self.t.dtype())?
             .ok_or_else(|| PyTypeError::new_err("fill value must be a number"))?;
         let v = crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), Device::Cpu)?;
         Ok(crate::ops::copy::assign(&self.t, &v)?)

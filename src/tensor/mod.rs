@@ -163,12 +163,16 @@ impl Tensor {
                 data.len()
             )
         }
-        Ok(Tensor::from_storage(Storage::from_vec(data), shape))
+        Ok(Tensor::from_storage(Storage::from_vec(data)?, shape))
     }
 
-    /// A 0-d tensor.
+    /// A 0-d tensor. Infallible like `vec![v]`: a one-element allocation that fails
+    /// aborts, as every small Rust allocation does.
     pub fn scalar<T: Element>(v: T) -> Tensor {
-        Tensor::from_storage(Storage::from_vec(vec![v]), &[])
+        let s = Storage::from_vec(vec![v]).unwrap_or_else(|_| {
+            std::alloc::handle_alloc_error(std::alloc::Layout::new::<T>())
+        });
+        Tensor::from_storage(s, &[])
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -246,8 +250,10 @@ impl Tensor {
         let t = self.to_device(Device::Cpu)?.contiguous()?;
         let n = t.numel();
         let ptr = t.0.storage.cpu_ptr::<T>();
+        let mut v = storage::try_with_capacity(n)?;
         // SAFETY: contiguous view of n elements starting at offset.
-        Ok(unsafe { std::slice::from_raw_parts(ptr.add(t.offset()), n) }.to_vec())
+        v.extend_from_slice(unsafe { std::slice::from_raw_parts(ptr.add(t.offset()), n) });
+        Ok(v)
     }
 
     /// The single value of a one-element tensor, as f64.
@@ -274,6 +280,22 @@ impl Tensor {
         let ptr = self.0.storage.cpu_ptr::<T>();
         // SAFETY: contiguous CPU view; storage outlives &self.
         Some(unsafe { std::slice::from_raw_parts(ptr.add(self.offset()), self.numel()) })
+    }
+
+    /// Checks that every element this view addresses lies inside its storage. Kernels
+    /// that walk raw pointers with a view's strides and offset call this first, so a
+    /// layout that does not belong to its buffer is an error, never an out-of-bounds read.
+    pub(crate) fn check_in_bounds(&self) -> Result<()> {
+        let (lo, hi) = self.layout().storage_span();
+        let len = self.0.storage.len() as isize;
+        if self.numel() > 0 && (lo < 0 || hi > len) {
+            bail!(
+                Runtime,
+                "internal layout error: a view of shape {} addresses elements {lo}..{hi} of a storage of {len}",
+                shape::fmt_shape(self.shape())
+            )
+        }
+        Ok(())
     }
 
     /// Marks an in-place write (bumps the storage version).

@@ -113,8 +113,7 @@ def raises_cleanly(fn, *args, exc=ERRORS, **kwargs):
     try:
         fn(*args, **kwargs)
     except BaseException as e:  # noqa: BLE001 - PanicException derives from BaseException
-        if type(e).__name__ == "PanicException":
-            pytest.fail(f"a Rust panic reached Python: {e!r}")
+        _fail_on_bug(e)
         if not isinstance(e, exc):
             pytest.fail(f"expected one of {[c.__name__ for c in exc]}, got {type(e).__name__}: {e}")
         return e
@@ -126,9 +125,17 @@ def no_panic(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except BaseException as e:  # noqa: BLE001
-        if type(e).__name__ == "PanicException":
-            pytest.fail(f"a Rust panic reached Python: {e!r}")
+        _fail_on_bug(e)
         raise
+
+
+def _fail_on_bug(e):
+    """A Rust panic, whether it reached Python as PanicException or was caught at the
+    boundary and raised as fg.InternalError, is a bug: the test fails."""
+    if type(e).__name__ == "PanicException":
+        pytest.fail(f"a Rust panic reached Python: {e!r}")
+    if isinstance(e, fg.InternalError):
+        pytest.fail(f"an internal error (a caught Rust panic) reached Python: {e}")
 
 
 np_erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -215,3 +222,14 @@ def float_dtype(request):
 @pytest.fixture(params=LAYOUTS)
 def layout(request):
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _no_internal_errors():
+    """Every test fails when it made ferrograd raise an InternalError (a caught Rust
+    panic), even one that the test caught and accepted as a RuntimeError."""
+    before = fg._core._internal_error_count()
+    yield
+    caught = fg._core._internal_error_count() - before
+    if caught:
+        pytest.fail(f"{caught} internal error(s) (caught Rust panics) were raised during this test")

@@ -57,6 +57,18 @@ impl Default for CrossEntropyOptions {
 /// indices of shape (), (N) or (N, d1, ...), or float probabilities of the input's shape.
 pub fn cross_entropy(input: &Tensor, target: &Tensor, o: &CrossEntropyOptions) -> Result<Tensor> {
     input.storage().cpu()?;
+    // The kernel reads every operand's CPU memory: all of them must live with the logits.
+    let others = [Some(target), o.weight.as_ref()];
+    for t in others.into_iter().flatten() {
+        if t.device() != input.device() {
+            bail!(
+                Device,
+                "cross_entropy: expected all tensors to be on the same device, but found {} and {}",
+                input.device(),
+                t.device()
+            );
+        }
+    }
     if !input.dtype().is_float() {
         bail!(
             DType,
