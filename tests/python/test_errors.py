@@ -221,12 +221,11 @@ def test_division_by_zero_float():
     assert out[0] == np.inf and out[1] == -np.inf and math.isnan(out[2])
 
 
-def test_int_division_by_zero_no_panic():
-    # The result is not specified (NumPy gives 0 with a warning, Python raises);
-    # what matters is that no Rust panic escapes.
-    a = fg.tensor([1, 2])
-    for op in (operator.floordiv, operator.mod):
-        try:
-            no_panic(op, a, fg.tensor([0, 1]))
-        except ERRORS + (ZeroDivisionError, ArithmeticError):
-            pass
+def test_int_division_by_zero_gives_numpys_zeros():
+    # NumPy's integer result (0, with a warning there); Python raises, PyTorch raises
+    # for floor division. Asserting the values means a panic or garbage fails the test.
+    a, b = np.array([1, 2, -7]), np.array([0, 1, 0])
+    with np.errstate(divide="ignore"):
+        for op in (operator.floordiv, operator.mod):
+            got = no_panic(op, fg.tensor(a), fg.tensor(b))
+            assert got.numpy().tolist() == op(a, b).tolist()
