@@ -88,6 +88,7 @@ def test_matmul_mixed_dtype_backward(rng, db):
     b = _data(rng, (5, 4), db)
     x = fg.tensor(a, requires_grad=True)
     y = x.T @ fg.tensor(b)  # (3, 5) view of a float32 leaf times a promoted operand
+    assert_close(y.to(fg.float64), a.T.astype(np.float64) @ b, rtol=1e-6, atol=1e-6, check_dtype=False)
     w = rng.standard_normal(y.shape)
     (y * fg.tensor(w)).sum().backward()
     # d/dx sum(w * (x.T @ b)) = (w @ b.T).T = b @ w.T
@@ -121,14 +122,23 @@ def test_internal_error_is_its_own_runtime_error_class():
     assert isinstance(fg._core._internal_error_count(), int)
 
 
-def test_gradient_on_another_device_is_a_clean_error():
-    y = fg.tensor([1.0, 2.0], requires_grad=True) * 2
+@pytest.mark.parametrize(
+    "graph",
+    [lambda x: x * 2, lambda x: x.sum(), lambda x: x.reshape(2, 1), lambda x: x[0:2]],
+    ids=["mul", "sum", "reshape", "getitem"],
+)
+def test_gradient_on_another_device_is_a_clean_error(graph):
+    x = fg.tensor([1.0, 2.0], requires_grad=True)
+    y = graph(x)
     try:
-        g = fg.ones((2,)).to("wgpu")
+        g = fg.ones(y.shape).to("wgpu")
     except RuntimeError:
         pytest.skip("no wgpu adapter")
+    # Before: sum's and reshape's backward accepted it and left a GPU gradient on a
+    # CPU leaf.
     e = raises_cleanly(lambda: y.backward(g), exc=(RuntimeError,))
     assert "device" in str(e)
+    assert x.grad is None
 
 
 def test_cross_entropy_targets_on_another_device_are_a_clean_error():
