@@ -194,25 +194,24 @@ unsafe fn transpose8x8(s: *const f32, ss: isize, d: *mut f32, ds: isize) {
 }
 
 /// A fresh CPU tensor of `dtype` and `shape` whose elements are uninitialised; the
-/// caller must write every element before exposing it.
-pub(crate) fn uninit_cpu(dtype: DType, shape: &[usize]) -> Tensor {
-    Tensor::from_storage(
-        Storage::cpu_uninit(dtype, crate::tensor::shape::numel(shape)),
-        shape,
-    )
+/// caller must write every element before exposing it. `Error::Memory` when the
+/// buffer cannot be allocated.
+pub(crate) fn uninit_cpu(dtype: DType, shape: &[usize]) -> Result<Tensor> {
+    let n = crate::tensor::shape::checked_numel(shape)?;
+    Ok(Tensor::from_storage(Storage::cpu_uninit(dtype, n)?, shape))
 }
 
-fn cpu_copy_as(src: &Tensor, dtype: DType) -> Tensor {
-    let out = uninit_cpu(dtype, src.shape());
+fn cpu_copy_as(src: &Tensor, dtype: DType) -> Result<Tensor> {
+    let out = uninit_cpu(dtype, src.shape())?;
     dispatch!(src.dtype(), S => dispatch!(dtype, D => unsafe {
         copy_cast_into::<S, D>(src, out.storage().cpu_ptr::<D>(), out.layout())
     }));
-    out
+    Ok(out)
 }
 
 pub fn to_contiguous(src: &Tensor) -> Result<Tensor> {
     match src.device() {
-        Device::Cpu => Ok(cpu_copy_as(src, src.dtype())),
+        Device::Cpu => cpu_copy_as(src, src.dtype()),
         #[cfg(feature = "wgpu")]
         Device::Wgpu => {
             let out = crate::device::wgpu::contiguous(src.storage().wgpu()?, src.layout())?;
@@ -228,7 +227,7 @@ pub fn to_contiguous(src: &Tensor) -> Result<Tensor> {
 
 pub fn cast(src: &Tensor, dtype: DType) -> Result<Tensor> {
     match src.device() {
-        Device::Cpu => Ok(cpu_copy_as(src, dtype)),
+        Device::Cpu => cpu_copy_as(src, dtype),
         _ => {
             if dtype != DType::F32 {
                 bail!(
@@ -297,6 +296,11 @@ pub fn to_device(src: &Tensor, device: Device) -> Result<Tensor> {
         }
         #[cfg(feature = "wgpu")]
         (Device::Wgpu, Device::Cpu) => {
+            if src.numel() == 0 {
+                // A zero-size view (e.g. flipped) may keep an offset past the end of its
+                // buffer, which may itself be empty: there is nothing to read.
+                return Tensor::from_vec(Vec::<f32>::new(), src.shape());
+            }
             let c = src.contiguous()?;
             let host = c.storage().wgpu()?.to_host()?;
             let start = c.offset();
