@@ -24,7 +24,9 @@ impl Device {
                 Device::Wgpu.check_available()?;
                 Ok(Device::Wgpu)
             }
-            other => bail!(Value, "unknown device '{other}': expected 'cpu' or 'wgpu'"),
+            // RuntimeError, as PyTorch's unknown or unavailable device (and like every
+            // other device error here).
+            other => bail!(Device, "unknown device '{other}': expected 'cpu' or 'wgpu'"),
         }
     }
 

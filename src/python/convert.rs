@@ -5,7 +5,7 @@ use crate::tensor::index::TensorIndex;
 use crate::tensor::storage::CpuStorage;
 use crate::tensor::{DType, Layout, Scalar, Storage, Tensor};
 use crate::Operand;
-use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
@@ -46,7 +46,35 @@ pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
     Ok(Some(DType::from_name(&name)?))
 }
 
+/// A Python int outside isize (2**63, -2**100), as its decimal text; None for anything else.
+fn oversized_int(obj: &Bound<'_, PyAny>) -> Option<String> {
+    if obj.is_instance_of::<PyInt>()
+        && !obj.is_instance_of::<PyBool>()
+        && obj.extract::<isize>().is_err()
+    {
+        return obj.str().ok().map(|s| s.to_string());
+    }
+    None
+}
+
+/// The error for an int outside isize where `what` (see `ints_from`) was expected: an axis
+/// that large is out of range of any tensor; a size that large cannot be allocated.
+fn oversized_error(what: &str, v: &str) -> PyErr {
+    if what == "axes" {
+        crate::Error::Axis(format!("axis {v} is out of bounds")).into()
+    } else if v.starts_with('-') {
+        PyValueError::new_err(format!("negative dimensions are not allowed (got {v})"))
+    } else {
+        PyValueError::new_err(format!(
+            "array is too big: {what} must be below 2**63, got {v}"
+        ))
+    }
+}
+
 fn ints_from(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
+    if let Some(v) = oversized_int(obj) {
+        return Err(oversized_error(what, &v));
+    }
     if let Ok(i) = obj.extract::<isize>() {
         if obj.is_instance_of::<PyBool>() {
             return Err(PyTypeError::new_err(format!(
@@ -70,6 +98,9 @@ fn ints_from(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
     })?;
     seq.map(|v| {
         let v = v?;
+        if let Some(big) = oversized_int(&v) {
+            return Err(oversized_error(what, &big));
+        }
         v.extract::<isize>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "{what} must be integers, got {}",
@@ -163,6 +194,50 @@ pub fn parse_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
         };
     }
     None
+}
+
+/// Refuses a scalar that an integer tensor cannot hold instead of wrapping it: NaN,
+/// infinity or a float beyond int64 (NumPy raises the same errors; a cast would give 0
+/// or 2**63 - 1).
+pub fn check_fits(s: Scalar, dt: DType) -> PyResult<()> {
+    if let (Scalar::Float(f), DType::I64) = (s, dt) {
+        if f.is_nan() {
+            return Err(PyValueError::new_err("cannot convert float NaN to integer"));
+        }
+        if f.is_infinite() {
+            return Err(PyOverflowError::new_err(
+                "cannot convert float infinity to integer",
+            ));
+        }
+        // i64 holds [-2**63, 2**63); i64::MIN as f64 is -2**63 exactly.
+        let limit = -(i64::MIN as f64);
+        if !(-limit..limit).contains(&f) {
+            return Err(PyOverflowError::new_err(format!(
+                "value {f} is out of bounds for int64"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A scalar written into a tensor of dtype `dt` (`t[i] = v`, `t.fill_(v)`), or None when
+/// `obj` is not a scalar. An int beyond int64 becomes a float for a float tensor and is
+/// refused for the others, as in NumPy.
+pub fn scalar_for(obj: &Bound<'_, PyAny>, dt: DType) -> PyResult<Option<Scalar>> {
+    if let Some(v) = oversized_int(obj) {
+        if dt.is_float() {
+            return Ok(Some(Scalar::Float(obj.extract::<f64>()?)));
+        }
+        return Err(PyOverflowError::new_err(format!(
+            "Python integer {v} out of bounds for {}",
+            dt.name()
+        )));
+    }
+    let Some(s) = parse_scalar(obj) else {
+        return Ok(None);
+    };
+    check_fits(s, dt)?;
+    Ok(Some(s))
 }
 
 /// The other operand of a binary op: a tensor, a scalar, or an array-like (converted).
@@ -263,6 +338,21 @@ fn convertible(kind: &str, itemsize: usize) -> Option<DType> {
     }
 }
 
+/// NumPy's uint64 -> int64 cast wraps 2**64 - 1 to -1; ferrograd has no uint64, so a
+/// value above int64's range is an error rather than a silently different number.
+fn check_uint64_fits(arr: &Bound<'_, PyAny>) -> PyResult<()> {
+    if arr.getattr("size")?.extract::<usize>()? == 0 {
+        return Ok(());
+    }
+    let max = arr.call_method0("max")?;
+    if max.gt(i64::MAX)? {
+        return Err(PyOverflowError::new_err(format!(
+            "uint64 value {max} does not fit in int64 (ferrograd has no uint64 dtype); pass dtype=float64 to convert to floats"
+        )));
+    }
+    Ok(())
+}
+
 /// Converts any array-like to a tensor. `copy=false` shares memory where possible.
 /// Python floats (and lists of them) become float32, ints int64, as in PyTorch.
 pub fn to_tensor(
@@ -305,6 +395,9 @@ pub fn to_tensor(
         natural
     };
     let target = dtype.unwrap_or(natural);
+    if kind == "u" && itemsize == 8 && target == DType::I64 {
+        check_uint64_fits(&arr)?;
+    }
     let arr = if npdt.getattr("name")?.extract::<String>()? != target.name() {
         arr.call_method1("astype", (target.name(),))?
     } else {
@@ -323,14 +416,34 @@ pub fn to_tensor(
     }
 }
 
-fn opt_isize(obj: &Bound<'_, PyAny>) -> PyResult<Option<isize>> {
+/// A slice bound or step: None, or an integer (anything with `__index__`). Python and
+/// NumPy clamp an integer beyond isize to the extreme index, so `x[2**100:]` is empty and
+/// `x[-2**100:]` is all of x; a step is clamped to +-isize::MAX as in CPython.
+fn slice_int(obj: &Bound<'_, PyAny>, is_step: bool) -> PyResult<Option<isize>> {
     if obj.is_none() {
-        Ok(None)
-    } else {
-        obj.extract::<isize>()
-            .map(Some)
-            .or_else(|_| obj.call_method0("__index__")?.extract::<isize>().map(Some))
+        return Ok(None);
     }
+    if let Ok(v) = obj.extract::<isize>() {
+        return Ok(Some(v));
+    }
+    let int = if obj.is_instance_of::<PyInt>() {
+        obj.clone()
+    } else if obj.hasattr("__index__")? {
+        obj.call_method0("__index__")?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "slice indices must be integers or None or have an __index__ method, got {}",
+            obj.get_type().name()?
+        )));
+    };
+    if let Ok(v) = int.extract::<isize>() {
+        return Ok(Some(v));
+    }
+    Ok(Some(match (int.lt(0)?, is_step) {
+        (false, _) => isize::MAX,
+        (true, true) => -isize::MAX,
+        (true, false) => isize::MIN,
+    }))
 }
 
 fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIndex> {
@@ -341,10 +454,10 @@ fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIn
         return Ok(TensorIndex::Ellipsis);
     }
     if let Ok(s) = obj.cast::<PySlice>() {
-        let step = opt_isize(&s.getattr("step")?)?.unwrap_or(1);
+        let step = slice_int(&s.getattr("step")?, true)?.unwrap_or(1);
         return Ok(TensorIndex::Slice(
-            opt_isize(&s.getattr("start")?)?,
-            opt_isize(&s.getattr("stop")?)?,
+            slice_int(&s.getattr("start")?, false)?,
+            slice_int(&s.getattr("stop")?, false)?,
             step,
         ));
     }
@@ -352,10 +465,12 @@ fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIn
         return Ok(TensorIndex::Array(Tensor::scalar(obj.extract::<bool>()?)));
     }
     if obj.is_instance_of::<PyInt>() {
-        return Ok(TensorIndex::Int(
-            obj.extract::<isize>()
-                .map_err(|_| PyIndexError::new_err("index out of range"))?,
-        ));
+        return match oversized_int(obj) {
+            Some(v) => Err(PyIndexError::new_err(format!(
+                "index {v} is out of bounds (indices must lie in [-2**63, 2**63))"
+            ))),
+            None => Ok(TensorIndex::Int(obj.extract::<isize>()?)),
+        };
     }
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
         if t.t.ndim() == 0 && t.t.dtype() == DType::I64 {

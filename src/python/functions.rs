@@ -114,6 +114,7 @@ pub fn full(
     let s = super::convert::parse_scalar(fill_value)
         .ok_or_else(|| PyTypeError::new_err("fill_value must be a number or bool"))?;
     let dt = dtype_or(dtype, s.kind_dtype())?;
+    super::convert::check_fits(s, dt)?;
     let shape = parse_shape(shape)?;
     let t = run(py, crate::tensor::shape::numel(&shape), move || {
         Ok(Tensor::full(&shape, s, dt))
@@ -455,9 +456,27 @@ pub fn _is_grad_enabled() -> bool {
     crate::autograd::is_grad_enabled()
 }
 
+/// Seeds the global generator. As PyTorch, any int in [-2**63, 2**64) is a seed, a
+/// negative one taken modulo 2**64, so `manual_seed(initial_seed())` always works.
 #[pyfunction]
-pub fn manual_seed(seed: i64) {
-    crate::random::manual_seed(seed as u64);
+pub fn manual_seed(seed: &Bound<'_, PyAny>) -> PyResult<()> {
+    let s = match (seed.extract::<u64>(), seed.extract::<i64>()) {
+        (Ok(u), _) => u,
+        (_, Ok(i)) => i as u64,
+        _ if seed.is_instance_of::<pyo3::types::PyInt>() => {
+            return Err(PyValueError::new_err(format!(
+                "manual_seed: seed must be in [-2**63, 2**64), got {seed}"
+            )))
+        }
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "manual_seed: seed must be an int, got {}",
+                seed.get_type().name()?
+            )))
+        }
+    };
+    crate::random::manual_seed(s);
+    Ok(())
 }
 
 #[pyfunction]

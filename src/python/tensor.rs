@@ -220,7 +220,10 @@ impl PyTensor {
             Some(c) => {
                 let shape = self.t.shape().to_vec();
                 let r = run(py, self.t.numel(), move || {
-                    Ok(Tensor::full(&shape, crate::tensor::Scalar::Bool(c), DType::Bool))
+                    let s = crate::tensor::Scalar::Bool(c);
+                    crate::ops::elementwise::scalar_tensor(s, DType::Bool, Device::Cpu)?
+                        .broadcast_to(&shape)?
+                        .contiguous()
                 })?;
                 Ok(Some(wrap(py, r)?))
             }

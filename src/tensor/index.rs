@@ -41,11 +41,8 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
         match it {
             TensorIndex::Array(t) if t.dtype() == DType::Bool => {
                 if t.ndim() == 0 {
-                    // x[True] adds an axis of length 1; x[False] one of length 0.
-                    items.push(TensorIndex::NewAxis);
-                    if t.item()? == 0.0 {
-                        items.push(TensorIndex::Slice(Some(0), Some(0), 1));
-                    }
+                    // A bool scalar is an advanced index on a new axis; see `bool_scalar`.
+                    items.push(it.clone());
                     continue;
                 }
                 check_mask(x, idx, it, t)?;
@@ -72,11 +69,10 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
     }
     let consumed = items
         .iter()
-        .filter(|i| {
-            matches!(
-                i,
-                TensorIndex::Int(_) | TensorIndex::Slice(..) | TensorIndex::Array(_)
-            )
+        .filter(|i| match i {
+            TensorIndex::Int(_) | TensorIndex::Slice(..) => true,
+            TensorIndex::Array(t) => bool_scalar(t).is_none(),
+            _ => false,
         })
         .count();
     let ellipses = items
@@ -123,7 +119,17 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
                 d += 1;
             }
             TensorIndex::Array(t) => {
-                arrays.push(t);
+                if let Some(b) = bool_scalar(&t) {
+                    // NumPy: a new axis of length 1, indexed by [0] (True) or [] (False),
+                    // so the result has an axis of length 1 or 0 placed by the advanced
+                    // indexing rules (x[False] is (0, ...), x[True, [0, 1]] is (2, ...)).
+                    view = view.unsqueeze(d as isize)?;
+                    let pick: Vec<i64> = if b { vec![0] } else { vec![] };
+                    let n = pick.len();
+                    arrays.push(Tensor::from_vec(pick, &[n])?);
+                } else {
+                    arrays.push(t);
+                }
                 dims.push(d);
                 d += 1;
             }
@@ -149,6 +155,15 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
         dims,
         bshape,
     })
+}
+
+/// The value of a 0-d bool index (a Python bool or a 0-d bool tensor); None for any other.
+fn bool_scalar(t: &Tensor) -> Option<bool> {
+    if t.ndim() == 0 && t.dtype() == DType::Bool {
+        t.item().ok().map(|v| v != 0.0)
+    } else {
+        None
+    }
 }
 
 fn check_mask(x: &Tensor, idx: &[TensorIndex], it: &TensorIndex, mask: &Tensor) -> Result<()> {
@@ -211,6 +226,24 @@ fn check_unrecorded(t: &Tensor, value: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// The value of an indexed write, on the destination's device. A 0-d value moves across
+/// (PyTorch copies a scalar between devices); a larger one on another device is refused,
+/// before any kernel would read it through the wrong kind of storage.
+fn same_device(dst: &Tensor, value: &Tensor) -> Result<Tensor> {
+    if value.device() == dst.device() {
+        return Ok(value.clone());
+    }
+    if value.ndim() == 0 {
+        return value.to_device(dst.device());
+    }
+    bail!(
+        Device,
+        "indexed assignment: the value is on {} but the tensor is on {}; move one with .to(...) first",
+        value.device(),
+        dst.device()
+    )
+}
+
 impl Tensor {
     /// `x[idx]`.
     pub fn index(&self, idx: &[TensorIndex]) -> Result<Tensor> {
@@ -231,6 +264,7 @@ impl Tensor {
     /// `x[idx] += value`, adding repeated indices up (the backward of indexing).
     pub fn index_add(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
         check_unrecorded(self, value)?;
+        let value = &same_device(self, value)?;
         let p = plan(self, idx)?;
         if p.arrays.is_empty() {
             let sum = p.view.add(value)?;
@@ -243,6 +277,7 @@ impl Tensor {
 
     /// `x[idx] = value` (value broadcast to the indexed shape and cast to x's dtype).
     pub fn index_put(&self, idx: &[TensorIndex], value: &Tensor) -> Result<()> {
+        let value = &same_device(self, value)?;
         let p = crate::autograd::untracked(|| plan(self, idx))?;
         if p.arrays.is_empty() {
             return assign(&p.view, value);

@@ -135,7 +135,14 @@ impl Tensor {
     ) -> Result<Tensor> {
         let ax = normalize_axis(axis, self.ndim())?;
         let (first, len) = slice_indices(self.shape()[ax], start, stop, step)?;
-        let out = self.view_with(self.layout().slice_axis(ax, first, len, step));
+        // A step beyond the axis (x[::2**62]) selects at most one element, whose stride
+        // does not matter; keep stride * step from overflowing.
+        let layout_step = if self.strides()[ax].checked_mul(step).is_some() {
+            step
+        } else {
+            step.signum()
+        };
+        let out = self.view_with(self.layout().slice_axis(ax, first, len, layout_step));
         Ok(record_index(
             out,
             self,
@@ -230,9 +237,17 @@ pub fn slice_indices(
     if step == 0 {
         bail!(Value, "slice step cannot be zero")
     }
-    let n = n as isize;
-    let clamp = |v: isize, lo: isize, hi: isize| v.max(lo).min(hi);
-    let norm = |v: isize| if v < 0 { v + n } else { v };
+    // In i128 so that bounds and steps anywhere in isize (x[2**62::2**62]) cannot overflow.
+    let (n, step) = (n as i128, step as i128);
+    let clamp = |v: i128, lo: i128, hi: i128| v.max(lo).min(hi);
+    let norm = |v: isize| {
+        let v = v as i128;
+        if v < 0 {
+            v + n
+        } else {
+            v
+        }
+    };
     let (first, len) = if step > 0 {
         let s = clamp(start.map(norm).unwrap_or(0), 0, n);
         let e = clamp(stop.map(norm).unwrap_or(n), 0, n);
@@ -265,5 +280,17 @@ mod tests {
         assert_eq!(slice_indices(10, Some(5), Some(2), 1).unwrap().1, 0);
         assert_eq!(slice_indices(5, None, None, 2).unwrap(), (0, 3));
         assert!(slice_indices(5, None, None, 0).is_err());
+    }
+
+    #[test]
+    fn slice_indices_take_extreme_bounds() {
+        let (lo, hi) = (isize::MIN, isize::MAX);
+        assert_eq!(slice_indices(3, Some(hi), None, 1).unwrap().1, 0);
+        assert_eq!(slice_indices(3, Some(lo), None, 1).unwrap(), (0, 3));
+        assert_eq!(slice_indices(3, None, Some(hi), 1).unwrap(), (0, 3));
+        assert_eq!(slice_indices(3, None, None, hi).unwrap(), (0, 1));
+        assert_eq!(slice_indices(3, None, None, -hi).unwrap(), (2, 1));
+        assert_eq!(slice_indices(3, None, None, lo).unwrap(), (2, 1));
+        assert_eq!(slice_indices(3, Some(hi), Some(lo), -1).unwrap(), (2, 3));
     }
 }
