@@ -112,3 +112,9 @@ def test_zero_size_flipped_gpu_view_comes_back_to_the_cpu(shape):
     assert back.shape == shape and str(back.device) == "cpu"
     assert np.array_equal(back.numpy(), np.zeros(shape, np.float32))
     assert fg.permute_dims(v, tuple(reversed(range(len(shape))))).to("cpu").shape == tuple(reversed(shape))
+
+
+def test_unsafe_paths_smoke_in_a_subprocess(tmp_path):
+    # The script valgrind runs (docs/fuzzing.md); here it only has to finish cleanly.
+    p = subprocess.run([sys.executable, os.path.join(HERE, "unsafe_smoke.py")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "smoke ok" in p.stdout, describe(p, tmp_path / "none")
