@@ -8,8 +8,11 @@
 //!   metadata under `"__order__"` (a JSON list of names) and restored by [`load`].
 //!   Files written by other tools (no `"__order__"`) load in the order of their data.
 //! - Writes are atomic: the bytes go to a temporary file in the same directory, which is
-//!   fsynced and then renamed over the target, so a crash or an error never leaves a
-//!   half-written checkpoint and an existing file survives a failed save.
+//!   fsynced and then renamed over the target (and the directory fsynced), so a crash or
+//!   an error never leaves a half-written checkpoint at the target and an existing file
+//!   survives a failed save. A killed save leaves its temporary
+//!   (`.<name>.tmp.<pid>.<n>`) behind; the next save to the same path removes it
+//!   (see [`atomic`]).
 //!
 //! ```
 //! use ferrograd::{io, Tensor};
@@ -28,9 +31,9 @@ use crate::tensor::{DType, Tensor};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub mod atomic;
 
 /// The metadata key that stores the original order of the names.
 pub const ORDER_KEY: &str = "__order__";
@@ -157,12 +160,45 @@ pub fn to_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>, CheckpointError
     safetensors::serialize(views, Some(meta)).map_err(|e| fmt_err(e.to_string()))
 }
 
+/// Checks that the saved order names every tensor of the file exactly once: a repeated
+/// name would load one tensor twice and drop another without a word.
+fn check_order(names: &[String], st: &SafeTensors<'_>) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        if !seen.insert(name.as_str()) {
+            return Err(format!(
+                "{ORDER_KEY} metadata names '{name}' more than once"
+            ));
+        }
+    }
+    let held: std::collections::HashSet<&str> = st.names().into_iter().collect();
+    if let Some(name) = names.iter().find(|n| !held.contains(n.as_str())) {
+        return Err(format!(
+            "{ORDER_KEY} metadata names '{name}', which the file does not hold"
+        ));
+    }
+    let mut missing: Vec<&str> = held.into_iter().filter(|n| !seen.contains(n)).collect();
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        return Err(format!(
+            "the file holds tensors missing from its {ORDER_KEY} metadata: '{}'",
+            missing.join("', '")
+        ));
+    }
+    Ok(())
+}
+
 /// Parses safetensors bytes into named CPU tensors, in the saved order.
 pub fn from_safetensors_bytes(data: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
     let (_, meta) = SafeTensors::read_metadata(data).map_err(|e| e.to_string())?;
     let st = SafeTensors::deserialize(data).map_err(|e| e.to_string())?;
-    let mut names: Vec<String> = match meta.metadata().as_ref().and_then(|m| m.get(ORDER_KEY)) {
-        Some(order) => serde_json::from_str(order).map_err(|e| format!("bad {ORDER_KEY}: {e}"))?,
+    let names: Vec<String> = match meta.metadata().as_ref().and_then(|m| m.get(ORDER_KEY)) {
+        Some(order) => {
+            let names: Vec<String> = serde_json::from_str(order)
+                .map_err(|e| format!("bad {ORDER_KEY} metadata: {e}"))?;
+            check_order(&names, &st)?;
+            names
+        }
         None => {
             let infos = meta.tensors();
             let mut v: Vec<(usize, String)> = infos
@@ -173,15 +209,8 @@ pub fn from_safetensors_bytes(data: &[u8]) -> Result<Vec<(String, Tensor)>, Stri
             v.into_iter().map(|(_, n)| n).collect()
         }
     };
-    if names.len() != st.len() {
-        return Err(format!(
-            "{ORDER_KEY} lists {} names but the file holds {} tensors",
-            names.len(),
-            st.len()
-        ));
-    }
     names
-        .drain(..)
+        .into_iter()
         .map(|name| {
             let view = st
                 .tensor(&name)
@@ -193,46 +222,14 @@ pub fn from_safetensors_bytes(data: &[u8]) -> Result<Vec<(String, Tensor)>, Stri
         .collect()
 }
 
-static TMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// Writes `bytes` to `path` atomically: temporary file in the same directory, fsync,
-/// rename, then (best effort) fsync of the directory so the rename itself is durable.
+/// Writes `bytes` to `path` atomically (see [`atomic`]): a locked temporary file in the
+/// same directory, fsync, rename over `path`, fsync of the directory. Temporaries left
+/// by killed saves to `path` are removed first.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let io_err = |source| CheckpointError::Io {
+    atomic::write_atomic(path, bytes).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io_err(std::io::Error::other("the path names no file")))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    })
 }
 
 /// Saves named tensors to `path` (atomically; see the module docs). Names must be unique.
@@ -300,6 +297,34 @@ mod tests {
         assert_eq!(back[2].1.to_vec::<i64>().unwrap(), vec![7]);
         assert_eq!(back[3].1.shape(), &[2, 3]);
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A file holding tensors `a` and `b` whose metadata says `order` (raw JSON).
+    fn with_order(order: &str) -> Vec<u8> {
+        let data = [0u8; 8];
+        let views = ["a", "b"].map(|n| (n, TensorView::new(Dtype::F32, vec![2], &data).unwrap()));
+        let meta = HashMap::from([(ORDER_KEY.to_string(), order.to_string())]);
+        safetensors::serialize(views, Some(meta)).unwrap()
+    }
+
+    #[test]
+    fn order_metadata_must_name_each_tensor_once() {
+        let names = |order: &str| {
+            from_safetensors_bytes(&with_order(order))
+                .map(|v| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>())
+        };
+        assert_eq!(names(r#"["b", "a"]"#).unwrap(), ["b", "a"]);
+        let err = names(r#"["a", "a"]"#).unwrap_err();
+        assert!(err.contains("'a' more than once"), "{err}");
+        let err = names(r#"["a", "b", "c"]"#).unwrap_err();
+        assert!(err.contains("'c', which the file does not hold"), "{err}");
+        let err = names(r#"["b"]"#).unwrap_err();
+        assert!(
+            err.contains("missing from its __order__ metadata: 'a'"),
+            "{err}"
+        );
+        let err = names(r#"{"a": 1}"#).unwrap_err();
+        assert!(err.contains("bad __order__ metadata"), "{err}");
     }
 
     #[test]

@@ -20,9 +20,12 @@ def save(obj, path):
     """Saves a dict of ``str -> Tensor`` (e.g. ``model.state_dict()``) to ``path``.
 
     The write is atomic: a temporary file in the same directory is written, fsynced and
-    renamed over ``path``, so an interrupted save never leaves a half-written file and
-    an existing checkpoint survives a failed one. Tensors are stored detached, in
-    row-major order; float32, float64, int64 and bool round-trip exactly.
+    renamed over ``path``, so ``path`` is always the complete old or the complete new
+    file, even if the process is killed during the save, and an existing checkpoint
+    survives a failed one. A killed save leaves its temporary file
+    (``.<name>.tmp.<pid>.<n>`` beside ``path``); the next save to ``path`` removes it.
+    Tensors are stored detached, in row-major order; float32, float64, int64 and bool
+    round-trip exactly.
     TypeError for anything but a mapping of str keys to tensors.
     """
     if not isinstance(obj, Mapping):
@@ -48,6 +51,7 @@ def load(path):
     float32 or float64 tensors) as an OrderedDict in the saved order, on the CPU.
 
     FileNotFoundError if ``path`` does not exist; ValueError naming the file if it is
-    truncated or not a safetensors file.
+    truncated or not a safetensors file, or if its ``__order__`` metadata does not name
+    each tensor of the file exactly once.
     """
     return OrderedDict(_core._load_tensors(os.fspath(path)))

@@ -3,6 +3,8 @@
 import json
 import os
 import struct
+import subprocess
+import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -120,6 +122,25 @@ def test_invalid_bool_bytes(tmp_path):
         fg.load(path)
 
 
+@pytest.mark.parametrize("order, message", [
+    (["a", "a"], "names 'a' more than once"),  # used to load 'a' twice and drop 'b'
+    (["b", "a", "a"], "names 'a' more than once"),
+    (["a", "c"], "names 'c', which the file does not hold"),
+    (["a"], "missing from its __order__ metadata: 'b'"),
+    ([], "missing from its __order__ metadata: 'a', 'b'"),
+    ({"a": 0}, "bad __order__ metadata"),
+])
+def test_order_metadata_must_name_each_tensor_once(tmp_path, order, message):
+    path = tmp_path / "order.safetensors"
+    tensors = {"a": np.zeros(2, "<f4"), "b": np.ones(3, "<f4")}
+    _write_safetensors(path, tensors, {"__order__": json.dumps(order)})
+    with pytest.raises(ValueError, match="order.safetensors") as e:
+        fg.load(path)
+    assert message in str(e.value)
+    _write_safetensors(path, tensors, {"__order__": json.dumps(["b", "a"])})
+    assert list(fg.load(path)) == ["b", "a"]
+
+
 def _listing(d):
     return sorted(os.listdir(d))
 
@@ -139,16 +160,42 @@ def test_failing_save_keeps_the_existing_file(tmp_path):
     # Type errors are raised before anything is written.
     with pytest.raises(TypeError):
         fg.save({"w": fg.zeros((3,)), "bad": 1.0}, path)
+    assert path.read_bytes() == before
     # An error while writing (the target is a directory: the rename fails).
     d = tmp_path / "dir.safetensors"
     d.mkdir()
     with pytest.raises(OSError):
         fg.save({"w": fg.zeros((3,))}, d)
     assert d.is_dir()
-    assert path.read_bytes() == before
     assert _listing(tmp_path) == ["dir.safetensors", "keep.safetensors"]
     with pytest.raises(FileNotFoundError):
         fg.save({"w": fg.zeros((3,))}, tmp_path / "no" / "such" / "dir.safetensors")
+
+
+# Saves over argv[1] with a file size limit far below the checkpoint's size, so that the
+# write itself fails half-way (EFBIG); prints the error.
+_FSIZE_CHILD = """
+import resource, signal, sys
+import ferrograd as fg
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    fg.save({"w": fg.zeros((100_000,))}, sys.argv[1])
+except OSError as e:
+    print("OSError:", e)
+"""
+
+
+def test_write_error_keeps_the_same_target_and_removes_the_temporary(tmp_path):
+    path = tmp_path / "keep.safetensors"
+    fg.save({"w": fg.ones((3,))}, path)
+    before = path.read_bytes()
+    result = subprocess.run([sys.executable, "-c", _FSIZE_CHILD, str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "OSError:" in result.stdout and "keep.safetensors" in result.stdout, result.stdout
+    assert path.read_bytes() == before  # the save that failed targeted this very file
+    assert _listing(tmp_path) == ["keep.safetensors"]
 
 
 def test_missing_file(tmp_path):
