@@ -11,12 +11,17 @@ run directory: ``config.json`` (every option), ``history.json``, ``curves.png`` 
 The validation set is 10% of the training images, held out with the seed; the test
 split is only used for the final report and by ``evaluate``.
 
-Errors: argparse reports bad options with exit code 2; data and configuration errors
-(missing or corrupt dataset files, BatchNorm with batch size 1, a diverging loss) print
-one ``ferrograd: error: ...`` line and exit with code 1.
+Errors: argparse reports malformed options (unknown, not a number, ``--epochs 0``) with
+its usage line and exit code 2. Everything that goes wrong after parsing (a ``--seed``
+outside [0, 2**64), missing or corrupt dataset files, a run directory that cannot be
+written, a full disk, a model too large for memory, a bad ``config.json``, BatchNorm
+with batch size 1, a diverging loss) prints one ``ferrograd: error: ...`` line and exits
+with code 1, never a traceback.
 """
 
 import argparse
+import contextlib
+import errno
 import json
 import os
 import sys
@@ -95,7 +100,7 @@ def build_parser():
                    help="stop after PATIENCE epochs without a better validation loss")
     t.add_argument("--epochs", type=_positive_int, default=8)
     t.add_argument("--batch-size", type=_positive_int, default=128)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="in [0, 2**64)")
     t.add_argument("--threads", type=_positive_int, default=None,
                    help="CPU threads (default: all cores)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,6 +111,42 @@ def build_parser():
     e.add_argument("--data-dir", help="MNIST directory (default: the run's own data)")
     e.add_argument("--batch-size", type=_positive_int, default=512)
     return parser
+
+
+class CliError(Exception):
+    """A problem the user can fix, reported as one ``ferrograd: error:`` line."""
+
+
+def _check_data_dir(data_dir, source="--data-dir"):
+    # MNIST reports any non-directory as "does not exist": say what is really wrong.
+    if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise CliError(f"{source} {data_dir} is not a directory (it is a file)")
+
+
+def _check_run_dir(run_dir):
+    """Fails early (before loading data and training) when ``run_dir`` is a file or lies
+    under one; permissions and full disks are reported when the files are written."""
+    path = os.path.abspath(run_dir)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CliError(f"--run-dir {run_dir} is a file, not a directory")
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent):  # up to the nearest existing ancestor ("/" exists)
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise CliError(f"--run-dir {run_dir} lies under {parent}, which is a file, "
+                       "not a directory")
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """Names ``path`` in the OSError of a failed write: an error at flush or close time
+    (a full disk) carries no file name of its own."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            raise OSError(e.errno, e.strerror or str(e), path) from None
+        raise
 
 
 def _datasets(data_dir, limit, transform=None):
@@ -199,14 +240,18 @@ def train(args):
     cfg = {k: v for k, v in vars(args).items() if k not in ("command", "no_progress")}
     if cfg["lr"] is None:
         cfg["lr"] = 0.05 if cfg["optimizer"] == "sgd" else 1e-3
+    if not 0 <= cfg["seed"] < 2**64:  # fg.manual_seed's range; NumPy takes no negatives
+        raise CliError(f"--seed must be an integer in [0, 2**64), got {cfg['seed']}")
     if cfg["norm"] == "batch" and cfg["batch_size"] == 1:
         raise ValueError("BatchNorm needs at least 2 samples per batch to compute batch "
                          "statistics; use --batch-size 2 or more (the last batch is "
                          "dropped with BatchNorm), or --norm layer")
     run_dir = cfg["run_dir"] or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     cfg["run_dir"] = run_dir
+    _check_run_dir(run_dir)
     if cfg["data_dir"] is not None:  # evaluate may run from another directory
         cfg["data_dir"] = os.path.abspath(os.path.expanduser(cfg["data_dir"]))
+        _check_data_dir(cfg["data_dir"])
     if cfg["threads"]:
         fg.set_num_threads(cfg["threads"])
     fg.manual_seed(cfg["seed"])
@@ -228,7 +273,8 @@ def train(args):
     stopper = EarlyStopping(cfg["early_stopping"]) if cfg["early_stopping"] else None
 
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.json"), "w") as f:
+    config_path = os.path.join(run_dir, "config.json")
+    with _writing(config_path), open(config_path, "w") as f:
         json.dump(cfg, f, indent=2)
     print(f"training on {len(train_set)} images, validating on {len(val_set)}; "
           f"{sum(p.size for p in model.parameters())} parameters; run dir {run_dir}")
@@ -237,8 +283,11 @@ def train(args):
                   scheduler=scheduler, early_stopping=stopper,
                   progress=not args.no_progress, checkpoint_path=checkpoint,
                   batch_transform=_batch_transform(cfg), log=_print)
-    history.to_json(os.path.join(run_dir, "history.json"))
-    history.plot(os.path.join(run_dir, "curves.png"), title=f"MLP, norm={cfg['norm']}")
+    history_path, curves_path = (os.path.join(run_dir, n) for n in ("history.json", "curves.png"))
+    with _writing(history_path):
+        history.to_json(history_path)
+    with _writing(curves_path):
+        history.plot(curves_path, title=f"MLP, norm={cfg['norm']}")
     model.load_state_dict(fg.load(checkpoint))
     test_loss, test_acc = evaluate(model, test_loader, _loss_fn(0.0))
     print(f"test loss {test_loss:.4f} accuracy {test_acc:.4f} ({len(test_set)} images, "
@@ -267,14 +316,92 @@ def evaluate_run(args):
                                 "written by 'ferrograd train' (or a checkpoint inside one)")
     if not os.path.isfile(checkpoint):
         raise FileNotFoundError(f"checkpoint {checkpoint} not found")
-    with open(config_path) as f:
-        cfg = json.load(f)
+    cfg = read_config(config_path)
+    if args.data_dir is not None:
+        _check_data_dir(args.data_dir)
+    else:
+        _check_data_dir(cfg["data_dir"], f"the data_dir of {config_path},")
     model = _model(cfg)
     model.load_state_dict(fg.load(checkpoint))
-    _, test_set = _datasets(args.data_dir or cfg.get("data_dir"), cfg.get("limit"))
+    _, test_set = _datasets(args.data_dir or cfg["data_dir"], cfg["limit"])
     loss, acc = evaluate(model, DataLoader(test_set, args.batch_size), _loss_fn(0.0))
     print(f"test loss {loss:.4f} accuracy {acc:.4f} ({len(test_set)} images)")
     return 0
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _config_schema():
+    from .models import INITS, NORMS
+
+    def one_of(choices):
+        return (lambda v: v in choices), "one of " + ", ".join(map(repr, choices))
+
+    positive_int = (lambda v: _is_int(v) and v > 0), "a positive integer"
+    return {  # key: (required, valid, what a valid value is)
+        "depth": (True, *positive_int),
+        "width": (True, *positive_int),
+        "norm": (True, *one_of(NORMS)),
+        "norm_position": (True, *one_of(("pre", "post"))),
+        "dropout": (True, lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "init": (True, *one_of(INITS)),
+        "init_scale": (True, lambda v: _is_number(v) and v > 0, "a number > 0"),
+        "data_dir": (False, lambda v: v is None or isinstance(v, str), "a path or null"),
+        "limit": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
+    }
+
+
+def read_config(path):
+    """The ``config.json`` of a run, checked: CliError naming the file and the key for
+    invalid JSON, a value that is not an object, a missing key or a wrong-typed value.
+    Optional keys that are absent come back as None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            cfg = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CliError(f"{path} is not valid JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        kinds = {list: "an array", str: "a string", int: "a number", float: "a number",
+                 bool: "a boolean"}
+        raise CliError(f"{path} must hold a JSON object (written by 'ferrograd train'), "
+                       f"it holds {kinds.get(type(cfg), 'null')}")
+    for key, (required, valid, what) in _config_schema().items():
+        if key not in cfg:
+            if required:
+                raise CliError(f"{path} has no '{key}' entry; evaluate needs the config.json "
+                               "that 'ferrograd train' writes")
+            cfg[key] = None
+        elif not valid(cfg[key]):
+            raise CliError(f"{path}: '{key}' must be {what}, got {cfg[key]!r}")
+    return cfg
+
+
+def _os_error_message(e):
+    """One line for an OSError, whether Python (errno, strerror, filename) or ferrograd's
+    checkpoint writer (message only) raised it."""
+    if e.strerror and e.filename is not None:
+        message = f"{e.filename}: {e.strerror}"
+    else:
+        message = str(e)
+    if e.errno == errno.ENOSPC or "No space left" in message:
+        message += " (the disk is full)"
+    return message
+
+
+def _error_line(e):
+    if isinstance(e, MemoryError):
+        detail = str(e) or "an allocation failed"
+        return (f"out of memory ({detail}); try a smaller --width, --depth or "
+                "--batch-size")
+    if isinstance(e, OSError):
+        return _os_error_message(e)
+    return str(e)
 
 
 def main(argv=None):
@@ -282,8 +409,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return train(args) if args.command == "train" else evaluate_run(args)
-    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as e:
-        print(f"ferrograd: error: {e}", file=sys.stderr)
+    except (CliError, OSError, MemoryError, ValueError, RuntimeError) as e:
+        line = " ".join(_error_line(e).splitlines())
+        print(f"ferrograd: error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("ferrograd: interrupted", file=sys.stderr)
