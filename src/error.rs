@@ -19,6 +19,8 @@ pub enum Error {
     Device(String),
     /// Anything else that is the program's state rather than the caller's input. -> RuntimeError
     Runtime(String),
+    /// An allocation the system refused, or a size too large to allocate. -> MemoryError
+    Memory(String),
 }
 
 impl fmt::Display for Error {
@@ -30,7 +32,8 @@ impl fmt::Display for Error {
             | Error::Index(m)
             | Error::Axis(m)
             | Error::Device(m)
-            | Error::Runtime(m) => f.write_str(m),
+            | Error::Runtime(m)
+            | Error::Memory(m) => f.write_str(m),
         }
     }
 }

@@ -82,12 +82,12 @@ fn two_layer_network_fits_a_nonlinear_target() {
         .unwrap();
     let y = x.mul(&x).unwrap(); // y = x^2
     let w1 = Tensor::randn(&[1, 32], DType::F64).unwrap();
-    let b1 = Tensor::zeros_dtype(&[32], DType::F64);
+    let b1 = Tensor::zeros_dtype(&[32], DType::F64).unwrap();
     let w2 = Tensor::randn(&[32, 1], DType::F64)
         .unwrap()
         .mul(0.1)
         .unwrap();
-    let b2 = Tensor::zeros_dtype(&[1], DType::F64);
+    let b2 = Tensor::zeros_dtype(&[1], DType::F64).unwrap();
     let params = [w1, b1, w2, b2];
     for p in &params {
         p.set_requires_grad(true).unwrap();

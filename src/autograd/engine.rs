@@ -54,7 +54,7 @@ fn default_root_grad(t: &Tensor) -> Result<Tensor> {
         )
     }
     // Seeded on the output's own device: the backward's kernels run where the graph is.
-    Tensor::ones(t.shape(), t.dtype()).to_device(t.device())
+    Tensor::ones(t.shape(), t.dtype())?.to_device(t.device())
 }
 
 struct Pass {

@@ -8,7 +8,7 @@ fn affine(shape: &[usize], dtype: DType, on: bool, value: f64) -> Result<Option<
     if !on {
         return Ok(None);
     }
-    parameter(Tensor::full(shape, value.into(), dtype)).map(Some)
+    parameter(Tensor::full(shape, value.into(), dtype)?).map(Some)
 }
 
 fn named(pairs: [(&str, &Option<Tensor>); 2]) -> Vec<(String, Tensor)> {
@@ -160,8 +160,8 @@ impl BatchNorm {
             momentum,
             weight: affine(&[num_features], dtype, affine_, 1.0)?,
             bias: affine(&[num_features], dtype, affine_, 0.0)?,
-            running_mean: Tensor::zeros_dtype(&[num_features], dtype),
-            running_var: Tensor::ones(&[num_features], dtype),
+            running_mean: Tensor::zeros_dtype(&[num_features], dtype)?,
+            running_var: Tensor::ones(&[num_features], dtype)?,
             num_batches_tracked: Tensor::scalar(0i64),
             training: true,
         })

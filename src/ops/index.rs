@@ -4,19 +4,25 @@
 use crate::device::cpu::{for_each_chunk, NdIter, SendPtr, GRAIN};
 use crate::ops::copy::uninit_cpu;
 use crate::tensor::index::{IndexPlan, TensorIndex};
-use crate::tensor::shape::{fmt_shape, normalize_axis, numel};
+use crate::tensor::shape::{checked_numel, fmt_shape, normalize_axis, numel};
+use crate::tensor::storage::try_vec;
 use crate::tensor::{DType, Element, Layout, Tensor};
 use crate::{bail, dispatch, Result};
 
 /// Storage offset (relative to the view's offset) of each broadcast index position.
+/// The list is as long as the broadcast index, which the caller may make huge
+/// (`x[broadcast_to(i, (2**40,))]`): it is allocated fallibly, a MemoryError.
 fn adv_offsets(p: &IndexPlan) -> Result<Vec<isize>> {
-    let nb = numel(&p.bshape);
-    let mut offs = vec![0isize; nb];
+    let nb = checked_numel(&p.bshape)?;
+    let mut offs = try_vec(nb, 0isize)?;
     for (a, &d) in p.arrays.iter().zip(&p.dims) {
         let size = p.view.shape()[d] as i64;
         let stride = p.view.strides()[d];
-        let idx = a.broadcast_to(&p.bshape)?.contiguous()?.to_vec::<i64>()?;
-        for (o, &i) in offs.iter_mut().zip(&idx) {
+        let idx = a.broadcast_to(&p.bshape)?.contiguous()?;
+        let idx = idx.contiguous_slice::<i64>().ok_or_else(|| {
+            crate::Error::Runtime("index array is not a contiguous int64 CPU tensor".into())
+        })?;
+        for (o, &i) in offs.iter_mut().zip(idx) {
             let j = if i < 0 { i + size } else { i };
             if j < 0 || j >= size {
                 bail!(
@@ -62,7 +68,7 @@ pub(crate) fn adv_gather(p: &IndexPlan) -> Result<Tensor> {
     let r = numel(&rsh);
     let mut shape = p.bshape.clone();
     shape.extend(&rsh);
-    let out = uninit_cpu(p.view.dtype(), &shape);
+    let out = uninit_cpu(p.view.dtype(), &shape)?;
     dispatch!(out.dtype(), T => unsafe {
         let src = SendPtr(p.view.storage().cpu_ptr::<T>().add(p.view.offset()));
         let dst = SendPtr(out.storage().cpu_ptr::<T>());
@@ -153,42 +159,88 @@ pub(crate) fn adv_scatter(p: &IndexPlan, value: &Tensor, accumulate: bool) -> Re
     Ok(())
 }
 
-fn nonzero_positions<T: Element>(x: &Tensor) -> Vec<usize> {
-    let mut out = vec![];
+/// How many elements of `x` are non-zero. A broadcast dim (stride 0) repeats the same
+/// elements, so it is walked once and its size multiplies the count: a huge broadcast
+/// view costs what its data costs, and its output size is known before anything is
+/// allocated.
+fn count_nonzero<T: Element>(x: &Tensor) -> usize {
+    let mut shape = x.shape().to_vec();
+    let mut repeat = 1usize;
+    for (d, &s) in shape.iter_mut().zip(x.strides()) {
+        if s == 0 && *d > 1 {
+            repeat *= *d;
+            *d = 1;
+        }
+    }
+    let n = numel(&shape);
+    let mut count = 0usize;
+    // SAFETY: the view's offset lies inside its storage, and NdIter only yields offsets
+    // of elements of the view (shape reduced to a subset of it, same strides).
     let base = unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) };
-    NdIter::<1>::new(x.shape(), [x.strides()]).for_each_run(0, x.numel(), |o, len, st, pos| {
+    NdIter::<1>::new(&shape, [x.strides()]).for_each_run(0, n, |o, len, st, _| {
         for i in 0..len {
+            // SAFETY: an element of the view, as above.
             if unsafe { *base.offset(o[0] + i as isize * st[0]) } != T::zero() {
-                out.push(pos + i);
+                count += 1;
             }
         }
     });
-    out
+    count * repeat
+}
+
+/// Writes the coordinates of the first `count` non-zero elements of `x` (row-major
+/// order) into `cols[d][..count]`; returns how many non-zero elements it saw.
+fn nonzero_fill<T: Element>(x: &Tensor, cols: &[Tensor], count: usize) -> usize {
+    let ptrs: Vec<*mut i64> = cols.iter().map(|c| c.storage().cpu_ptr::<i64>()).collect();
+    let shape = x.shape();
+    let (mut k, mut seen) = (0usize, 0usize);
+    // SAFETY: as in `count_nonzero`.
+    let base = unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) };
+    NdIter::<1>::new(shape, [x.strides()]).for_each_run(0, x.numel(), |o, len, st, pos| {
+        for i in 0..len {
+            // SAFETY: an element of the view, as above.
+            let v = unsafe { *base.offset(o[0] + i as isize * st[0]) };
+            if v == T::zero() {
+                continue;
+            }
+            seen += 1;
+            if k >= count {
+                continue;
+            }
+            let mut rem = pos + i;
+            for d in (0..shape.len()).rev() {
+                // SAFETY: cols[d] is a fresh contiguous int64 tensor of `count`
+                // elements and k < count.
+                unsafe { *ptrs[d].add(k) = (rem % shape[d]) as i64 };
+                rem /= shape[d];
+            }
+            if shape.is_empty() {
+                // SAFETY: as above (a 0-d tensor has one column).
+                unsafe { *ptrs[0].add(k) = 0 };
+            }
+            k += 1;
+        }
+    });
+    seen
 }
 
 impl Tensor {
     /// Indices of the non-zero elements, one int64 tensor per dim (NumPy's `nonzero`).
+    /// Counts first, so the output is allocated once (fallibly) at its final size.
     pub fn nonzero(&self) -> Result<Vec<Tensor>> {
         self.storage().cpu()?;
-        let flat = dispatch!(self.dtype(), T => nonzero_positions::<T>(self));
-        let nd = self.ndim().max(1);
-        let mut cols: Vec<Vec<i64>> = vec![Vec::with_capacity(flat.len()); nd];
-        for &f in &flat {
-            let mut rem = f;
-            for d in (0..self.ndim()).rev() {
-                cols[d].push((rem % self.shape()[d]) as i64);
-                rem /= self.shape()[d];
-            }
-            if self.ndim() == 0 {
-                cols[0].push(0);
+        let count = dispatch!(self.dtype(), T => count_nonzero::<T>(self));
+        let cols = (0..self.ndim().max(1))
+            .map(|_| uninit_cpu(DType::I64, &[count]))
+            .collect::<Result<Vec<_>>>()?;
+        if count > 0 {
+            let found = dispatch!(self.dtype(), T => nonzero_fill::<T>(self, &cols, count));
+            if found != count {
+                // Only a concurrent write to the tensor can do this.
+                bail!(Runtime, "nonzero: the tensor changed while it was read")
             }
         }
-        cols.into_iter()
-            .map(|c| {
-                let n = c.len();
-                Tensor::from_vec(c, &[n])
-            })
-            .collect()
+        Ok(cols)
     }
 
     /// NumPy's `take`: along `axis`, or over the flattened tensor when None.
@@ -263,11 +315,14 @@ impl Tensor {
         };
         let mut shape = self.shape().to_vec();
         shape.push(c);
-        let mut out = vec![0i64; v.len() * c];
+        // Zeros of the final size, allocated fallibly: num_classes can be huge.
+        let out = Tensor::zeros_dtype(&shape, DType::I64)?;
+        let p = out.storage().cpu_ptr::<i64>();
         for (i, &k) in v.iter().enumerate() {
-            out[i * c + k as usize] = 1;
+            // SAFETY: out is a fresh contiguous tensor of v.len() * c elements, 0 <= k < c.
+            unsafe { *p.add(i * c + k as usize) = 1 };
         }
-        Tensor::from_vec(out, &shape)
+        Ok(out)
     }
 }
 

@@ -62,7 +62,7 @@ impl Tensor {
         }
         let mut shape = first.shape().to_vec();
         shape[ax] = total;
-        let out = uninit_cpu(dt, &shape);
+        let out = uninit_cpu(dt, &shape)?;
         let mut start = 0usize;
         for t in ts {
             let n = t.shape()[ax];

@@ -113,9 +113,9 @@ impl Tensor {
         }
         let out = match a.device() {
             Device::Cpu => match dt {
-                DType::F32 => gemm_batched::<f32>(&a2, &b2, &out_shape),
-                DType::F64 => gemm_batched::<f64>(&a2, &b2, &out_shape),
-                _ => naive_batched::<i64>(&a2, &b2, &out_shape),
+                DType::F32 => gemm_batched::<f32>(&a2, &b2, &out_shape)?,
+                DType::F64 => gemm_batched::<f64>(&a2, &b2, &out_shape)?,
+                _ => naive_batched::<i64>(&a2, &b2, &out_shape)?,
             },
             #[cfg(feature = "wgpu")]
             Device::Wgpu => crate::ops::gpu::matmul(&a2, &b2, &out_shape)?,
@@ -152,26 +152,30 @@ pub(crate) fn batch_offsets(l: &Layout) -> Vec<isize> {
 
 /// Row and column strides of the matrix part, making sure gemm never sees a 0 or
 /// negative stride (broadcast or flipped views are copied first).
-fn matrix_operand(t: &Tensor) -> Tensor {
+fn matrix_operand(t: &Tensor) -> Result<Tensor> {
     let nd = t.ndim();
     let (rs, cs) = (t.strides()[nd - 2], t.strides()[nd - 1]);
     let ok = |s: isize, d: usize| s > 0 || d <= 1;
     if ok(rs, t.shape()[nd - 2]) && ok(cs, t.shape()[nd - 1]) {
-        t.clone()
+        Ok(t.clone())
     } else {
-        t.deep_copy().expect("cpu copy")
+        t.deep_copy()
     }
 }
 
-fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Tensor {
-    let out = crate::tensor::Tensor::zeros_dtype(out_shape, T::DTYPE);
+fn gemm_batched<T: Element + GemmScalar>(
+    a: &Tensor,
+    b: &Tensor,
+    out_shape: &[usize],
+) -> Result<Tensor> {
+    let out = crate::tensor::Tensor::zeros_dtype(out_shape, T::DTYPE)?;
     let nd = out_shape.len();
     let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
     let k = a.shape()[a.ndim() - 1];
     if out.numel() == 0 || k == 0 {
-        return out;
+        return Ok(out);
     }
-    let (a, mut b) = (matrix_operand(a), matrix_operand(b));
+    let (a, mut b) = (matrix_operand(a)?, matrix_operand(b)?);
     let nb = b.ndim();
     if m * n * k >= RHS_RELAYOUT_FLOPS
         && m >= RHS_RELAYOUT_MIN_ROWS
@@ -186,8 +190,7 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[us
             RhsLayout::ColMajor if row_major => b.mt().and_then(|t| t.contiguous()?.mt()),
             RhsLayout::RowMajor if col_major => b.contiguous(),
             _ => Ok(b),
-        }
-        .expect("cpu copy");
+        }?;
     }
     // Soundness of the raw-pointer gemm calls below: every (batch, row, col) they address
     // lies in the operand's layout, and the layout lies inside its storage.
@@ -258,11 +261,15 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, b: &Tensor, out_shape: &[us
             }
         });
     }
-    out
+    Ok(out)
 }
 
-fn naive_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Tensor {
-    let out = uninit_cpu(T::DTYPE, out_shape);
+fn naive_batched<T: Element + Arith>(
+    a: &Tensor,
+    b: &Tensor,
+    out_shape: &[usize],
+) -> Result<Tensor> {
+    let out = uninit_cpu(T::DTYPE, out_shape)?;
     // Soundness of the raw reads below: the layouts lie inside their storages.
     assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
     let nd = out_shape.len();
@@ -291,7 +298,7 @@ fn naive_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize]
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Element types `gemm` handles.
@@ -308,7 +315,7 @@ mod tests {
     #[test]
     fn mixed_dtype_views_read_their_own_values() {
         let a = Tensor::from_vec((0..16).map(|v| v as f32).collect(), &[4, 4]).unwrap();
-        let eye = Tensor::eye(4, None, 0, DType::F64);
+        let eye = Tensor::eye(4, None, 0, DType::F64).unwrap();
         let cases = [
             (a.t(), vec![0.0, 4.0, 8.0, 12.0]),
             (a.slice(0, Some(1), None, 1).unwrap(), vec![4.0, 5.0, 6.0, 7.0]),
@@ -336,7 +343,8 @@ mod tests {
                 .unsqueeze(0)
                 .unwrap(),
             &[1, 3, 2],
-        );
+        )
+        .unwrap();
         let got = c.mul(2.0).unwrap().to_vec::<f64>().unwrap();
         let want: Vec<f64> = want
             .to_vec::<i64>()

@@ -9,8 +9,8 @@ use crate::tensor::shape::normalize_axis;
 use crate::tensor::Tensor;
 use crate::{dispatch_float, Result};
 
-fn rows<T: FloatMath + Real>(x: &Tensor, log: bool) -> Tensor {
-    let out = crate::ops::copy::uninit_cpu(x.dtype(), x.shape());
+fn rows<T: FloatMath + Real>(x: &Tensor, log: bool) -> Result<Tensor> {
+    let out = crate::ops::copy::uninit_cpu(x.dtype(), x.shape())?;
     let n = *x.shape().last().unwrap_or(&1);
     let rows = if n == 0 { 0 } else { x.numel() / n };
     let src = SendPtr(unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) });
@@ -27,7 +27,7 @@ fn rows<T: FloatMath + Real>(x: &Tensor, log: bool) -> Tensor {
         };
         with_simd!(level, softmax_rows(xs, ys, n, log))
     });
-    out
+    Ok(out)
 }
 
 #[inline(always)]
@@ -112,7 +112,7 @@ impl Tensor {
         } else {
             x.transpose(ax as isize, last as isize)?.contiguous()?
         };
-        let y = dispatch_float!(moved.dtype(), "softmax", T => rows::<T>(&moved, log));
+        let y = dispatch_float!(moved.dtype(), "softmax", T => rows::<T>(&moved, log))?;
         if ax == last {
             Ok(y)
         } else {

@@ -251,14 +251,17 @@ impl Optimizer for Adam {
     fn step(&mut self) -> Result<()> {
         for (p, st) in self.params.iter().zip(self.state.iter_mut()) {
             let Some(g) = p.grad() else { continue };
-            let s = st.get_or_insert_with(|| State {
-                step: 0,
-                m: Tensor::zeros_dtype(p.shape(), p.dtype()),
-                v: Tensor::zeros_dtype(p.shape(), p.dtype()),
-                vmax: None,
-            });
+            if st.is_none() {
+                *st = Some(State {
+                    step: 0,
+                    m: Tensor::zeros_dtype(p.shape(), p.dtype())?,
+                    v: Tensor::zeros_dtype(p.shape(), p.dtype())?,
+                    vmax: None,
+                });
+            }
+            let Some(s) = st.as_mut() else { continue };
             if self.config.amsgrad && s.vmax.is_none() {
-                s.vmax = Some(Tensor::zeros_dtype(p.shape(), p.dtype()));
+                s.vmax = Some(Tensor::zeros_dtype(p.shape(), p.dtype())?);
             }
             s.step += 1;
             adam_step(p, &g, &s.m, &s.v, s.vmax.as_ref(), s.step, &self.config)?;

@@ -144,7 +144,7 @@ impl Optimizer for Sgd {
             let Some(g) = p.grad() else { continue };
             let first = buf.is_none();
             if self.config.momentum != 0.0 && buf.is_none() {
-                *buf = Some(Tensor::zeros_dtype(p.shape(), p.dtype()));
+                *buf = Some(Tensor::zeros_dtype(p.shape(), p.dtype())?);
             }
             sgd_step(p, &g, buf.as_ref(), &self.config, first)?;
         }

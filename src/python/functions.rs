@@ -117,7 +117,7 @@ pub fn full(
     super::convert::check_fits(s, dt)?;
     let shape = parse_shape(shape)?;
     let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Ok(Tensor::full(&shape, s, dt))
+        Tensor::full(&shape, s, dt)
     })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
@@ -129,12 +129,10 @@ fn constant(
     dtype: Option<&Bound<'_, PyAny>>,
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
-    make: impl FnOnce(&[usize], DType) -> Tensor + Send,
+    make: impl FnOnce(&[usize], DType) -> crate::Result<Tensor> + Send,
 ) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Ok(make(&shape, dt))
-    })?;
+    let t = run(py, crate::tensor::shape::numel(&shape), move || make(&shape, dt))?;
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
@@ -257,7 +255,7 @@ pub fn eye(
     let dt = dtype_or(dtype, DType::F32)?;
     crate::tensor::shape::checked_numel(&[n as usize, m.unwrap_or(n) as usize])?;
     let t = run(py, n as usize, move || {
-        Ok(Tensor::eye(n as usize, m.map(|v| v as usize), k, dt))
+        Tensor::eye(n as usize, m.map(|v| v as usize), k, dt)
     })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }

@@ -108,16 +108,28 @@ struct ExportCtx {
     strides: Vec<i64>,
 }
 
+/// The deleter of an exported tensor: frees the struct and its context.
+///
+/// # Safety
+/// `m` is null or a pointer made by `to_dlpack` whose deleter has not run yet.
 unsafe extern "C" fn export_deleter(m: *mut DLManagedTensor) {
     if m.is_null() {
         return;
     }
+    // SAFETY: `to_dlpack` made both boxes with Box::into_raw and the contract says this
+    // is the one call, so each is reclaimed exactly once.
     let m = Box::from_raw(m);
     drop(Box::from_raw(m.manager_ctx as *mut ExportCtx));
 }
 
+/// Destructor of an exported capsule. A consumer renames the capsule to
+/// "used_dltensor" and owns the tensor from then on; an unused one is still ours.
+///
+/// # Safety
+/// Python calls it once, with the capsule being destroyed.
 unsafe extern "C" fn capsule_destructor(cap: *mut ffi::PyObject) {
-    // A consumer renames the capsule to "used_dltensor" and owns the tensor from then on.
+    // SAFETY: IsValid checks the name and a non-null pointer without raising; a valid
+    // "dltensor" capsule of ours holds the pointer `to_dlpack` made.
     if ffi::PyCapsule_IsValid(cap, CAPSULE_NAME.as_ptr()) == 1 {
         let m = ffi::PyCapsule_GetPointer(cap, CAPSULE_NAME.as_ptr()) as *mut DLManagedTensor;
         if let Some(d) = (*m).deleter {
@@ -169,7 +181,9 @@ pub fn to_dlpack<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>
         deleter: Some(export_deleter),
     });
     let raw = Box::into_raw(managed);
-    // SAFETY: raw is a valid DLManagedTensor; the destructor frees it unless consumed.
+    // SAFETY: raw is a valid DLManagedTensor that nothing else references. If the
+    // capsule cannot be made, we free it here; otherwise the capsule's destructor frees
+    // it unless a consumer renamed the capsule, and then the consumer calls the deleter.
     unsafe {
         let cap = ffi::PyCapsule_New(
             raw as *mut c_void,
@@ -184,25 +198,33 @@ pub fn to_dlpack<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>
     }
 }
 
-/// Keeps an imported (legacy or versioned) managed tensor alive; dropping calls the
-/// producer's deleter.
-enum ImportOwner {
+/// A producer's managed tensor, legacy or versioned.
+#[derive(Clone, Copy)]
+enum Managed {
     Legacy(*mut DLManagedTensor),
     Versioned(*mut DLManagedTensorVersioned),
 }
+
+/// Owning an imported managed tensor means owing the producer exactly one call of its
+/// deleter, which `Drop` makes.
+struct ImportOwner(Managed);
+// SAFETY: a DLPack deleter may be called from any thread (the spec requires producers
+// to take whatever lock, e.g. the GIL, they need), and nothing else touches the struct.
 unsafe impl Send for ImportOwner {}
 unsafe impl Sync for ImportOwner {}
 impl Drop for ImportOwner {
     fn drop(&mut self) {
-        // SAFETY: we own the managed tensor since we renamed its capsule.
+        // SAFETY: an ImportOwner is only made (in `from_dlpack`) right after the capsule
+        // was renamed to "used_...", which hands the managed tensor to us; the capsule's
+        // destructor ignores used capsules, so this is the one deleter call.
         unsafe {
-            match *self {
-                ImportOwner::Legacy(m) => {
+            match self.0 {
+                Managed::Legacy(m) => {
                     if let Some(d) = (*m).deleter {
                         d(m)
                     }
                 }
-                ImportOwner::Versioned(m) => {
+                Managed::Versioned(m) => {
                     if let Some(d) = (*m).deleter {
                         d(m)
                     }
@@ -226,8 +248,226 @@ fn take_capsule<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
+/// A capsule's managed tensor, looked at but not taken: until the capsule is renamed
+/// the producer's capsule destructor still owns it, so a rejection just returns.
+struct Opened {
+    managed: Managed,
+    readonly: bool,
+    used: &'static CStr,
+}
+
+impl Opened {
+    /// # Safety
+    /// The capsule it came from is alive and unused (so the producer keeps the struct).
+    unsafe fn dl_tensor(&self) -> &DLTensor {
+        match self.managed {
+            Managed::Legacy(m) => &(*m).dl_tensor,
+            Managed::Versioned(m) => &(*m).dl_tensor,
+        }
+    }
+}
+
+/// Finds the managed tensor in an unused "dltensor" or "dltensor_versioned" capsule.
+///
+/// # Safety
+/// `p` is a live Python object (the caller holds a reference and the GIL).
+unsafe fn open_capsule(p: *mut ffi::PyObject) -> PyResult<Opened> {
+    let bad = || {
+        PyTypeError::new_err(
+            "from_dlpack: expected an object with __dlpack__ or an unused DLPack capsule",
+        )
+    };
+    if ffi::PyCapsule_IsValid(p, VERSIONED_NAME.as_ptr()) == 1 {
+        // IsValid checked the name and a non-null pointer, so GetPointer cannot fail.
+        let m =
+            ffi::PyCapsule_GetPointer(p, VERSIONED_NAME.as_ptr()) as *mut DLManagedTensorVersioned;
+        if m.is_null() {
+            return Err(bad());
+        }
+        // Every DLPack major version starts with the version field, so it can be read
+        // before we know the rest of the layout.
+        let major = (*m).version[0];
+        if major != 1 {
+            return Err(PyBufferError::new_err(format!(
+                "from_dlpack: unsupported DLPack major version {major} (ferrograd reads 1)"
+            )));
+        }
+        Ok(Opened {
+            managed: Managed::Versioned(m),
+            readonly: (*m).flags & FLAG_READ_ONLY != 0,
+            used: USED_VERSIONED_NAME,
+        })
+    } else if ffi::PyCapsule_IsValid(p, CAPSULE_NAME.as_ptr()) == 1 {
+        let m = ffi::PyCapsule_GetPointer(p, CAPSULE_NAME.as_ptr()) as *mut DLManagedTensor;
+        if m.is_null() {
+            return Err(bad());
+        }
+        Ok(Opened {
+            managed: Managed::Legacy(m),
+            readonly: false,
+            used: USED_NAME,
+        })
+    } else {
+        Err(bad())
+    }
+}
+
+fn import_dtype(t: DLDataType) -> PyResult<DType> {
+    Ok(match (t.code, t.bits, t.lanes) {
+        (2, 32, 1) => DType::F32,
+        (2, 64, 1) => DType::F64,
+        (0, 64, 1) => DType::I64,
+        (6, 8, 1) => DType::Bool,
+        (c, b, l) => {
+            let name = match (c, b) {
+                (2, 16) => "float16".to_string(),
+                (4, 16) => "bfloat16".to_string(),
+                (0, b) => format!("int{b}"),
+                (1, b) => format!("uint{b}"),
+                (5, b) => format!("complex{b}"),
+                _ => format!("type code {c} with {b} bits"),
+            };
+            let lanes = if l != 1 {
+                format!(" x {l} lanes")
+            } else {
+                String::new()
+            };
+            return Err(PyTypeError::new_err(format!(
+                "from_dlpack: unsupported dtype {name}{lanes}; ferrograd supports bool, int64, float32 and float64"
+            )));
+        }
+    })
+}
+
+/// What a DLTensor describes, checked: the view's layout over a buffer that starts at
+/// `base` and holds `len` elements.
+struct Imported {
+    dtype: DType,
+    layout: Layout,
+    base: *mut u8,
+    len: usize,
+}
+
+/// Reads and checks a DLTensor's fields. Every size and address is computed with
+/// checked arithmetic on integers, so a hostile or corrupt header gets an error, never
+/// an out-of-bounds view.
+///
+/// # Safety
+/// `dl.shape` (and `dl.strides`, when not null) point to `dl.ndim` values, as DLPack
+/// requires of the producer.
+unsafe fn import_layout(dl: &DLTensor) -> PyResult<Imported> {
+    if dl.device.device_type != DL_CPU {
+        return Err(PyBufferError::new_err(format!(
+            "from_dlpack: only CPU memory can be imported (device type {})",
+            dl.device.device_type
+        )));
+    }
+    let dtype = import_dtype(dl.dtype)?;
+    let item = dtype.size();
+    let overflow = || PyValueError::new_err("from_dlpack: the tensor's size overflows");
+    let nd = usize::try_from(dl.ndim)
+        .map_err(|_| PyValueError::new_err(format!("from_dlpack: negative ndim {}", dl.ndim)))?;
+    if nd > 0 && dl.shape.is_null() {
+        return Err(PyValueError::new_err("from_dlpack: null shape pointer"));
+    }
+    let mut shape = Vec::with_capacity(nd);
+    for i in 0..nd {
+        // SAFETY: shape holds nd values (caller's contract), i < nd.
+        let d = *dl.shape.add(i);
+        let d = usize::try_from(d).map_err(|_| {
+            PyValueError::new_err(format!("from_dlpack: negative dimension {d} in the shape"))
+        })?;
+        shape.push(d);
+    }
+    let numel = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(overflow)?;
+    // Row-major strides, checked (a zero-size shape may have huge other dimensions).
+    let mut compact = vec![0isize; nd];
+    let mut acc = 1isize;
+    for i in (0..nd).rev() {
+        compact[i] = acc;
+        acc = acc.saturating_mul(shape[i].max(1) as isize);
+    }
+    if numel == 0 {
+        // Nothing is ever read: no pointer to check (it may be null), no span.
+        return Ok(Imported {
+            dtype,
+            layout: Layout {
+                shape,
+                strides: compact,
+                offset: 0,
+            },
+            base: std::ptr::null_mut(),
+            len: 0,
+        });
+    }
+    let strides: Vec<isize> = if dl.strides.is_null() {
+        if acc == isize::MAX {
+            return Err(overflow());
+        }
+        compact
+    } else {
+        // SAFETY: strides holds nd values when not null (caller's contract).
+        (0..nd)
+            .map(|i| isize::try_from(*dl.strides.add(i)).map_err(|_| overflow()))
+            .collect::<PyResult<_>>()?
+    };
+    // The element span [lo, hi) the view touches, relative to data + byte_offset.
+    let (mut lo, mut hi) = (0isize, 0isize);
+    for (&d, &s) in shape.iter().zip(&strides) {
+        let ext = (d as isize - 1).checked_mul(s).ok_or_else(overflow)?;
+        if ext < 0 {
+            lo = lo.checked_add(ext).ok_or_else(overflow)?;
+        } else {
+            hi = hi.checked_add(ext).ok_or_else(overflow)?;
+        }
+    }
+    let len = hi
+        .checked_sub(lo)
+        .and_then(|n| n.checked_add(1))
+        .ok_or_else(overflow)? as usize;
+    len.checked_mul(item)
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(overflow)?;
+    if dl.data.is_null() {
+        return Err(PyValueError::new_err(
+            "from_dlpack: null data pointer for a non-empty tensor",
+        ));
+    }
+    let start = (dl.data as usize)
+        .checked_add(usize::try_from(dl.byte_offset).map_err(|_| overflow())?)
+        .ok_or_else(overflow)?;
+    let base = lo
+        .checked_mul(item as isize)
+        .and_then(|b| start.checked_add_signed(b))
+        .ok_or_else(overflow)?;
+    if base % item != 0 {
+        return Err(PyValueError::new_err(format!(
+            "from_dlpack: data is not aligned for {dtype} (address {base:#x})"
+        )));
+    }
+    Ok(Imported {
+        dtype,
+        layout: Layout {
+            shape,
+            strides,
+            offset: (-lo) as usize,
+        },
+        // An integer-to-pointer cast: the producer's allocation, per its header.
+        base: base as *mut u8,
+        len,
+    })
+}
+
 /// `fg.from_dlpack(x)`: takes x's DLPack capsule and wraps its memory without copying
 /// (a producer that marks its memory read-only gets copied instead).
+///
+/// Ownership: the capsule stays the producer's (its destructor calls the deleter) until
+/// every check has passed and it is renamed "used_..."; from then on an `ImportOwner`
+/// inside the storage calls the deleter when the last view goes. So each path calls
+/// the deleter exactly once.
 pub fn from_dlpack(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     if obj.hasattr("__dlpack_device__")? {
         let (dev, _): (i32, i32) = obj.call_method0("__dlpack_device__")?.extract()?;
@@ -238,78 +478,29 @@ pub fn from_dlpack(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         }
     }
     let cap = take_capsule(obj)?;
-    unsafe {
-        let p = cap.as_ptr();
-        let (dl, owner, readonly, used): (&DLTensor, ImportOwner, bool, &CStr) =
-            if ffi::PyCapsule_IsValid(p, VERSIONED_NAME.as_ptr()) == 1 {
-                let m = ffi::PyCapsule_GetPointer(p, VERSIONED_NAME.as_ptr())
-                    as *mut DLManagedTensorVersioned;
-                if (*m).version[0] != 1 {
-                    return Err(PyBufferError::new_err(format!(
-                        "from_dlpack: unsupported DLPack major version {}",
-                        (*m).version[0]
-                    )));
-                }
-                (
-                    &(*m).dl_tensor,
-                    ImportOwner::Versioned(m),
-                    (*m).flags & FLAG_READ_ONLY != 0,
-                    USED_VERSIONED_NAME,
-                )
-            } else if ffi::PyCapsule_IsValid(p, CAPSULE_NAME.as_ptr()) == 1 {
-                let m = ffi::PyCapsule_GetPointer(p, CAPSULE_NAME.as_ptr()) as *mut DLManagedTensor;
-                (&(*m).dl_tensor, ImportOwner::Legacy(m), false, USED_NAME)
-            } else {
-                return Err(PyTypeError::new_err(
-                    "from_dlpack: expected an object with __dlpack__ or an unused DLPack capsule",
-                ));
-            };
-        if dl.device.device_type != DL_CPU {
-            return Err(PyBufferError::new_err(
-                "from_dlpack: only CPU memory can be imported",
-            ));
-        }
-        let dt = match (dl.dtype.code, dl.dtype.bits, dl.dtype.lanes) {
-            (2, 32, 1) => DType::F32,
-            (2, 64, 1) => DType::F64,
-            (0, 64, 1) => DType::I64,
-            (6, 8, 1) => DType::Bool,
-            (c, b, _) => {
-                return Err(PyTypeError::new_err(format!(
-                    "from_dlpack: unsupported dtype (code {c}, {b} bits); ferrograd supports bool, int64, float32 and float64"
-                )))
-            }
-        };
-        let nd = dl.ndim as usize;
-        let shape: Vec<usize> = (0..nd).map(|i| *dl.shape.add(i) as usize).collect();
-        let strides: Vec<isize> = if dl.strides.is_null() {
-            crate::tensor::layout::contiguous_strides(&shape)
-        } else {
-            (0..nd).map(|i| *dl.strides.add(i) as isize).collect()
-        };
-        let mut layout = Layout {
-            shape,
-            strides,
-            offset: 0,
-        };
-        let (lo, hi) = layout.storage_span();
-        let len = (hi - lo).max(0) as usize;
-        layout.offset = (-lo) as usize;
-        let data = (dl.data as *mut u8).add(dl.byte_offset as usize);
-        let base = data.offset(lo * dt.size() as isize);
-        if (base as usize) % dt.size() != 0 {
-            return Err(PyValueError::new_err(
-                "from_dlpack: data is not aligned for its dtype",
-            ));
-        }
-        if ffi::PyCapsule_SetName(p, used.as_ptr()) != 0 {
-            return Err(PyErr::fetch(py));
-        }
-        let cpu = CpuStorage::foreign(base, len * dt.size(), Box::new(owner));
-        let t = Tensor::from_parts(Arc::new(Storage::from_cpu(cpu, dt, len)), layout);
-        if readonly {
-            return Ok(t.deep_copy()?);
-        }
-        Ok(t)
+    let p = cap.as_ptr();
+    // SAFETY: `cap` keeps the object alive and we hold the GIL.
+    let opened = unsafe { open_capsule(p)? };
+    // SAFETY: the capsule is valid and unused, so the producer keeps the managed tensor
+    // (and its shape and strides arrays) alive while `cap` lives.
+    let im = unsafe { import_layout(opened.dl_tensor())? };
+    // SAFETY: p is a valid capsule; renaming it is how DLPack hands ownership over.
+    if unsafe { ffi::PyCapsule_SetName(p, opened.used.as_ptr()) } != 0 {
+        return Err(PyErr::fetch(py));
     }
+    let owner = ImportOwner(opened.managed);
+    let bytes = im.len * im.dtype.size();
+    // SAFETY: import_layout checked that [base, base + bytes) is the span the view
+    // reads, aligned for the dtype; the producer keeps it valid until its deleter runs,
+    // which `owner` does when the storage is dropped. For len 0 a null base is allowed
+    // (foreign() substitutes a dangling pointer that is never dereferenced).
+    let cpu = unsafe { CpuStorage::foreign(im.base, bytes, Box::new(owner)) };
+    let t = Tensor::from_parts(
+        Arc::new(Storage::from_cpu(cpu, im.dtype, im.len)),
+        im.layout,
+    );
+    if opened.readonly {
+        return Ok(t.deep_copy()?);
+    }
+    Ok(t)
 }

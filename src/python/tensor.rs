@@ -17,9 +17,9 @@ use pyo3::types::{PyDict, PyTuple};
 /// than it gains).
 const DETACH_MIN: usize = 1 << 14;
 
-/// Runs `f`, releasing the GIL when `work` is large, and maps the error. A panic (an
-/// allocation failure, or a bug) becomes a MemoryError or RuntimeError instead of
-/// reaching Python as a PanicException.
+/// Runs `f`, releasing the GIL when `work` is large, and maps the error (a failed
+/// allocation is `Error::Memory`, a MemoryError). A panic is a bug: it becomes
+/// `ferrograd.InternalError` instead of reaching Python as a PanicException.
 pub fn run<R: Send>(
     py: Python<'_>,
     work: usize,
@@ -39,13 +39,9 @@ pub fn run<R: Send>(
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
-            if msg.contains("memory allocation") {
-                Err(pyo3::exceptions::PyMemoryError::new_err(msg))
-            } else {
-                Err(super::errors::internal_error(format!(
-                    "internal error in ferrograd (please report it): {msg}"
-                )))
-            }
+            Err(super::errors::internal_error(format!(
+                "internal error in ferrograd (please report it): {msg}"
+            )))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Creation functions: constants, ranges, identity and random tensors.
 
-use super::shape::numel;
+use super::shape::checked_numel;
 use super::{DType, Element, Scalar, Storage, Tensor};
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
 use crate::ops::copy::uninit_cpu;
@@ -15,35 +15,38 @@ fn fill<T: Element>(t: &Tensor, v: T) {
 }
 
 /// Writes f(i) to element i of a fresh contiguous tensor, in parallel.
-fn generate<T: Element>(shape: &[usize], f: impl Fn(usize) -> T + Sync + Send) -> Tensor {
-    let t = uninit_cpu(T::DTYPE, shape);
+fn generate<T: Element>(shape: &[usize], f: impl Fn(usize) -> T + Sync + Send) -> Result<Tensor> {
+    let t = uninit_cpu(T::DTYPE, shape)?;
     let p = SendPtr(t.storage().cpu_ptr::<T>());
     for_each_chunk(t.numel(), GRAIN, |s, e| unsafe {
         for (j, d) in p.slice_mut(s, e - s).iter_mut().enumerate() {
             *d = f(s + j);
         }
     });
-    t
+    Ok(t)
 }
 
+/// The constructors return `Error::Memory` (Python's MemoryError) when the buffer
+/// cannot be allocated.
 impl Tensor {
-    pub fn zeros_dtype(shape: &[usize], dtype: DType) -> Tensor {
-        Tensor::from_storage(Storage::cpu_zeroed(dtype, numel(shape)), shape)
+    pub fn zeros_dtype(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let n = checked_numel(shape)?;
+        Ok(Tensor::from_storage(Storage::cpu_zeroed(dtype, n)?, shape))
     }
-    pub fn zeros(shape: &[usize]) -> Tensor {
+    pub fn zeros(shape: &[usize]) -> Result<Tensor> {
         Tensor::zeros_dtype(shape, DType::F32)
     }
-    pub fn ones(shape: &[usize], dtype: DType) -> Tensor {
+    pub fn ones(shape: &[usize], dtype: DType) -> Result<Tensor> {
         Tensor::full(shape, Scalar::Int(1), dtype)
     }
     /// Uninitialised memory (like `torch.empty`).
-    pub fn empty(shape: &[usize], dtype: DType) -> Tensor {
+    pub fn empty(shape: &[usize], dtype: DType) -> Result<Tensor> {
         uninit_cpu(dtype, shape)
     }
-    pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Tensor {
-        let t = uninit_cpu(dtype, shape);
+    pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor> {
+        let t = uninit_cpu(dtype, shape)?;
         dispatch!(dtype, T => fill::<T>(&t, value.cast::<T>()));
-        t
+        Ok(t)
     }
 
     /// Values start, start+step, ... below stop (above it for a negative step).
@@ -59,7 +62,7 @@ impl Tensor {
             bail!(Value, "arange: {n} elements is too many")
         }
         let n = n as usize;
-        Ok(dispatch!(dtype, T => generate::<T>(&[n], |i| T::from_f64(start + i as f64 * step))))
+        dispatch!(dtype, T => generate::<T>(&[n], |i| T::from_f64(start + i as f64 * step)))
     }
 
     pub fn linspace(
@@ -75,13 +78,13 @@ impl Tensor {
         } else {
             0.0
         };
-        Ok(dispatch!(dtype, T => generate::<T>(&[num], |i| {
+        dispatch!(dtype, T => generate::<T>(&[num], |i| {
             if endpoint && num > 1 && i == num - 1 { T::from_f64(stop) } else { T::from_f64(start + i as f64 * step) }
-        })))
+        }))
     }
 
     /// Ones on the k-th diagonal of an n x m matrix.
-    pub fn eye(n: usize, m: Option<usize>, k: isize, dtype: DType) -> Tensor {
+    pub fn eye(n: usize, m: Option<usize>, k: isize, dtype: DType) -> Result<Tensor> {
         let m = m.unwrap_or(n);
         dispatch!(dtype, T => generate::<T>(&[n, m], |i| {
             let (r, c) = ((i / m.max(1)) as isize, (i % m.max(1)) as isize);
@@ -92,22 +95,20 @@ impl Tensor {
     /// Uniform in [0, 1).
     pub fn rand(shape: &[usize], dtype: DType) -> Result<Tensor> {
         let s = next_stream();
-        Ok(dispatch_float!(dtype, "rand", T => rand_from::<T>(shape, s)))
+        dispatch_float!(dtype, "rand", T => rand_from::<T>(shape, s))
     }
 
     /// Standard normal (Box-Muller on pairs of uniforms).
     pub fn randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
         let s = next_stream();
-        Ok(
-            dispatch_float!(dtype, "randn", T => generate::<T>(shape, |i| {
-                let b = s.block((i / 2) as u64);
-                let u1 = 1.0 - u64_to_unit_f64(b[0], b[1]); // (0, 1]
-                let u2 = u64_to_unit_f64(b[2], b[3]);
-                let r = (-2.0 * u1.ln()).sqrt();
-                let th = 2.0 * std::f64::consts::PI * u2;
-                T::from_f64(if i % 2 == 0 { r * th.cos() } else { r * th.sin() })
-            })),
-        )
+        dispatch_float!(dtype, "randn", T => generate::<T>(shape, |i| {
+            let b = s.block((i / 2) as u64);
+            let u1 = 1.0 - u64_to_unit_f64(b[0], b[1]); // (0, 1]
+            let u2 = u64_to_unit_f64(b[2], b[3]);
+            let r = (-2.0 * u1.ln()).sqrt();
+            let th = 2.0 * std::f64::consts::PI * u2;
+            T::from_f64(if i % 2 == 0 { r * th.cos() } else { r * th.sin() })
+        }))
     }
 
     /// Integers uniform in [low, high).
@@ -120,16 +121,16 @@ impl Tensor {
         }
         let range = (high as i128 - low as i128) as u128;
         let s = next_stream();
-        Ok(dispatch!(dtype, T => generate::<T>(shape, |i| {
+        dispatch!(dtype, T => generate::<T>(shape, |i| {
             let b = s.block((i / 2) as u64);
             let w = if i % 2 == 0 { ((b[0] as u64) << 32) | b[1] as u64 } else { ((b[2] as u64) << 32) | b[3] as u64 };
             // Multiply-shift maps 64 random bits onto the range (bias below 2^-64 * range).
             T::from_i64((low as i128 + ((w as u128 * range) >> 64) as i128) as i64)
-        })))
+        }))
     }
 }
 
-pub(crate) fn rand_from<T: Element>(shape: &[usize], s: PhiloxStream) -> Tensor {
+pub(crate) fn rand_from<T: Element>(shape: &[usize], s: PhiloxStream) -> Result<Tensor> {
     if T::DTYPE == DType::F32 {
         generate::<T>(shape, |i| {
             T::from_f64(u32_to_unit_f32(s.word(i as u64)) as f64)

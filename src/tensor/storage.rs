@@ -9,7 +9,7 @@
 use super::buffer_cache;
 use super::dtype::{DType, Element};
 use crate::device::Device;
-use crate::Result;
+use crate::{Error, Result};
 use std::alloc::Layout;
 use std::any::Any;
 use std::ptr::NonNull;
@@ -42,34 +42,36 @@ unsafe impl Send for CpuStorage {}
 unsafe impl Sync for CpuStorage {}
 
 impl CpuStorage {
-    fn alloc(bytes: usize, zeroed: bool) -> CpuStorage {
+    /// A buffer of `bytes` bytes, or `Error::Memory` when the system refuses it (no
+    /// panic, no abort: a huge request is bad input, not a bug).
+    fn alloc(bytes: usize, zeroed: bool) -> Result<CpuStorage> {
         if bytes == 0 {
-            // A dangling but aligned pointer: never read or written through.
-            let ptr = NonNull::new(ALIGN as *mut u8).unwrap();
-            return CpuStorage {
-                ptr,
+            return Ok(CpuStorage {
+                ptr: dangling(),
                 bytes,
                 owner: Owner::Alloc(None),
-            };
+            });
         }
         let align = if bytes >= HUGE_MIN { HUGE_ALIGN } else { ALIGN };
-        let layout = Layout::from_size_align(bytes, align).unwrap_or_else(|_| {
-            panic!("memory allocation of {bytes} bytes failed (size overflow)")
-        });
-        let ptr = buffer_cache::take(layout).unwrap_or_else(|| fresh(layout));
+        // Fails only when bytes rounded up to align exceeds isize::MAX.
+        let layout = Layout::from_size_align(bytes, align).map_err(|_| alloc_error(bytes))?;
+        let ptr = match buffer_cache::take(layout) {
+            Some(p) => p,
+            None => fresh(layout).ok_or_else(|| alloc_error(bytes))?,
+        };
         let raw = ptr.as_ptr();
         if zeroed {
             let p = crate::device::cpu::SendPtr(raw);
             crate::device::cpu::for_each_chunk(bytes, 1 << 20, |s, e| {
-                // SAFETY: disjoint ranges of our fresh allocation.
+                // SAFETY: s..e are disjoint ranges inside our fresh allocation of `bytes`.
                 unsafe { p.slice_mut(s, e - s).fill(0) }
             });
         }
-        CpuStorage {
+        Ok(CpuStorage {
             ptr,
             bytes,
             owner: Owner::Alloc(Some(layout)),
-        }
+        })
     }
 
     /// Wraps foreign memory. SAFETY: `ptr` must be valid for `bytes` bytes, aligned for
@@ -79,7 +81,7 @@ impl CpuStorage {
         bytes: usize,
         owner: Box<dyn Any + Send + Sync>,
     ) -> CpuStorage {
-        let ptr = NonNull::new(ptr).unwrap_or(NonNull::new(ALIGN as *mut u8).unwrap());
+        let ptr = NonNull::new(ptr).unwrap_or_else(dangling);
         CpuStorage {
             ptr,
             bytes,
@@ -95,22 +97,48 @@ impl CpuStorage {
     }
 }
 
+/// An aligned non-null pointer for zero-size buffers: never read or written through.
+fn dangling() -> NonNull<u8> {
+    // SAFETY: ALIGN is not zero, so the pointer is not null.
+    unsafe { NonNull::new_unchecked(std::ptr::without_provenance_mut(ALIGN)) }
+}
+
+/// The error for an allocation of `bytes` that failed (or whose size overflows).
+pub(crate) fn alloc_error(bytes: usize) -> Error {
+    Error::Memory(format!("memory allocation of {bytes} bytes failed"))
+}
+
 /// A new buffer from the system allocator; when that fails, after returning the cached
-/// buffers, a second try.
-fn fresh(layout: Layout) -> NonNull<u8> {
+/// buffers, a second try. None when both fail.
+fn fresh(layout: Layout) -> Option<NonNull<u8>> {
     let bytes = layout.size();
-    // SAFETY: layout has non-zero size.
+    // SAFETY: `alloc` only calls this with a non-zero size; a null result is handled.
     let raw = NonNull::new(unsafe { std::alloc::alloc(layout) }).or_else(|| {
         buffer_cache::empty_cache();
+        // SAFETY: as above.
         NonNull::new(unsafe { std::alloc::alloc(layout) })
-    });
-    // Panic (not abort) so the Python layer can turn it into a MemoryError.
-    let raw = raw.unwrap_or_else(|| panic!("memory allocation of {bytes} bytes failed"));
+    })?;
     if bytes >= HUGE_MIN {
         // Before the first touch, or the pages are already small ones.
         advise_huge_pages(raw.as_ptr(), bytes);
     }
-    raw
+    Some(raw)
+}
+
+/// `vec![value; n]`, or `Error::Memory` instead of an abort when it cannot be had:
+/// for index lists and other buffers whose length comes from the caller.
+pub fn try_vec<T: Clone>(n: usize, value: T) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(n)?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// `Vec::with_capacity(n)`, or `Error::Memory` when it cannot be had.
+pub fn try_with_capacity<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| alloc_error(n.saturating_mul(std::mem::size_of::<T>())))?;
+    Ok(v)
 }
 
 #[cfg(target_os = "linux")]
@@ -138,11 +166,13 @@ impl Drop for CpuStorage {
     }
 }
 
-fn byte_size(dtype: DType, len: usize) -> usize {
+fn byte_size(dtype: DType, len: usize) -> Result<usize> {
     len.checked_mul(dtype.size())
         .filter(|&b| b <= isize::MAX as usize)
-        .unwrap_or_else(|| {
-            panic!("memory allocation of {len} elements of {dtype} failed (size overflow)")
+        .ok_or_else(|| {
+            Error::Memory(format!(
+                "memory allocation of {len} elements of {dtype} failed (size overflow)"
+            ))
         })
 }
 
@@ -163,11 +193,15 @@ pub struct Storage {
 }
 
 impl Storage {
-    pub fn cpu_uninit(dtype: DType, len: usize) -> Storage {
-        Storage::from_cpu(CpuStorage::alloc(byte_size(dtype, len), false), dtype, len)
+    /// `len` uninitialised elements; `Error::Memory` if they cannot be allocated.
+    pub fn cpu_uninit(dtype: DType, len: usize) -> Result<Storage> {
+        let cpu = CpuStorage::alloc(byte_size(dtype, len)?, false)?;
+        Ok(Storage::from_cpu(cpu, dtype, len))
     }
-    pub fn cpu_zeroed(dtype: DType, len: usize) -> Storage {
-        Storage::from_cpu(CpuStorage::alloc(byte_size(dtype, len), true), dtype, len)
+    /// `len` zero elements; `Error::Memory` if they cannot be allocated.
+    pub fn cpu_zeroed(dtype: DType, len: usize) -> Result<Storage> {
+        let cpu = CpuStorage::alloc(byte_size(dtype, len)?, true)?;
+        Ok(Storage::from_cpu(cpu, dtype, len))
     }
     pub fn from_cpu(cpu: CpuStorage, dtype: DType, len: usize) -> Storage {
         Storage {
@@ -177,11 +211,11 @@ impl Storage {
             version: AtomicU64::new(0),
         }
     }
-    pub fn from_vec<T: Element>(v: Vec<T>) -> Storage {
-        let s = Storage::cpu_uninit(T::DTYPE, v.len());
-        // SAFETY: fresh buffer of exactly v.len() elements of T.
+    pub fn from_vec<T: Element>(v: Vec<T>) -> Result<Storage> {
+        let s = Storage::cpu_uninit(T::DTYPE, v.len())?;
+        // SAFETY: fresh buffer of exactly v.len() elements of T, disjoint from v.
         unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), s.cpu_ptr::<T>(), v.len()) };
-        s
+        Ok(s)
     }
     #[cfg(feature = "wgpu")]
     pub fn from_wgpu(w: crate::device::wgpu::WgpuStorage, len: usize) -> Storage {

@@ -321,7 +321,7 @@ mod tests {
 
     #[test]
     fn out_of_range_target_is_an_index_error() {
-        let xt = Tensor::zeros(&[2, 3]);
+        let xt = Tensor::zeros(&[2, 3]).unwrap();
         let yt = Tensor::from_vec(vec![0i64, 12], &[2]).unwrap();
         let e = cross_entropy(&xt, &yt, &Default::default()).unwrap_err();
         assert_eq!(e, crate::Error::Index("Target 12 is out of bounds.".into()));

@@ -46,7 +46,7 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
     Ok(record(out, "NativeDropoutBackward", &[x], &[], move |g| {
         let dx = if is_grad_enabled() {
             // create_graph: g * mask in tensor ops, so the result is differentiable in g.
-            let m = untracked(|| mask.apply(&Tensor::ones(g.shape(), g.dtype())))?;
+            let m = untracked(|| mask.apply(&Tensor::ones(g.shape(), g.dtype())?))?;
             g.mul(&m)?
         } else {
             // the same mask and scale applied to the gradient
@@ -68,7 +68,7 @@ impl Mask {
     /// y = x * scale where kept, 0 * x where dropped (NaN stays NaN, as in PyTorch).
     pub(crate) fn apply(&self, x: &Tensor) -> Result<Tensor> {
         let xc = x.contiguous()?;
-        let out = uninit_cpu(xc.dtype(), xc.shape());
+        let out = uninit_cpu(xc.dtype(), xc.shape())?;
         dispatch_float!(xc.dtype(), "dropout", T => cpu::apply::<T>(
             slice(&xc), slice_mut(&out), self.stream, self.threshold, T::from_f64(self.scale),
         ));

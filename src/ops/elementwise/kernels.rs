@@ -1,10 +1,12 @@
 //! Generic elementwise kernels over strided, broadcast operands. Outputs are always
 //! fresh contiguous tensors. Each kernel has a contiguous fast path (a plain slice loop
-//! the compiler vectorises) and a strided fallback, chunked by `GRAIN` for rayon.
+//! the compiler vectorises) and a strided fallback, chunked by `GRAIN` for rayon. They
+//! fail only when the output cannot be allocated.
 
 use crate::device::cpu::{for_each_chunk, NdIter, SendPtr, GRAIN};
 use crate::ops::copy::uninit_cpu;
 use crate::tensor::{Element, Tensor};
+use crate::Result;
 
 #[inline]
 unsafe fn base<T: Element>(t: &Tensor) -> SendPtr<T> {
@@ -12,8 +14,11 @@ unsafe fn base<T: Element>(t: &Tensor) -> SendPtr<T> {
 }
 
 /// out[i] = f(x[i]).
-pub fn map_unary<T: Element, U: Element>(x: &Tensor, f: impl Fn(T) -> U + Sync + Send) -> Tensor {
-    let out = uninit_cpu(U::DTYPE, x.shape());
+pub fn map_unary<T: Element, U: Element>(
+    x: &Tensor,
+    f: impl Fn(T) -> U + Sync + Send,
+) -> Result<Tensor> {
+    let out = uninit_cpu(U::DTYPE, x.shape())?;
     let n = out.numel();
     unsafe {
         let (xp, op) = (base::<T>(x), base::<U>(&out));
@@ -38,7 +43,7 @@ pub fn map_unary<T: Element, U: Element>(x: &Tensor, f: impl Fn(T) -> U + Sync +
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// out = f(a, b) with both operands broadcast to `shape` (dtypes already unified).
@@ -47,8 +52,8 @@ pub fn map_binary<T: Element, U: Element>(
     b: &Tensor,
     shape: &[usize],
     f: impl Fn(T, T) -> U + Sync + Send,
-) -> Tensor {
-    let out = uninit_cpu(U::DTYPE, shape);
+) -> Result<Tensor> {
+    let out = uninit_cpu(U::DTYPE, shape)?;
     let n = out.numel();
     let (la, lb) = (
         a.layout().broadcast_to(shape).expect("broadcast"),
@@ -67,7 +72,7 @@ pub fn map_binary<T: Element, U: Element>(
                     d[i] = f(x[i], y[i]);
                 }
             });
-            return out;
+            return Ok(out);
         }
         let it = NdIter::<3>::new(shape, [out.strides(), &la.strides, &lb.strides]);
         for_each_chunk(n, GRAIN, |s, e| {
@@ -105,12 +110,17 @@ pub fn map_binary<T: Element, U: Element>(
             })
         });
     }
-    out
+    Ok(out)
 }
 
 /// out = cond ? a : b, all three broadcast to `shape`.
-pub fn map_where<T: Element>(cond: &Tensor, a: &Tensor, b: &Tensor, shape: &[usize]) -> Tensor {
-    let out = uninit_cpu(T::DTYPE, shape);
+pub fn map_where<T: Element>(
+    cond: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+) -> Result<Tensor> {
+    let out = uninit_cpu(T::DTYPE, shape)?;
     let n = out.numel();
     let lc = cond.layout().broadcast_to(shape).expect("broadcast");
     let la = a.layout().broadcast_to(shape).expect("broadcast");
@@ -144,5 +154,5 @@ pub fn map_where<T: Element>(cond: &Tensor, a: &Tensor, b: &Tensor, shape: &[usi
             })
         });
     }
-    out
+    Ok(out)
 }

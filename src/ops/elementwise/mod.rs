@@ -146,7 +146,7 @@ fn binary_kernel<T: Element + Arith>(
     a: &Tensor,
     b: &Tensor,
     shape: &[usize],
-) -> Tensor {
+) -> Result<Tensor> {
     use BinaryOp::*;
     match op {
         Add => map_binary::<T, T>(a, b, shape, |x, y| x.add(y)),
@@ -168,7 +168,7 @@ fn binary_kernel<T: Element + Arith>(
     }
 }
 
-fn logical_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Tensor {
+fn logical_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
     match op {
         BinaryOp::LogicalAnd => map_binary::<bool, bool>(a, b, shape, |x, y| x & y),
         BinaryOp::LogicalOr => map_binary::<bool, bool>(a, b, shape, |x, y| x | y),
@@ -195,11 +195,11 @@ fn run_binary(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<T
     if op == BinaryOp::Pow {
         check_int_pow(b)?;
     }
-    Ok(if op.is_logical() {
+    if op.is_logical() {
         logical_kernel(op, a, b, shape)
     } else {
         dispatch!(a.dtype(), T => binary_kernel::<T>(op, a, b, shape))
-    })
+    }
 }
 
 impl Tensor {
@@ -283,31 +283,26 @@ impl Tensor {
                 "the `{}` operator is not supported on bool tensors; use logical_not instead",
                 if op == Neg { "-" } else { "sign" }
             ),
-            Neg => Ok(match dt {
+            Neg => match dt {
                 DType::I64 => map_unary::<i64, i64>(self, |x| x.wrapping_neg()),
                 DType::F32 => map_unary::<f32, f32>(self, |x| -x),
                 _ => map_unary::<f64, f64>(self, |x| -x),
-            }),
-            Abs | Sign | Relu | Floor | Ceil | Round if !dt.is_float() => Ok(match (op, dt) {
+            },
+            Abs | Sign | Relu | Floor | Ceil | Round if !dt.is_float() => match (op, dt) {
                 (Abs, DType::I64) => map_unary::<i64, i64>(self, |x| x.wrapping_abs()),
                 (Sign, DType::I64) => map_unary::<i64, i64>(self, |x| x.signum()),
                 (Relu, DType::I64) => map_unary::<i64, i64>(self, |x| x.max(0)),
                 (Relu, DType::Bool) => bail!(DType, "relu is not supported on bool tensors"),
-                _ => self.deep_copy()?,
-            }),
-            LogicalNot => Ok(map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, |x| {
-                !x
-            })),
+                _ => self.deep_copy(),
+            },
+            LogicalNot => map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, |x| !x),
             IsNan | IsInf | IsFinite if !dt.is_float() => {
                 let v = op == IsFinite;
-                Ok(map_unary::<bool, bool>(
-                    &self.to_dtype(DType::Bool)?,
-                    move |_| v,
-                ))
+                map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, move |_| v)
             }
             _ => {
                 let x = self.to_dtype(dt.to_float())?;
-                Ok(dispatch_float_unary(op, &x))
+                dispatch_float_unary(op, &x)
             }
         }
     }
@@ -373,7 +368,7 @@ impl Tensor {
         let (a, b) = untracked(|| Ok::<_, crate::Error>((to_t(a)?, to_t(b)?)))?;
         let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())?;
         let c = cond.to_dtype(DType::Bool)?;
-        let out = untracked(|| dispatch!(dt, T => map_where::<T>(&c, &a, &b, &shape)));
+        let out = untracked(|| dispatch!(dt, T => map_where::<T>(&c, &a, &b, &shape)))?;
         Ok(formulas::record_where(
             out,
             cond,
@@ -399,18 +394,18 @@ impl Tensor {
 }
 
 /// exp of a contiguous float32 tensor through the vectorised kernel.
-fn exp_f32_contiguous(x: &Tensor) -> Tensor {
-    let out = crate::ops::copy::uninit_cpu(DType::F32, x.shape());
+fn exp_f32_contiguous(x: &Tensor) -> Result<Tensor> {
+    let out = crate::ops::copy::uninit_cpu(DType::F32, x.shape())?;
     let src = x.contiguous_slice::<f32>().expect("contiguous f32");
     let dst = crate::device::cpu::SendPtr(out.storage().cpu_ptr::<f32>());
     crate::device::cpu::for_each_chunk(src.len(), crate::device::cpu::GRAIN, |s, e| {
         // SAFETY: disjoint chunks of the fresh output.
         math::exp_f32_slice(&src[s..e], unsafe { dst.slice_mut(s, e - s) })
     });
-    out
+    Ok(out)
 }
 
-fn dispatch_float_unary(op: UnaryOp, x: &Tensor) -> Tensor {
+fn dispatch_float_unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     if op == UnaryOp::Exp && x.dtype() == DType::F32 && x.is_contiguous() {
         return exp_f32_contiguous(x);
     }
@@ -420,7 +415,7 @@ fn dispatch_float_unary(op: UnaryOp, x: &Tensor) -> Tensor {
     }
 }
 
-fn float_unary<T: FloatMath>(op: UnaryOp, x: &Tensor) -> Tensor {
+fn float_unary<T: FloatMath>(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     use UnaryOp::*;
     match op {
         Abs => map_unary::<T, T>(x, |v| v.abs_()),

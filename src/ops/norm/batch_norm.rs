@@ -78,7 +78,7 @@ pub fn batch_norm(
 
     let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
-        let out = uninit_cpu(x.dtype(), x.shape());
+        let out = uninit_cpu(x.dtype(), x.shape())?;
         let (mean_f, var_f) = if training {
             if m_count == 0 {
                 (vec![f64::NAN; c], vec![f64::NAN; c])
@@ -113,7 +113,7 @@ pub fn batch_norm(
     let fused = {
         let (xc, w, mean, rstd) = (xc.clone(), w.clone(), mean.clone(), rstd.clone());
         move |g: &Tensor| -> Result<super::Grads> {
-            let dx = uninit_cpu(xc.dtype(), xc.shape());
+            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
             let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
                 let (dw, db) = backward::<T>(
                     slice(&xc), slice(g), geo, w.as_ref().map(slice::<T>), slice(&mean),

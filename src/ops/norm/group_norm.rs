@@ -48,9 +48,9 @@ pub fn group_norm(
     let geo = Geo { g, cg: c / g, s };
     let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
-        let out = uninit_cpu(x.dtype(), x.shape());
-        let mean = uninit_cpu(x.dtype(), &[n * g]);
-        let rstd = uninit_cpu(x.dtype(), &[n * g]);
+        let out = uninit_cpu(x.dtype(), x.shape())?;
+        let mean = uninit_cpu(x.dtype(), &[n * g])?;
+        let rstd = uninit_cpu(x.dtype(), &[n * g])?;
         dispatch_float!(x.dtype(), op, T => forward::<T>(
             slice(&xc), geo, w.as_ref().map(slice::<T>), b.as_ref().map(slice::<T>), eps,
             slice_mut(&out), slice_mut(&mean), slice_mut(&rstd),
@@ -66,7 +66,7 @@ pub fn group_norm(
     let fused = {
         let (xc, w, mean, rstd) = (xc.clone(), w.clone(), mean.clone(), rstd.clone());
         move |gy: &Tensor| -> Result<super::Grads> {
-            let dx = uninit_cpu(xc.dtype(), xc.shape());
+            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
             let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
                 let (dw, db) = backward::<T>(
                     slice(&xc), slice(gy), geo, w.as_ref().map(slice::<T>), slice(&mean),

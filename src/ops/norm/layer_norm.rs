@@ -71,9 +71,9 @@ fn row_norm(
     let rows = numel(&x.shape()[..nd - ns.len()]);
     let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
-        let out = uninit_cpu(x.dtype(), x.shape());
-        let mean = uninit_cpu(x.dtype(), &[rows]);
-        let rstd = uninit_cpu(x.dtype(), &[rows]);
+        let out = uninit_cpu(x.dtype(), x.shape())?;
+        let mean = uninit_cpu(x.dtype(), &[rows])?;
+        let rstd = uninit_cpu(x.dtype(), &[rows])?;
         dispatch_float!(x.dtype(), op, T => {
             let p = rows::Fwd { x: slice(&xc), len, w: w.as_ref().map(slice::<T>), b: b.as_ref().map(slice::<T>), center, eps };
             rows::forward::<T>(&p, slice_mut(&out), slice_mut(&mean), slice_mut(&rstd))
@@ -100,7 +100,7 @@ fn row_norm(
             ns.to_vec(),
         );
         move |g: &Tensor| -> Result<super::Grads> {
-            let dx = uninit_cpu(xc.dtype(), xc.shape());
+            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
             let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
                 let (dw, db) = rows::backward::<T>(
                     slice(&xc), slice(g), len, w.as_ref().map(slice::<T>), slice(&mean),
