@@ -52,7 +52,7 @@ fn rest_dims(p: &IndexPlan) -> (Vec<usize>, Vec<isize>) {
 fn result_perm(p: &IndexPlan, rest_ndim: usize) -> Option<Vec<usize>> {
     let nb = p.bshape.len();
     let first = p.dims[0];
-    if !p.adjacent() || first == 0 {
+    if !p.adjacent || first == 0 {
         return None;
     }
     let mut perm: Vec<usize> = (nb..nb + first).collect();

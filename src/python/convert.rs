@@ -486,6 +486,17 @@ fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIn
     let t = to_tensor(py, obj, None, false).map_err(|_| {
         PyIndexError::new_err("only integers, slices (`:`), ellipsis (`...`), None and integer or boolean arrays are valid indices")
     })?;
+    // NumPy reads an empty list (or tuple) as an empty integer index, though
+    // `np.asarray([])` is float: x[[]] is x's first dim taken nowhere, shape (0, ...).
+    // An empty float *array* stays an error, as in NumPy.
+    let t = if t.dtype().is_float()
+        && t.numel() == 0
+        && (obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>())
+    {
+        t.astype(DType::I64)?
+    } else {
+        t
+    };
     if t.dtype().is_float() {
         return Err(PyIndexError::new_err(
             "arrays used as indices must be of integer or boolean type",

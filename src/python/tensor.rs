@@ -676,9 +676,13 @@ impl PyTensor {
 
     // ----- indexing -----
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        // Fast path for `t[i]`.
-        if let Ok(i) = key.extract::<isize>() {
-            if !key.is_instance_of::<pyo3::types::PyBool>() {
+        // Fast path for `t[i]` with a Python int. Not for a tensor key: a one-element
+        // tensor converts through `__index__`, but `t[fg.tensor([0])]` is an index
+        // array (shape (1, ...)), not `t[0]`; parse_index tells the two apart.
+        let plain_int = key.is_instance_of::<pyo3::types::PyInt>()
+            && !key.is_instance_of::<pyo3::types::PyBool>();
+        if plain_int {
+            if let Ok(i) = key.extract::<isize>() {
                 if self.t.ndim() == 0 {
                     return Err(pyo3::exceptions::PyIndexError::new_err(
                         "invalid index of a 0-dim tensor",

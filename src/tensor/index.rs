@@ -24,14 +24,11 @@ pub(crate) struct IndexPlan {
     pub arrays: Vec<Tensor>,
     pub dims: Vec<usize>,
     pub bshape: Vec<usize>,
-}
-
-impl IndexPlan {
-    /// Advanced dims sit together (x[:, i, j]) and so keep their place in the result;
-    /// separated ones (x[i, :, j]) move to the front, as in NumPy.
-    pub fn adjacent(&self) -> bool {
-        self.dims.windows(2).all(|w| w[1] == w[0] + 1)
-    }
+    /// Whether the advanced indices sit next to each other in the key (x[:, i, j]): their
+    /// broadcast dims then keep their place in the result; separated ones (x[i, :, j],
+    /// and x[:, i, ..., j] even where the ellipsis stands for no dim) move to the front,
+    /// as in NumPy.
+    pub adjacent: bool,
 }
 
 fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
@@ -60,13 +57,21 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
     }
     // With any array present, NumPy treats integer scalars as advanced indices too
     // (0-d arrays), which matters for where the broadcast dims land: x[1, :, [0, 4]].
-    if items.iter().any(|i| matches!(i, TensorIndex::Array(_))) {
-        for it in items.iter_mut() {
-            if let TensorIndex::Int(i) = *it {
-                *it = TensorIndex::Array(Tensor::scalar(i as i64));
-            }
-        }
-    }
+    // NumPy decides where they land from the key as written, so adjacency is read off
+    // the items before the ellipsis expands: an ellipsis or None between two advanced
+    // indices separates them even when it stands for no dim.
+    let has_array = items.iter().any(|i| matches!(i, TensorIndex::Array(_)));
+    let advanced: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| match i {
+            TensorIndex::Array(_) => true,
+            TensorIndex::Int(_) => has_array,
+            _ => false,
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let adjacent = advanced.windows(2).all(|w| w[1] == w[0] + 1);
     let consumed = items
         .iter()
         .filter(|i| match i {
@@ -105,14 +110,34 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
     }
 
     let mut view = x.clone();
-    let mut d = 0usize;
+    // d: the dim of `view` the next item applies to; src: the dim of x (for messages).
+    let (mut d, mut src) = (0usize, 0usize);
     let (mut arrays, mut dims) = (vec![], vec![]);
     for it in full {
         match it {
-            TensorIndex::Int(i) => view = view.select(d as isize, i)?,
+            TensorIndex::Int(i) if has_array => {
+                // Checked here: the broadcast index may be empty (x[[], 7]), and
+                // NumPy still refuses an integer out of range.
+                let n = view.shape()[d] as isize;
+                if !(-n..n).contains(&i) {
+                    bail!(
+                        Index,
+                        "index {i} is out of bounds for axis {src} with size {n}"
+                    )
+                }
+                arrays.push(Tensor::scalar(i as i64));
+                dims.push(d);
+                d += 1;
+                src += 1;
+            }
+            TensorIndex::Int(i) => {
+                view = view.select(d as isize, i)?;
+                src += 1;
+            }
             TensorIndex::Slice(a, b, s) => {
                 view = view.slice(d as isize, a, b, s)?;
                 d += 1;
+                src += 1;
             }
             TensorIndex::NewAxis => {
                 view = view.unsqueeze(d as isize)?;
@@ -129,6 +154,7 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
                     arrays.push(Tensor::from_vec(pick, &[n])?);
                 } else {
                     arrays.push(t);
+                    src += 1;
                 }
                 dims.push(d);
                 d += 1;
@@ -154,6 +180,7 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
         arrays,
         dims,
         bshape,
+        adjacent,
     })
 }
 
