@@ -1,9 +1,20 @@
 //! CPU execution helpers: the thread pool, fixed-size parallel chunking, and strided
 //! n-dimensional iteration.
 //!
-//! Determinism rule (DESIGN.md): work is split into chunks whose boundaries depend only
-//! on the problem size, never on the thread count, and partial results are combined in
-//! chunk order. So every result is bitwise identical with 1 or 16 threads.
+//! Determinism rule: work is split into chunks whose boundaries depend only on the
+//! problem size, never on the thread count, and partial results (float sums above all)
+//! are combined in chunk order, never in the order the threads finish. So every CPU
+//! result is bitwise identical with 1 or 16 threads, on the same machine and build.
+//! Kernels follow it by calling `for_each_chunk` / `map_chunks` with a chunk size
+//! computed from the shape alone (usually from `GRAIN`), and never reading
+//! `num_threads()` to decide how to split. The one caller of `num_threads()` is
+//! matmul's large-gemm path, where the `gemm` crate parallelises over output blocks and
+//! each output element's k-sum runs in the same order whatever the thread count.
+//! tests/python/test_threads.py checks 1, 2 and 3 threads on every chunked kernel.
+//!
+//! The chunk size aims at tasks of about 20-50 us (`GRAIN` elements of cheap
+//! elementwise work), so that scheduling costs stay small against the work, and small
+//! inputs (one chunk) run on the calling thread without waking the pool.
 
 use super::spin_pool::SpinPool;
 use std::sync::{Arc, OnceLock, RwLock};

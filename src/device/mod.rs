@@ -1,5 +1,15 @@
-//! Devices: where a tensor's storage lives. Selection is at run time (no backend type
-//! parameters on `Tensor`), see DESIGN.md.
+//! Devices: where a tensor's storage lives.
+//!
+//! The device is chosen at run time: a `Tensor` carries a `Device` value next to its
+//! storage, and there are no backend type parameters on `Tensor` (no `Tensor<B>`). An op
+//! checks its inputs once and then calls the backend for the device they share; a
+//! device that has no kernel for an op gives a clear error from that one place. Generic
+//! backends would make every op and every user type generic over the backend, which
+//! multiplies compile times and error-message sizes for a choice that users make once,
+//! at run time, with `.to("wgpu")`.
+//!
+//! `cpu` holds the CPU execution helpers (thread pools, deterministic chunking, strided
+//! iteration); `wgpu` (behind the feature of the same name) the GPU backend.
 
 pub mod cpu;
 mod spin_pool;
