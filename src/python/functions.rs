@@ -122,60 +122,40 @@ pub fn full(
     finish(py, t, dev_of(device)?, requires_grad)
 }
 
-/// zeros / ones / empty: a shape, a dtype (float32 by default), then device and grad.
-fn constant(
-    py: Python<'_>,
-    shape: &Bound<'_, PyAny>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-    make: impl FnOnce(&[usize], DType) -> crate::Result<Tensor> + Send,
-) -> PyResult<Py<PyAny>> {
-    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || make(&shape, dt))?;
-    finish(py, t, dev_of(device)?, requires_grad)
+/// The constructors that take (shape, dtype=None, device=None, requires_grad=False), with
+/// float32 as the default dtype: one definition, instantiated per name with the `Tensor`
+/// constructor it calls.
+macro_rules! shape_constructors {
+    ($($(#[$doc:meta])* $name:ident => $make:expr;)*) => {$(
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
+        pub fn $name(
+            py: Python<'_>,
+            shape: &Bound<'_, PyAny>,
+            dtype: Option<&Bound<'_, PyAny>>,
+            device: Option<&Bound<'_, PyAny>>,
+            requires_grad: bool,
+        ) -> PyResult<Py<PyAny>> {
+            let make: fn(&[usize], DType) -> crate::Result<Tensor> = $make;
+            let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
+            let t = run(py, crate::tensor::shape::numel(&shape), move || make(&shape, dt))?;
+            finish(py, t, dev_of(device)?, requires_grad)
+        }
+    )*};
 }
 
-#[pyfunction]
-#[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn zeros(
-    py: Python<'_>,
-    shape: &Bound<'_, PyAny>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyAny>> {
-    constant(py, shape, dtype, device, requires_grad, |shape, dt| {
-        Tensor::zeros_dtype(shape, dt)
-    })
-}
-
-#[pyfunction]
-#[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn ones(
-    py: Python<'_>,
-    shape: &Bound<'_, PyAny>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyAny>> {
-    constant(py, shape, dtype, device, requires_grad, |shape, dt| {
-        Tensor::ones(shape, dt)
-    })
-}
-
-#[pyfunction]
-#[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn empty(
-    py: Python<'_>,
-    shape: &Bound<'_, PyAny>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyAny>> {
-    constant(py, shape, dtype, device, requires_grad, |shape, dt| {
-        Tensor::empty(shape, dt)
-    })
+shape_constructors! {
+    /// A tensor of zeros.
+    zeros => Tensor::zeros_dtype;
+    /// A tensor of ones.
+    ones => Tensor::ones;
+    /// An uninitialised tensor.
+    empty => Tensor::empty;
+    /// Uniform samples from [0, 1).
+    rand => Tensor::rand;
+    /// Standard normal samples.
+    randn => Tensor::randn;
 }
 
 #[pyfunction]
@@ -256,38 +236,6 @@ pub fn eye(
     crate::tensor::shape::checked_numel(&[n as usize, m.unwrap_or(n) as usize])?;
     let t = run(py, n as usize, move || {
         Tensor::eye(n as usize, m.map(|v| v as usize), k, dt)
-    })?;
-    finish(py, t, dev_of(device)?, requires_grad)
-}
-
-#[pyfunction]
-#[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn rand(
-    py: Python<'_>,
-    shape: &Bound<'_, PyAny>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyAny>> {
-    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Tensor::rand(&shape, dt)
-    })?;
-    finish(py, t, dev_of(device)?, requires_grad)
-}
-
-#[pyfunction]
-#[pyo3(signature = (shape, dtype=None, device=None, requires_grad=false))]
-pub fn randn(
-    py: Python<'_>,
-    shape: &Bound<'_, PyAny>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyAny>> {
-    let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-    let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Tensor::randn(&shape, dt)
     })?;
     finish(py, t, dev_of(device)?, requires_grad)
 }

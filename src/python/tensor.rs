@@ -100,59 +100,42 @@ unary_methods! {
     isnan => IsNan, isinf => IsInf, isfinite => IsFinite,
 }
 
-/// Reductions sharing NumPy's (`axis`, `keepdims`) and PyTorch's (`dim`, `keepdim`) arguments.
+/// Reductions sharing NumPy's (`axis`, `keepdims`) and PyTorch's (`dim`, `keepdim`)
+/// arguments, all through `PyTensor::reduce`: `reduce_methods!([extra: type, ...] =>
+/// correction; names)` defines one method per name, with the extra keyword-only
+/// arguments (each `Option<type>`, default None) from which `correction` is computed.
 macro_rules! reduce_methods {
-    ($($name:ident),* $(,)?) => {
+    (@one $name:ident [$($kw:ident: $ty:ty),*] $c:expr) => {
         #[pymethods]
         impl PyTensor {
-            $(
-                #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-                fn $name(
-                    &self,
-                    py: Python<'_>,
-                    axis: Option<&Bound<'_, PyAny>>,
-                    keepdims: bool,
-                    dim: Option<&Bound<'_, PyAny>>,
-                    keepdim: Option<bool>,
-                ) -> PyResult<Py<PyAny>> {
-                    self.reduce(py, stringify!($name), resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), 0.0)
-                }
-            )*
+            #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None $(, $kw=None)*))]
+            #[allow(clippy::too_many_arguments)]
+            fn $name(
+                &self,
+                py: Python<'_>,
+                axis: Option<&Bound<'_, PyAny>>,
+                keepdims: bool,
+                dim: Option<&Bound<'_, PyAny>>,
+                keepdim: Option<bool>,
+                $($kw: Option<$ty>,)*
+            ) -> PyResult<Py<PyAny>> {
+                self.reduce(py, stringify!($name), resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), $c)
+            }
         }
+    };
+    ($kws:tt => $c:expr; $($name:ident),* $(,)?) => {
+        $(reduce_methods!(@one $name $kws $c);)*
     };
 }
 
-reduce_methods!(sum, mean, prod, max, min, logsumexp, all, any);
-
-/// var and std: the reductions' arguments plus the degrees-of-freedom correction, as the
-/// Array API's `correction` (0 biased, 1 unbiased; the default 0 is NumPy's) or PyTorch's
-/// `unbiased=`.
-macro_rules! spread_methods {
-    ($($name:ident),* $(,)?) => {
-        #[pymethods]
-        impl PyTensor {
-            $(
-                #[pyo3(signature = (axis=None, keepdims=false, *, correction=None, dim=None, keepdim=None, unbiased=None))]
-                #[allow(clippy::too_many_arguments)]
-                fn $name(
-                    &self,
-                    py: Python<'_>,
-                    axis: Option<&Bound<'_, PyAny>>,
-                    keepdims: bool,
-                    correction: Option<f64>,
-                    dim: Option<&Bound<'_, PyAny>>,
-                    keepdim: Option<bool>,
-                    unbiased: Option<bool>,
-                ) -> PyResult<Py<PyAny>> {
-                    let c = correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
-                    self.reduce(py, stringify!($name), resolve_axis(axis, dim)?, keepdim.unwrap_or(keepdims), c)
-                }
-            )*
-        }
-    };
-}
-
-spread_methods!(var, std);
+reduce_methods!([] => 0.0; sum, mean, prod, max, min, logsumexp, all, any, argmax, argmin);
+// The degrees-of-freedom correction of var and std: the Array API's `correction` (0
+// biased, 1 unbiased; the default 0 is NumPy's) or PyTorch's `unbiased=`.
+reduce_methods!(
+    [correction: f64, unbiased: bool] =>
+        correction.unwrap_or(if unbiased == Some(true) { 1.0 } else { 0.0 });
+    var, std
+);
 
 impl PyTensor {
     fn bin(
@@ -252,12 +235,20 @@ impl PyTensor {
         keepdims: bool,
         correction: f64,
     ) -> PyResult<Py<PyAny>> {
-        let axes = parse_axes(axis)?;
+        // argmax and argmin take one axis (or None); the others any number of them.
+        let arg = matches!(name, "argmax" | "argmin");
+        let (axes, one) = if arg {
+            (None, one_axis(axis)?)
+        } else {
+            (parse_axes(axis)?, None)
+        };
         let t = self.t.clone();
         let name = name.to_string();
         let r = run(py, t.numel(), move || {
             let ax = axes.as_deref();
             match name.as_str() {
+                "argmax" => t.argmax(one, keepdims),
+                "argmin" => t.argmin(one, keepdims),
                 "sum" => t.sum(ax, keepdims),
                 "mean" => t.mean(ax, keepdims),
                 "var" => t.var(ax, correction, keepdims),
@@ -925,37 +916,7 @@ impl PyTensor {
         self.clip(py, min, max)
     }
 
-    // ----- reductions (sum ... any, var and std: see reduce_methods!) -----
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn argmax(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        let ax = one_axis(resolve_axis(axis, dim)?)?;
-        let t = self.t.clone();
-        let kd = keepdim.unwrap_or(keepdims);
-        let r = run(py, t.numel(), move || t.argmax(ax, kd))?;
-        wrap(py, r)
-    }
-    #[pyo3(signature = (axis=None, keepdims=false, *, dim=None, keepdim=None))]
-    fn argmin(
-        &self,
-        py: Python<'_>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: Option<bool>,
-    ) -> PyResult<Py<PyAny>> {
-        let ax = one_axis(resolve_axis(axis, dim)?)?;
-        let t = self.t.clone();
-        let kd = keepdim.unwrap_or(keepdims);
-        let r = run(py, t.numel(), move || t.argmin(ax, kd))?;
-        wrap(py, r)
-    }
+    // ----- reductions: see reduce_methods! -----
     #[pyo3(signature = (axis=-1, *, dim=None))]
     fn softmax(&self, py: Python<'_>, axis: isize, dim: Option<isize>) -> PyResult<Py<PyAny>> {
         let t = self.t.clone();

@@ -14,16 +14,15 @@
 //! owns whole channels. The backward is the same pair of passes (sums of dy and
 //! dy * (x - mean), then dx).
 
-use super::layer_norm::param;
 use super::{
-    check_input, check_param, composite_grads, param_grads, record_norm, rstd_of, slice, slice_mut,
-    sum_map, sum_map2, Real,
+    channel_input, record_norm, rstd_of, slice, slice_mut, sum_map, sum_map2, CompositeView,
+    FusedBackward, NormForward, Real, Saved,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 use crate::device::Device;
 use crate::ops::copy::uninit_cpu;
 use crate::ops::simd::simd;
-use crate::tensor::shape::{fmt_shape, numel};
+use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Element, Tensor};
 use crate::{bail, dispatch, dispatch_float, Result};
 
@@ -40,21 +39,8 @@ pub fn batch_norm(
     eps: f64,
 ) -> Result<Tensor> {
     let op = "batch_norm";
-    check_input(op, x)?;
-    if x.ndim() < 2 {
-        bail!(
-            Value,
-            "batch_norm: expected an input of shape (N, C) or (N, C, *), got {}",
-            fmt_shape(x.shape())
-        )
-    }
-    if !(eps >= 0.0) {
-        bail!(Value, "{op}: eps must be non-negative, got {eps}")
-    }
-    let (n, c, s) = (x.shape()[0], x.shape()[1], numel(&x.shape()[2..]));
+    let (n, c, s, w, b) = channel_input(op, x, weight, bias, eps)?;
     let geo = Geo { n, c, s };
-    let w = check_param(op, "weight", weight, &[c], x)?;
-    let b = check_param(op, "bias", bias, &[c], x)?;
     check_running("running_mean", running_mean, c)?;
     check_running("running_var", running_var, c)?;
     if running_mean.is_some() != running_var.is_some() {
@@ -108,60 +94,38 @@ pub fn batch_norm(
         Ok((xc, out, mean, rstd))
     })?;
 
-    let want_params = w.is_some() || b.is_some();
-    let saved: Vec<&Tensor> = [Some(&xc), w.as_ref()].into_iter().flatten().collect();
-    let fused = {
-        let (xc, w, mean, rstd) = (xc.clone(), w.clone(), mean.clone(), rstd.clone());
-        move |g: &Tensor| -> Result<super::Grads> {
-            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
-            let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
-                let (dw, db) = backward::<T>(
-                    slice(&xc), slice(g), geo, w.as_ref().map(slice::<T>), slice(&mean),
-                    slice(&rstd), training, slice_mut(&dx),
-                );
-                if want_params {
-                    (param::<T>(dw, &[c])?, param::<T>(db, &[c])?)
-                } else {
-                    (None, None)
-                }
-            });
-            Ok((dx, dw, db))
-        }
+    let kernel = Backward {
+        geo,
+        training,
+        want_params: w.is_some() || b.is_some(),
     };
-    let composite = {
-        let (xc, w, mean, rstd) = (xc.clone(), w.clone(), mean.clone(), rstd.clone());
-        move |g: &Tensor| -> Result<super::Grads> {
-            let v = [n, c, s];
-            let (x3, g3) = (xc.reshape_usize(&v)?, g.reshape_usize(&v)?);
-            let wv = w
-                .as_ref()
-                .map(|w| w.reshape_usize(&[1, c, 1]))
-                .transpose()?;
-            let fixed_t;
-            let fixed = if training {
-                None
-            } else {
-                fixed_t = (
-                    mean.reshape_usize(&[1, c, 1])?,
-                    rstd.reshape_usize(&[1, c, 1])?,
-                );
-                Some((&fixed_t.0, &fixed_t.1))
-            };
-            let (dx, gxhat) = composite_grads(&x3, &g3, wv.as_ref(), &[0, 2], true, eps, fixed)?;
-            let (dw, db) = param_grads(&gxhat, &g3, &[1, c, 1], &[c])?;
-            Ok((dx.reshape_usize(xc.shape())?, Some(dw), Some(db)))
-        }
+    // In eval mode the statistics are the running ones: constants of the graph.
+    let fixed = if training {
+        None
+    } else {
+        Some((
+            mean.reshape_usize(&[1, c, 1])?,
+            rstd.reshape_usize(&[1, c, 1])?,
+        ))
     };
-    Ok(record_norm(
-        out,
-        "NativeBatchNormBackward",
+    let cv = CompositeView {
+        view: vec![n, c, s],
+        axes: vec![0, 2],
+        w_view: vec![1, c, 1],
+        param: vec![c],
+        center: true,
+        eps,
+        fixed,
+    };
+    let f = NormForward {
         x,
-        w.as_ref(),
-        b.as_ref(),
-        &saved,
-        fused,
-        composite,
-    ))
+        xc: &xc,
+        w: w.as_ref(),
+        b: b.as_ref(),
+        mean: &mean,
+        rstd: &rstd,
+    };
+    Ok(record_norm(out, "NativeBatchNormBackward", f, kernel, cv))
 }
 
 fn check_running(what: &str, t: Option<&Tensor>, c: usize) -> Result<()> {
@@ -297,7 +261,7 @@ pub(crate) fn batch_stats<T: Real>(x: &[T], geo: Geo) -> (Vec<f64>, Vec<f64>) {
     for j in 0..c {
         let d = a[j] / m;
         mean[j] = k[j].to_f64() + d;
-        var[j] = (q[j] / m - d * d).max(0.0);
+        var[j] = super::nonneg(q[j] / m - d * d);
     }
     (mean, var)
 }
@@ -349,17 +313,26 @@ pub(crate) fn channel_apply<T: Real>(
 
 /// dw = sum dy * xhat, db = sum dy; dx = a * (dy - db/M - xhat * dw/M) in training
 /// (a = w * rstd), dx = a * dy in eval (the statistics are constants there).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward<T: Real>(
-    x: &[T],
-    dy: &[T],
+#[derive(Clone, Copy)]
+struct Backward {
     geo: Geo,
-    w: Option<&[T]>,
-    mean: &[T],
-    rstd: &[T],
     training: bool,
-    dx: &mut [T],
-) -> (Vec<T>, Vec<T>) {
+    want_params: bool,
+}
+
+impl FusedBackward for Backward {
+    fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
+        backward(*self, *s, dy, dx)
+    }
+}
+
+fn backward<T: Real>(b: Backward, s: Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
+    let Backward {
+        geo,
+        training,
+        want_params,
+    } = b;
+    let Saved { x, w, mean, rstd } = s;
     let c = geo.c;
     let m = (geo.n * geo.s) as f64;
     let (sdy, sdyx) = channel_sums(x, Some(dy), geo, mean);
@@ -374,6 +347,9 @@ pub(crate) fn backward<T: Real>(
         }
     }
     channel_apply(x, Some(dy), geo, Some(&a), &bx, mean, &c1, dx);
+    if !want_params {
+        return (vec![], vec![]);
+    }
     (
         (0..c)
             .map(|j| T::from_f64(sdyx[j] * rstd[j].to_f64()))

@@ -3,14 +3,13 @@
 //! contiguous row of the (contiguous) input. The affine parameters are per channel, so
 //! within a row each channel's run of S spatial elements shares one scale and shift.
 
-use super::layer_norm::param;
 use super::{
-    check_input, check_param, composite_grads, param_grads, record_norm, rstd_of, slice, slice_mut,
-    sum_map, sum_map2, Real,
+    channel_input, record_norm, rstd_of, slice, slice_mut, sum_map, sum_map2, CompositeView,
+    FusedBackward, NormForward, Real, Saved,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 use crate::ops::copy::uninit_cpu;
-use crate::tensor::shape::{fmt_shape, numel};
+use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float, Result};
 
@@ -23,15 +22,7 @@ pub fn group_norm(
     eps: f64,
 ) -> Result<Tensor> {
     let op = "group_norm";
-    check_input(op, x)?;
-    if x.ndim() < 2 {
-        bail!(
-            Value,
-            "group_norm: expected an input of shape (N, C, *) with at least 2 dims, got {}",
-            fmt_shape(x.shape())
-        )
-    }
-    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let (n, c, s, w, b) = channel_input(op, x, weight, bias, eps)?;
     if num_groups == 0 || c % num_groups != 0 {
         bail!(
             Value,
@@ -39,12 +30,7 @@ pub fn group_norm(
             fmt_shape(x.shape())
         )
     }
-    if !(eps >= 0.0) {
-        bail!(Value, "{op}: eps must be non-negative, got {eps}")
-    }
-    let w = check_param(op, "weight", weight, &[c], x)?;
-    let b = check_param(op, "bias", bias, &[c], x)?;
-    let (g, s) = (num_groups, numel(&x.shape()[2..]));
+    let g = num_groups;
     let geo = Geo { g, cg: c / g, s };
     let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
@@ -58,49 +44,28 @@ pub fn group_norm(
         Ok((xc, out, mean, rstd))
     })?;
 
-    let want_params = w.is_some() || b.is_some();
-    let saved: Vec<&Tensor> = [Some(&xc), w.as_ref(), Some(&mean), Some(&rstd)]
-        .into_iter()
-        .flatten()
-        .collect();
-    let fused = {
-        let (xc, w, mean, rstd) = (xc.clone(), w.clone(), mean.clone(), rstd.clone());
-        move |gy: &Tensor| -> Result<super::Grads> {
-            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
-            let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
-                let (dw, db) = backward::<T>(
-                    slice(&xc), slice(gy), geo, w.as_ref().map(slice::<T>), slice(&mean),
-                    slice(&rstd), want_params, slice_mut(&dx),
-                );
-                (param::<T>(dw, &[c])?, param::<T>(db, &[c])?)
-            });
-            Ok((dx, dw, db))
-        }
+    let kernel = Backward {
+        geo,
+        want_params: w.is_some() || b.is_some(),
     };
-    let composite = {
-        let (xc, w) = (xc.clone(), w.clone());
-        move |gy: &Tensor| -> Result<super::Grads> {
-            let v = [n, g, c / g, s];
-            let (x4, g4) = (xc.reshape_usize(&v)?, gy.reshape_usize(&v)?);
-            let wv = w
-                .as_ref()
-                .map(|w| w.reshape_usize(&[1, g, c / g, 1]))
-                .transpose()?;
-            let (dx, gxhat) = composite_grads(&x4, &g4, wv.as_ref(), &[2, 3], true, eps, None)?;
-            let (dw, db) = param_grads(&gxhat, &g4, &[1, g, c / g, 1], &[c])?;
-            Ok((dx.reshape_usize(xc.shape())?, Some(dw), Some(db)))
-        }
+    let cv = CompositeView {
+        view: vec![n, g, c / g, s],
+        axes: vec![2, 3],
+        w_view: vec![1, g, c / g, 1],
+        param: vec![c],
+        center: true,
+        eps,
+        fixed: None,
     };
-    Ok(record_norm(
-        out,
-        "NativeGroupNormBackward",
+    let f = NormForward {
         x,
-        w.as_ref(),
-        b.as_ref(),
-        &saved,
-        fused,
-        composite,
-    ))
+        xc: &xc,
+        w: w.as_ref(),
+        b: b.as_ref(),
+        mean: &mean,
+        rstd: &rstd,
+    };
+    Ok(record_norm(out, "NativeGroupNormBackward", f, kernel, cv))
 }
 
 /// Groups, channels per group, spatial size.
@@ -167,17 +132,21 @@ pub(crate) fn forward<T: Real>(
 /// Per row (n, g) and channel c of it: sdy_c = sum dy, sdyx_c = sum dy * (x - mean).
 /// Then dw_c += sdyx_c * rstd, db_c += sdy_c (summed over n in order) and
 /// dx = rstd * (dy * w_c - mean(dn) - xhat * mean(dn * xhat)) with dn = dy * w.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward<T: Real>(
-    x: &[T],
-    dy: &[T],
+#[derive(Clone, Copy)]
+struct Backward {
     geo: Geo,
-    w: Option<&[T]>,
-    mean: &[T],
-    rstd: &[T],
     want_params: bool,
-    dx: &mut [T],
-) -> (Vec<T>, Vec<T>) {
+}
+
+impl FusedBackward for Backward {
+    fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
+        backward(*self, *s, dy, dx)
+    }
+}
+
+fn backward<T: Real>(b: Backward, sv: Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
+    let Backward { geo, want_params } = b;
+    let Saved { x, w, mean, rstd } = sv;
     let (len, s, cg) = (geo.len(), geo.s, geo.cg);
     let rows = mean.len();
     let dxp = SendPtr(dx.as_mut_ptr());

@@ -6,8 +6,8 @@
 //! in `rows.rs`.
 
 use super::{
-    check_input, check_param, composite_grads, param_grads, record_norm, rows, slice, slice_mut,
-    Real,
+    check_eps, check_input, check_param, record_norm, rows, slice, slice_mut, CompositeView,
+    NormForward, Real,
 };
 use crate::ops::copy::uninit_cpu;
 use crate::tensor::shape::{fmt_shape, numel};
@@ -62,9 +62,7 @@ fn row_norm(
             fmt_shape(x.shape())
         )
     }
-    if !(eps >= 0.0) {
-        bail!(Value, "{op}: eps must be non-negative, got {eps}")
-    }
+    check_eps(op, eps)?;
     let w = check_param(op, "weight", weight, ns, x)?;
     let b = check_param(op, "bias", bias, ns, x)?;
     let len = numel(ns);
@@ -86,58 +84,27 @@ fn row_norm(
     } else {
         "RmsNormBackward"
     };
-    let want_params = w.is_some() || b.is_some();
-    let saved: Vec<&Tensor> = [Some(&xc), w.as_ref(), Some(&mean), Some(&rstd)]
-        .into_iter()
-        .flatten()
-        .collect();
-    let fused = {
-        let (xc, w, mean, rstd, ns) = (
-            xc.clone(),
-            w.clone(),
-            mean.clone(),
-            rstd.clone(),
-            ns.to_vec(),
-        );
-        move |g: &Tensor| -> Result<super::Grads> {
-            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
-            let (dw, db) = dispatch_float!(xc.dtype(), op, T => {
-                let (dw, db) = rows::backward::<T>(
-                    slice(&xc), slice(g), len, w.as_ref().map(slice::<T>), slice(&mean),
-                    slice(&rstd), center, want_params, slice_mut(&dx),
-                );
-                (param::<T>(dw, &ns)?, param::<T>(db, &ns)?)
-            });
-            Ok((dx, dw, db))
-        }
+    let kernel = rows::Backward {
+        len,
+        center,
+        want_params: w.is_some() || b.is_some(),
     };
-    let composite = {
-        let (xc, w, ns) = (xc.clone(), w.clone(), ns.to_vec());
-        move |g: &Tensor| -> Result<super::Grads> {
-            let x2 = xc.reshape_usize(&[rows, len])?;
-            let g2 = g.reshape_usize(&[rows, len])?;
-            let wv = w.as_ref().map(|w| w.reshape_usize(&[1, len])).transpose()?;
-            let (dx, gxhat) = composite_grads(&x2, &g2, wv.as_ref(), &[1], center, eps, None)?;
-            let (dw, db) = param_grads(&gxhat, &g2, &[1, len], &ns)?;
-            Ok((dx.reshape_usize(xc.shape())?, Some(dw), Some(db)))
-        }
+    let cv = CompositeView {
+        view: vec![rows, len],
+        axes: vec![1],
+        w_view: vec![1, len],
+        param: ns.to_vec(),
+        center,
+        eps,
+        fixed: None,
     };
-    Ok(record_norm(
-        out,
-        name,
+    let f = NormForward {
         x,
-        w.as_ref(),
-        b.as_ref(),
-        &saved,
-        fused,
-        composite,
-    ))
-}
-
-/// A parameter gradient from a kernel's Vec (None when the kernel skipped it).
-pub(crate) fn param<T: Real>(v: Vec<T>, shape: &[usize]) -> Result<Option<Tensor>> {
-    if v.is_empty() && numel(shape) != 0 {
-        return Ok(None);
-    }
-    Tensor::from_vec(v, shape).map(Some)
+        xc: &xc,
+        w: w.as_ref(),
+        b: b.as_ref(),
+        mean: &mean,
+        rstd: &rstd,
+    };
+    Ok(record_norm(out, name, f, kernel, cv))
 }

@@ -50,14 +50,28 @@ pub use layer_norm::{layer_norm, rms_norm};
 use crate::autograd::{record, sum_to};
 use crate::device::Device;
 pub(crate) use crate::ops::lanes::{shifted_sums, sum_map, sum_map2, Real};
-use crate::tensor::shape::fmt_shape;
+use crate::ops::copy::uninit_cpu;
+use crate::tensor::shape::{fmt_shape, numel};
 use crate::tensor::{Element, Tensor};
-use crate::{bail, Result};
+use crate::{bail, dispatch_float, Result};
+
+/// `v` clamped at 0 from below (a variance computed as E[x^2] - E[x]^2 can round to a
+/// tiny negative), NaN kept: a row or channel holding inf or NaN has a NaN variance and
+/// must normalise to NaN, as in PyTorch (`f64::max` would turn NaN into 0 and give
+/// +-inf outputs).
+#[inline]
+pub(crate) fn nonneg(v: f64) -> f64 {
+    if v < 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
 
 /// `1 / sqrt(var + eps)`, computed in f64.
 #[inline]
 pub(crate) fn rstd_of(var: f64, eps: f64) -> f64 {
-    1.0 / (var.max(0.0) + eps).sqrt()
+    1.0 / (nonneg(var) + eps).sqrt()
 }
 
 /// The input checks every norm shares: a CPU float tensor.
@@ -115,6 +129,38 @@ pub(crate) fn check_param(
     Ok(Some(p.contiguous()?))
 }
 
+/// An (N, C, *) input of batch_norm and group_norm with per-channel weight and bias:
+/// the shared checks, then (n, c, s = the spatial size, weight, bias).
+pub(crate) fn channel_input(
+    op: &str,
+    x: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<(usize, usize, usize, Option<Tensor>, Option<Tensor>)> {
+    check_input(op, x)?;
+    if x.ndim() < 2 {
+        bail!(
+            Value,
+            "{op}: expected an input of shape (N, C) or (N, C, *) with at least 2 dims, got {}",
+            fmt_shape(x.shape())
+        )
+    }
+    check_eps(op, eps)?;
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let w = check_param(op, "weight", weight, &[c], x)?;
+    let b = check_param(op, "bias", bias, &[c], x)?;
+    Ok((n, c, numel(&x.shape()[2..]), w, b))
+}
+
+/// eps must be a non-negative number (NaN is rejected too).
+pub(crate) fn check_eps(op: &str, eps: f64) -> Result<()> {
+    if !(eps >= 0.0) {
+        bail!(Value, "{op}: eps must be non-negative, got {eps}")
+    }
+    Ok(())
+}
+
 /// A contiguous slice of a CPU tensor of element type T (callers checked dtype/device).
 pub(crate) fn slice<T: Element>(t: &Tensor) -> &[T] {
     t.contiguous_slice::<T>()
@@ -135,7 +181,7 @@ pub(crate) fn slice_mut<T: Element>(t: &Tensor) -> &mut [T] {
 /// the statistics are constants (BatchNorm in eval mode); otherwise they are recomputed
 /// from `x` with tensor ops, so that the result is differentiable in x as well.
 /// Returns (dx, g * xhat); the caller sums the latter (and g) to get dw (and db).
-pub(crate) fn composite_grads(
+fn composite_grads(
     x: &Tensor,
     g: &Tensor,
     w: Option<&Tensor>,
@@ -173,7 +219,7 @@ pub(crate) fn composite_grads(
 
 /// dw and db of a composite backward: `gxhat` and `g` summed down to `view` (the shape
 /// w was broadcast from), then given the parameter's own shape.
-pub(crate) fn param_grads(
+fn param_grads(
     gxhat: &Tensor,
     g: &Tensor,
     view: &[usize],
@@ -188,29 +234,99 @@ pub(crate) fn param_grads(
 /// Gradients (dx, dw, db) from either backward.
 pub(crate) type Grads = (Tensor, Option<Tensor>, Option<Tensor>);
 
-/// Records one node for a norm: inputs [x, w?, b?]. The backward calls `fused` when
-/// grad mode is off (the normal backward) and `composite` when it is on (create_graph).
-/// `saved` must not contain the output (the node would keep itself alive).
+/// How a norm's composite (create_graph) backward sees its input: x and dy are viewed
+/// as `view`, the statistics run over `axes` of it (centred or not), the weight
+/// broadcasts from `w_view`, and dw and db come back in the parameters' shape `param`.
+/// `fixed` = (mean, rstd), shaped like `w_view`, makes the statistics constants
+/// (BatchNorm in eval mode).
+pub(crate) struct CompositeView {
+    pub view: Vec<usize>,
+    pub axes: Vec<isize>,
+    pub w_view: Vec<usize>,
+    pub param: Vec<usize>,
+    pub center: bool,
+    pub eps: f64,
+    pub fixed: Option<(Tensor, Tensor)>,
+}
+
+impl CompositeView {
+    fn grads(&self, xc: &Tensor, w: Option<&Tensor>, g: &Tensor) -> Result<Grads> {
+        let (xv, gv) = (xc.reshape_usize(&self.view)?, g.reshape_usize(&self.view)?);
+        let wv = w.map(|w| w.reshape_usize(&self.w_view)).transpose()?;
+        let fixed = self.fixed.as_ref().map(|(m, r)| (m, r));
+        let (dx, gxhat) =
+            composite_grads(&xv, &gv, wv.as_ref(), &self.axes, self.center, self.eps, fixed)?;
+        let (dw, db) = param_grads(&gxhat, &gv, &self.w_view, &self.param)?;
+        Ok((dx.reshape_usize(xc.shape())?, Some(dw), Some(db)))
+    }
+}
+
+/// What a norm's forward saved for its fused backward, as slices of element type T:
+/// the contiguous input, the weight, and the per-row (or per-channel) mean and rstd.
+#[derive(Clone, Copy)]
+pub(crate) struct Saved<'a, T> {
+    pub x: &'a [T],
+    pub w: Option<&'a [T]>,
+    pub mean: &'a [T],
+    pub rstd: &'a [T],
+}
+
+/// A norm's fused backward kernel (its geometry and flags are the implementing value):
+/// writes dx, contiguous like x, and returns dw and db as Vecs in the parameters'
+/// element order, empty when they are not wanted.
+pub(crate) trait FusedBackward: Send + Sync + 'static {
+    fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>);
+}
+
+/// A norm's forward, as its backward needs it: the input `x`, its contiguous copy `xc`
+/// (the same tensor when x was contiguous), the weight and bias, and the statistics.
+pub(crate) struct NormForward<'a> {
+    pub x: &'a Tensor,
+    pub xc: &'a Tensor,
+    pub w: Option<&'a Tensor>,
+    pub b: Option<&'a Tensor>,
+    pub mean: &'a Tensor,
+    pub rstd: &'a Tensor,
+}
+
+/// Records one node for a norm: inputs [x, w?, b?]. Its backward runs the fused
+/// `kernel` when grad mode is off (the normal backward), and the composite formula of
+/// `cv` when it is on (create_graph).
 pub(crate) fn record_norm(
     out: Tensor,
     name: &'static str,
-    x: &Tensor,
-    w: Option<&Tensor>,
-    b: Option<&Tensor>,
-    saved: &[&Tensor],
-    fused: impl Fn(&Tensor) -> Result<Grads> + Send + Sync + 'static,
-    composite: impl Fn(&Tensor) -> Result<Grads> + Send + Sync + 'static,
+    f: NormForward<'_>,
+    kernel: impl FusedBackward,
+    cv: CompositeView,
 ) -> Tensor {
-    let inputs: Vec<&Tensor> = std::iter::once(x).chain(w).chain(b).collect();
-    let (has_w, has_b) = (w.is_some(), b.is_some());
-    let xshape = x.shape().to_vec();
-    record(out, name, &inputs, saved, move |g| {
+    let inputs: Vec<&Tensor> = std::iter::once(f.x).chain(f.w).chain(f.b).collect();
+    // Never the output: the node would keep itself alive.
+    let saved: Vec<&Tensor> = [Some(f.xc), f.w, Some(f.mean), Some(f.rstd)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (has_w, has_b) = (f.w.is_some(), f.b.is_some());
+    let (xc, w) = (f.xc.clone(), f.w.cloned());
+    let (mean, rstd) = (f.mean.clone(), f.rstd.clone());
+    record(out, name, &inputs, &saved, move |g| {
         let (dx, dw, db) = if crate::autograd::is_grad_enabled() {
-            composite(g)?
+            cv.grads(&xc, w.as_ref(), g)?
         } else {
-            fused(&g.contiguous()?)?
+            let g = g.contiguous()?;
+            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
+            let (dw, db) = dispatch_float!(xc.dtype(), name, T => {
+                let s = Saved {
+                    x: slice(&xc),
+                    w: w.as_ref().map(slice::<T>),
+                    mean: slice(&mean),
+                    rstd: slice(&rstd),
+                };
+                let (dw, db) = kernel.backward::<T>(&s, slice(&g), slice_mut(&dx));
+                (param::<T>(dw, &cv.param)?, param::<T>(db, &cv.param)?)
+            });
+            (dx, dw, db)
         };
-        debug_assert_eq!(dx.shape(), &xshape[..]);
+        debug_assert_eq!(dx.shape(), xc.shape());
         let mut grads = vec![Some(dx)];
         if has_w {
             grads.push(dw);
@@ -220,4 +336,12 @@ pub(crate) fn record_norm(
         }
         Ok(grads)
     })
+}
+
+/// A parameter gradient from a kernel's Vec (None when the kernel skipped it).
+fn param<T: Real>(v: Vec<T>, shape: &[usize]) -> Result<Option<Tensor>> {
+    if v.is_empty() && numel(shape) != 0 {
+        return Ok(None);
+    }
+    Tensor::from_vec(v, shape).map(Some)
 }

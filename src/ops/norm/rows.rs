@@ -5,7 +5,7 @@
 //! are compiled for SSE2, AVX2 and AVX-512 (`with_simd!`), and
 //! picked at run time.
 
-use super::{prefetch, rstd_of, shifted_sums, sum_map, Real};
+use super::{prefetch, rstd_of, shifted_sums, sum_map, FusedBackward, Real, Saved};
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 use crate::ops::simd::simd;
 
@@ -129,18 +129,27 @@ fn row_moments<T: Real>(xr: &[T], center: bool) -> (T, f64) {
 /// The first pass sums dn and dn * xhat and accumulates this chunk's dw/db; the second
 /// writes dx. Chunks' dw/db are added in chunk order (f64). Returns (dw, db) when
 /// `want_params` (length `len` each).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn backward<T: Real>(
-    x: &[T],
-    dy: &[T],
-    len: usize,
-    w: Option<&[T]>,
-    mean: &[T],
-    rstd: &[T],
-    center: bool,
-    want_params: bool,
-    dx: &mut [T],
-) -> (Vec<T>, Vec<T>) {
+/// `len` is the row length, `center` false for RMSNorm.
+#[derive(Clone, Copy)]
+pub(crate) struct Backward {
+    pub len: usize,
+    pub center: bool,
+    pub want_params: bool,
+}
+
+impl FusedBackward for Backward {
+    fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
+        backward(*self, *s, dy, dx)
+    }
+}
+
+fn backward<T: Real>(b: Backward, s: Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
+    let Backward {
+        len,
+        center,
+        want_params,
+    } = b;
+    let Saved { x, w, mean, rstd } = s;
     let dxp = SendPtr(dx.as_mut_ptr());
     let ones;
     let w = match w {

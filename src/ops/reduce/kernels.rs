@@ -255,30 +255,83 @@ fn sum_in_f64_lanes<T: Element>(s: &[T]) -> f64 {
     lanes[0] + tail
 }
 
-/// Integer sum (wrapping, as NumPy).
-pub struct SumI;
-impl<T: Element> Reducer<T> for SumI {
-    type Acc = i64;
-    fn init(&self) -> i64 {
-        0
+/// The accumulators of `Plain`: i64 wraps on overflow as NumPy's integer sum and
+/// product do; f64 is ordinary float arithmetic.
+pub trait PlainAcc: Copy + Send + Sync {
+    const ZERO: Self;
+    const ONE: Self;
+    fn of<T: Element>(v: T) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+}
+impl PlainAcc for i64 {
+    const ZERO: i64 = 0;
+    const ONE: i64 = 1;
+    #[inline(always)]
+    fn of<T: Element>(v: T) -> i64 {
+        v.to_i64()
     }
-    unsafe fn fold(
-        &self,
-        acc: i64,
-        _m: usize,
-        ptr: *const T,
-        len: usize,
-        stride: isize,
-        _pos: usize,
-    ) -> i64 {
+    #[inline(always)]
+    fn add(self, o: i64) -> i64 {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn mul(self, o: i64) -> i64 {
+        self.wrapping_mul(o)
+    }
+}
+impl PlainAcc for f64 {
+    const ZERO: f64 = 0.0;
+    const ONE: f64 = 1.0;
+    #[inline(always)]
+    fn of<T: Element>(v: T) -> f64 {
+        v.to_f64()
+    }
+    #[inline(always)]
+    fn add(self, o: f64) -> f64 {
+        self + o
+    }
+    #[inline(always)]
+    fn mul(self, o: f64) -> f64 {
+        self * o
+    }
+}
+
+/// A sum (`PROD` false) or product (`PROD` true) folded element by element in the
+/// accumulator type `A`. Its instances: `SUM_I` and `PROD_I` (integer and bool input)
+/// and `PROD_F` (float input); float sums have their own vectorised `SumF`.
+pub struct Plain<A, const PROD: bool>(std::marker::PhantomData<A>);
+pub const SUM_I: Plain<i64, false> = Plain(std::marker::PhantomData);
+pub const PROD_I: Plain<i64, true> = Plain(std::marker::PhantomData);
+pub const PROD_F: Plain<f64, true> = Plain(std::marker::PhantomData);
+impl<A: PlainAcc, const PROD: bool> Plain<A, PROD> {
+    #[inline(always)]
+    fn combine(a: A, b: A) -> A {
+        if PROD {
+            a.mul(b)
+        } else {
+            a.add(b)
+        }
+    }
+}
+impl<T: Element, A: PlainAcc, const PROD: bool> Reducer<T> for Plain<A, PROD> {
+    type Acc = A;
+    fn init(&self) -> A {
+        if PROD {
+            A::ONE
+        } else {
+            A::ZERO
+        }
+    }
+    unsafe fn fold(&self, acc: A, _m: usize, ptr: *const T, len: usize, st: isize, _p: usize) -> A {
         let mut a = acc;
         for i in 0..len as isize {
-            a = a.wrapping_add((*ptr.offset(i * stride)).to_i64());
+            a = Self::combine(a, A::of(*ptr.offset(i * st)));
         }
         a
     }
-    fn merge(&self, a: i64, b: i64) -> i64 {
-        a.wrapping_add(b)
+    fn merge(&self, a: A, b: A) -> A {
+        Self::combine(a, b)
     }
 }
 
@@ -332,58 +385,6 @@ impl<T: Element> Reducer<T> for SumShifted<'_> {
                 *a += d * d;
             }
         }
-    }
-}
-
-pub struct Prod;
-impl<T: Element> Reducer<T> for Prod {
-    type Acc = f64;
-    fn init(&self) -> f64 {
-        1.0
-    }
-    unsafe fn fold(
-        &self,
-        acc: f64,
-        _m: usize,
-        ptr: *const T,
-        len: usize,
-        stride: isize,
-        _pos: usize,
-    ) -> f64 {
-        let mut a = acc;
-        for i in 0..len as isize {
-            a *= (*ptr.offset(i * stride)).to_f64();
-        }
-        a
-    }
-    fn merge(&self, a: f64, b: f64) -> f64 {
-        a * b
-    }
-}
-
-pub struct ProdI;
-impl<T: Element> Reducer<T> for ProdI {
-    type Acc = i64;
-    fn init(&self) -> i64 {
-        1
-    }
-    unsafe fn fold(
-        &self,
-        acc: i64,
-        _m: usize,
-        ptr: *const T,
-        len: usize,
-        stride: isize,
-        _pos: usize,
-    ) -> i64 {
-        let mut a = acc;
-        for i in 0..len as isize {
-            a = a.wrapping_mul((*ptr.offset(i * stride)).to_i64());
-        }
-        a
-    }
-    fn merge(&self, a: i64, b: i64) -> i64 {
-        a.wrapping_mul(b)
     }
 }
 

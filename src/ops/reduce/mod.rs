@@ -70,7 +70,7 @@ impl Tensor {
         Ok(match self.dtype() {
             DType::F32 => from_accs(cast_vec::<f32>(self.sum_f64(&ax)), shape),
             DType::F64 => from_accs(self.sum_f64(&ax), shape),
-            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &SumI)), shape),
+            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &SUM_I)), shape),
         })
     }
 
@@ -98,11 +98,10 @@ impl Tensor {
             .map(|s| s / count as f64)
             .collect();
         let ss = dispatch!(self.dtype(), T => reduce::<T, _>(self, &ax, &SumShifted { shift: &means, exp: false }));
-        let denom = count as f64 - correction;
-        let vars = ss
-            .into_iter()
-            .map(|s| if denom > 0.0 { s / denom } else { f64::NAN })
-            .collect();
+        // NumPy divides by max(n - correction, 0): with no degrees of freedom left the
+        // variance is inf (or NaN where the squared deviations sum to 0 or NaN).
+        let denom = (count as f64 - correction).max(0.0);
+        let vars = ss.into_iter().map(|s| s / denom).collect();
         Ok(float_out(self.dtype(), vars, shape))
     }
 
@@ -115,9 +114,9 @@ impl Tensor {
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
         Ok(match self.dtype() {
-            DType::F32 => from_accs(cast_vec::<f32>(reduce::<f32, _>(self, &ax, &Prod)), shape),
-            DType::F64 => from_accs(reduce::<f64, _>(self, &ax, &Prod), shape),
-            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &ProdI)), shape),
+            DType::F32 => from_accs(cast_vec::<f32>(reduce::<f32, _>(self, &ax, &PROD_F)), shape),
+            DType::F64 => from_accs(reduce::<f64, _>(self, &ax, &PROD_F), shape),
+            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &PROD_I)), shape),
         })
     }
 
