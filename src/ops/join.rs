@@ -113,16 +113,21 @@ impl Tensor {
         self.split_at(&pts, axis)
     }
 
-    /// Splits at the given indices along `axis` (views), as NumPy's `split` with a list.
+    /// Splits at the given indices along `axis` (views), as NumPy's `split` with a list:
+    /// part i is `x[points[i-1]:points[i]]` along `axis` (from 0, to the end for the
+    /// last), with slicing's clamping, so a point smaller than the one before gives an
+    /// empty part and the next part starts back at it (`[4, 2]` on 6 elements gives
+    /// [0:4], [4:2] (empty) and [2:6]).
     pub fn split_at(&self, points: &[usize], axis: isize) -> Result<Vec<Tensor>> {
         let ax = normalize_axis(axis, self.ndim())?;
         let n = self.shape()[ax];
         let mut out = vec![];
         let mut prev = 0usize;
         for &p in points.iter().chain(std::iter::once(&n)) {
-            let (s, e) = (prev.min(n), p.min(n).max(prev.min(n)));
+            let s = prev.min(n);
+            let e = p.clamp(s, n);
             out.push(self.slice(ax as isize, Some(s as isize), Some(e as isize), 1)?);
-            prev = p.max(prev);
+            prev = p;
         }
         Ok(out)
     }

@@ -41,13 +41,12 @@ fn softmax_rows<T: FloatMath + Real>(xs: &[T], ys: &mut [T], n: usize, log: bool
 /// log_softmax, x - max - log(sum)). A row of a few thousand floats stays in L1.
 #[inline(always)]
 fn softmax_row<T: FloatMath + Real>(xi: &[T], yo: &mut [T], log: bool) {
-    let mut mx = row_max(xi);
-    // An infinite max would make x - max NaN for every element; shifting by 0 instead
-    // gives exp(inf) = inf, and inf / inf = NaN only where the input was inf (PyTorch's
-    // result). NaN inputs are skipped by the max and propagate through the sum.
-    if !mx.is_finite_() {
-        mx = T::zero();
-    }
+    // Non-finite rows give what PyTorch gives: a +inf in the row makes the max +inf and
+    // x - max NaN at that element, so the sum and with it the whole row become NaN; a
+    // NaN is skipped by the max but propagates through the sum; an all -inf row has
+    // x - max = -inf - -inf = NaN everywhere. -inf next to finite values is an ordinary
+    // (masked) logit: its exp is 0.
+    let mx = row_max(xi);
     T::exp_shifted(xi, mx, yo);
     let sum = sum_map(yo, |v| v);
     if log {
@@ -85,26 +84,29 @@ fn row_max<T: Real>(x: &[T]) -> T {
 
 impl Tensor {
     pub fn softmax(&self, axis: isize) -> Result<Tensor> {
-        let out = crate::autograd::untracked(|| self.softmax_impl(axis, false))?;
-        Ok(crate::autograd::formulas::record_softmax(
-            out, self, axis, false,
-        ))
+        self.softmax_recorded(axis, false)
     }
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
-        let out = crate::autograd::untracked(|| self.softmax_impl(axis, true))?;
+        self.softmax_recorded(axis, true)
+    }
+
+    fn softmax_recorded(&self, axis: isize, log: bool) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            // PyTorch takes a 0-d tensor as one element (dims -1 and 0 only) through the
+            // same formula: 1 (log: 0) for a finite value, NaN for an infinite or NaN
+            // one. As a (1,) view, so that the backward has an axis to sum over.
+            normalize_axis(axis, 1)?;
+            return self.reshape(&[1])?.softmax_recorded(0, log)?.reshape(&[]);
+        }
+        let out = crate::autograd::untracked(|| self.softmax_impl(axis, log))?;
         Ok(crate::autograd::formulas::record_softmax(
-            out, self, axis, true,
+            out, self, axis, log,
         ))
     }
 
     fn softmax_impl(&self, axis: isize, log: bool) -> Result<Tensor> {
         self.storage().cpu()?;
         let x = self.to_dtype(self.dtype().to_float())?;
-        if x.ndim() == 0 {
-            return Tensor::scalar(1.0f32)
-                .to_dtype(x.dtype())?
-                .mul(if log { 0.0 } else { 1.0 });
-        }
         let ax = normalize_axis(axis, x.ndim())?;
         let last = x.ndim() - 1;
         let moved = if ax == last {

@@ -217,16 +217,35 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return loss.sum() / w.sum()
 
 
+def _warn_if_broadcast(input, target):
+    """PyTorch's warning when a pointwise loss's input and target differ in shape (they
+    broadcast, which is rarely what was meant: (N, 1) against (N,) gives (N, N))."""
+    if not (hasattr(input, "shape") and hasattr(target, "shape")):
+        return  # a Python number: broadcasting it is the point
+    ti, tt = tuple(input.shape), tuple(target.shape)
+    if ti != tt:
+        warnings.warn(
+            f"Using a target size ({tt}) that is different to the input size ({ti}). "
+            "This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean squared error ``(input - target)^2``, reduced."""
+    """Mean squared error ``(input - target)^2``, reduced. Shapes that differ broadcast,
+    with PyTorch's UserWarning."""
     _check_reduction(reduction)
+    _warn_if_broadcast(input, target)
     d = input - target
     return _reduce(d * d, reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean absolute error ``|input - target|``, reduced."""
+    """Mean absolute error ``|input - target|``, reduced. Shapes that differ broadcast,
+    with PyTorch's UserWarning."""
     _check_reduction(reduction)
+    _warn_if_broadcast(input, target)
     return _reduce((input - target).abs(), reduction)
 
 

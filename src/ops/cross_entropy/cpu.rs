@@ -36,13 +36,13 @@ fn rows_per_task(c: usize) -> usize {
 }
 
 fn log_sum_exp<T: Element>(row: &[T]) -> f64 {
+    // The max skips NaN (f64::max). As in PyTorch's log_softmax, a +inf logit makes
+    // x - max NaN there and an all -inf row makes it NaN everywhere, so the log-sum-exp
+    // and every loss and gradient of that row are NaN; a NaN logit propagates through the
+    // sum. A -inf logit next to finite ones is an ordinary masked class.
     let mut mx = f64::NEG_INFINITY;
     for &v in row {
         mx = mx.max(v.to_f64());
-    }
-    if !mx.is_finite() {
-        // All -inf (or +inf/NaN present): let the arithmetic produce inf/NaN as torch does.
-        mx = if mx.is_nan() { mx } else { 0.0 };
     }
     let mut s = 0.0;
     for &v in row {

@@ -87,19 +87,29 @@ macro_rules! float_arith {
             fn div(self, o: Self) -> Self {
                 self / o
             }
+            /// Python's and NumPy's float floor division: from the C remainder
+            /// m = fmod(a, b) (exact, and finite for a finite a), (a - m) / b is an
+            /// integer up to rounding, less 1 where m and b differ in sign. This keeps
+            /// 1 // -inf = -1 and -1 // inf = -1 (a - m would be inf - inf with the
+            /// floored remainder), and gives a zero quotient the sign of a / b.
             #[inline]
             fn floordiv(self, o: Self) -> Self {
                 if o == 0.0 {
                     return self / o;
                 }
-                let r = self.rem(o);
-                let q = (self - r) / o;
-                // (a - mod(a, b)) / b is exact up to rounding; floor guards the rest.
-                let fq = q.round();
-                if (fq - q).abs() > 0.5 {
-                    (self / o).floor()
+                let m = self % o;
+                let mut q = (self - m) / o;
+                if m != 0.0 && ((o < 0.0) != (m < 0.0)) {
+                    q -= 1.0;
+                }
+                if q == 0.0 {
+                    return (0.0 as $t).copysign(self / o);
+                }
+                let f = q.floor();
+                if q - f > 0.5 {
+                    f + 1.0
                 } else {
-                    fq
+                    f
                 }
             }
             #[inline]
@@ -257,6 +267,34 @@ mod tests {
         assert_eq!((-7.0f64).floordiv(2.0), -4.0);
         assert_eq!((-7.0f64).rem(2.0), 1.0);
         assert_eq!((7.5f64).rem(-2.0), -0.5);
+    }
+
+    #[test]
+    fn float_floordiv_matches_python_at_infinities_and_zeros() {
+        let inf = f64::INFINITY;
+        // (a, b, a // b in Python)
+        let cases = [
+            (1.0, -inf, -1.0),
+            (-1.0, inf, -1.0),
+            (1.0, inf, 0.0),
+            (-1.0, -inf, 0.0),
+            (7.0, 2.0, 3.0),
+            (-7.0, 2.0, -4.0),
+            (7.0, -2.0, -4.0),
+            (1e308, 1e-308, inf),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(a.floordiv(b), want, "{a} // {b}");
+            assert_eq!(
+                (a as f32).floordiv(b as f32),
+                want as f32,
+                "{a} // {b} (f32)"
+            );
+        }
+        assert!(0.0f64.floordiv(-inf).is_sign_negative());
+        assert!((-1.0f64).floordiv(-inf).is_sign_positive());
+        assert!(inf.floordiv(1.0).is_nan());
+        assert!(f64::NAN.floordiv(1.0).is_nan());
     }
 }
 
