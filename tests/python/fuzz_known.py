@@ -13,6 +13,4 @@ def known_open(case):
         return "floor_divide / remainder by an infinity give NaN (issue 10 item 16)"
     if fam == "softmax" and case["specials"] and len(case["shape"]) == 0:
         return "softmax/log_softmax of a 0-d NaN or infinity give 1 / 0, PyTorch NaN (issue 10 item 16)"
-    if fam == "backward" and case["op"] == "std" and (case["layouts"][0] == "broadcast" or 1 in case["shapes"][0]):
-        return "the gradient of std where std = 0 is NaN (PyTorch masks it to 0)"
     return None

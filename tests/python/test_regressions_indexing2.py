@@ -190,3 +190,47 @@ def test_empty_advanced_index_arrays_are_not_checked_like_numpy():
     # NumPy checks the ints of a key, not the values of an index array whose broadcast
     # is empty: x[[], [7]] is an empty result there, and here.
     _check_get_and_set(([], [7]))
+
+
+# ---------------------------------------------------------------------------
+# The gradient of std where std = 0 was NaN (sqrt's infinite derivative times var's
+# zero gradient); PyTorch masks it to 0. Found by the sweep's backward family.
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [fg.float32, fg.float64], ids=str)
+def test_std_gradient_is_zero_where_std_is_zero(dtype):
+    x = fg.tensor([1.0], dtype=dtype, requires_grad=True)
+    s = fg.std(x)
+    assert s.item() == 0.0
+    s.backward()
+    assert x.grad.tolist() == [0.0]
+    # A constant row beside a varying one: only the constant row's gradient is masked.
+    a = np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
+    x = fg.tensor(a, dtype=dtype, requires_grad=True)
+    s = x.std(axis=1, correction=1)
+    assert_close(s, a.std(axis=1, ddof=1).astype(np.float32 if dtype == fg.float32 else np.float64))
+    s.sum().backward()
+    n = a.shape[1]
+    with np.errstate(invalid="ignore"):  # row 0 is 0 / 0 here; PyTorch's answer is 0
+        expected = (a - a.mean(axis=1, keepdims=True)) / ((n - 1) * a.std(axis=1, ddof=1, keepdims=True))
+    expected[0] = 0.0
+    g = x.grad.numpy()
+    assert np.isfinite(g).all()
+    np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_std_of_broadcast_view_has_zero_gradient():
+    # The sweep's case: std over a broadcast (constant) view.
+    x = fg.tensor([3.0], requires_grad=True)
+    fg.std(fg.broadcast_to(x, (4,))).backward()
+    assert x.grad.tolist() == [0.0]
+
+
+def test_std_without_grad_keeps_its_values():
+    a = np.array([[0.0, 0.0], [1.0, -1.0], [np.nan, 1.0], [np.inf, 1.0]])
+    with np.errstate(invalid="ignore"):
+        expected = a.std(axis=1)
+    assert_close(fg.tensor(a).std(axis=1), expected)
+    x = fg.tensor(a, requires_grad=True)
+    assert_close(x.std(axis=1), expected)

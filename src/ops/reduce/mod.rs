@@ -106,7 +106,16 @@ impl Tensor {
     }
 
     pub fn std(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
-        self.var(axes, correction, keepdims)?.sqrt()
+        let var = self.var(axes, correction, keepdims)?;
+        if !var.requires_grad() {
+            return var.sqrt();
+        }
+        // Where var = 0, sqrt's derivative is infinite and var's gradient is 0: their
+        // product is NaN. PyTorch masks std's gradient to 0 there; so does this: the sqrt
+        // is taken of 1 at those entries and `where` sends them no gradient.
+        let zero = var.eq_(0.0)?;
+        let safe = Tensor::where_(&zero, 1.0, &var)?.sqrt()?;
+        Tensor::where_(&zero, 0.0, &safe)
     }
 
     fn prod_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
