@@ -16,7 +16,7 @@
 
 use super::{
     channel_input, record_norm, rstd_of, slice, slice_mut, sum_map, sum_map2, CompositeView,
-    FusedBackward, NormForward, Real, Saved,
+    FusedBackward, Real, Saved, Stats,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 use crate::device::Device;
@@ -62,7 +62,7 @@ pub fn batch_norm(
         )
     }
 
-    let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
+    let (out, st) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
         let out = uninit_cpu(x.dtype(), x.shape())?;
         let (mean_f, var_f) = if training {
@@ -91,7 +91,7 @@ pub fn batch_norm(
             channel_apply::<T>(slice(&xc), None, geo, None, &a, &mt, &sh, slice_mut(&out));
             (Tensor::from_vec(mt, &[c])?, Tensor::from_vec(rs.iter().map(|&v| T::from_f64(v)).collect::<Vec<T>>(), &[c])?)
         });
-        Ok((xc, out, mean, rstd))
+        Ok((out, Stats { xc, mean, rstd }))
     })?;
 
     let kernel = Backward {
@@ -104,8 +104,8 @@ pub fn batch_norm(
         None
     } else {
         Some((
-            mean.reshape_usize(&[1, c, 1])?,
-            rstd.reshape_usize(&[1, c, 1])?,
+            st.mean.reshape_usize(&[1, c, 1])?,
+            st.rstd.reshape_usize(&[1, c, 1])?,
         ))
     };
     let cv = CompositeView {
@@ -117,15 +117,16 @@ pub fn batch_norm(
         eps,
         fixed,
     };
-    let f = NormForward {
+    let params = [w.as_ref(), b.as_ref()];
+    Ok(record_norm(
+        out,
+        "NativeBatchNormBackward",
         x,
-        xc: &xc,
-        w: w.as_ref(),
-        b: b.as_ref(),
-        mean: &mean,
-        rstd: &rstd,
-    };
-    Ok(record_norm(out, "NativeBatchNormBackward", f, kernel, cv))
+        params,
+        st,
+        kernel,
+        cv,
+    ))
 }
 
 fn check_running(what: &str, t: Option<&Tensor>, c: usize) -> Result<()> {
@@ -322,40 +323,36 @@ struct Backward {
 
 impl FusedBackward for Backward {
     fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
-        backward(*self, *s, dy, dx)
-    }
-}
-
-fn backward<T: Real>(b: Backward, s: Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
-    let Backward {
-        geo,
-        training,
-        want_params,
-    } = b;
-    let Saved { x, w, mean, rstd } = s;
-    let c = geo.c;
-    let m = (geo.n * geo.s) as f64;
-    let (sdy, sdyx) = channel_sums(x, Some(dy), geo, mean);
-    let (mut a, mut bx, mut c1) = (vec![T::zero(); c], vec![T::zero(); c], vec![T::zero(); c]);
-    for j in 0..c {
-        let rs = rstd[j].to_f64();
-        let aj = rs * w.map_or(1.0, |w| w[j].to_f64());
-        a[j] = T::from_f64(aj);
-        if training && m > 0.0 {
-            bx[j] = T::from_f64(-aj * rs * rs * sdyx[j] / m);
-            c1[j] = T::from_f64(-aj * sdy[j] / m);
+        let Backward {
+            geo,
+            training,
+            want_params,
+        } = *self;
+        let Saved { x, w, mean, rstd } = *s;
+        let c = geo.c;
+        let m = (geo.n * geo.s) as f64;
+        let (sdy, sdyx) = channel_sums(x, Some(dy), geo, mean);
+        let (mut a, mut bx, mut c1) = (vec![T::zero(); c], vec![T::zero(); c], vec![T::zero(); c]);
+        for j in 0..c {
+            let rs = rstd[j].to_f64();
+            let aj = rs * w.map_or(1.0, |w| w[j].to_f64());
+            a[j] = T::from_f64(aj);
+            if training && m > 0.0 {
+                bx[j] = T::from_f64(-aj * rs * rs * sdyx[j] / m);
+                c1[j] = T::from_f64(-aj * sdy[j] / m);
+            }
         }
+        channel_apply(x, Some(dy), geo, Some(&a), &bx, mean, &c1, dx);
+        if !want_params {
+            return (vec![], vec![]);
+        }
+        (
+            (0..c)
+                .map(|j| T::from_f64(sdyx[j] * rstd[j].to_f64()))
+                .collect(),
+            sdy.into_iter().map(T::from_f64).collect(),
+        )
     }
-    channel_apply(x, Some(dy), geo, Some(&a), &bx, mean, &c1, dx);
-    if !want_params {
-        return (vec![], vec![]);
-    }
-    (
-        (0..c)
-            .map(|j| T::from_f64(sdyx[j] * rstd[j].to_f64()))
-            .collect(),
-        sdy.into_iter().map(T::from_f64).collect(),
-    )
 }
 
 /// Partial column sums of rows r0..r1 of a 2-D input (see `channel_sums`).

@@ -5,7 +5,7 @@
 
 use super::{
     channel_input, record_norm, rstd_of, slice, slice_mut, sum_map, sum_map2, CompositeView,
-    FusedBackward, NormForward, Real, Saved,
+    FusedBackward, Real, Saved, Stats,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 use crate::ops::copy::uninit_cpu;
@@ -32,7 +32,7 @@ pub fn group_norm(
     }
     let g = num_groups;
     let geo = Geo { g, cg: c / g, s };
-    let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
+    let (out, st) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
         let out = uninit_cpu(x.dtype(), x.shape())?;
         let mean = uninit_cpu(x.dtype(), &[n * g])?;
@@ -41,7 +41,7 @@ pub fn group_norm(
             slice(&xc), geo, w.as_ref().map(slice::<T>), b.as_ref().map(slice::<T>), eps,
             slice_mut(&out), slice_mut(&mean), slice_mut(&rstd),
         ));
-        Ok((xc, out, mean, rstd))
+        Ok((out, Stats { xc, mean, rstd }))
     })?;
 
     let kernel = Backward {
@@ -57,15 +57,16 @@ pub fn group_norm(
         eps,
         fixed: None,
     };
-    let f = NormForward {
+    let params = [w.as_ref(), b.as_ref()];
+    Ok(record_norm(
+        out,
+        "NativeGroupNormBackward",
         x,
-        xc: &xc,
-        w: w.as_ref(),
-        b: b.as_ref(),
-        mean: &mean,
-        rstd: &rstd,
-    };
-    Ok(record_norm(out, "NativeGroupNormBackward", f, kernel, cv))
+        params,
+        st,
+        kernel,
+        cv,
+    ))
 }
 
 /// Groups, channels per group, spatial size.
@@ -139,68 +140,64 @@ struct Backward {
 }
 
 impl FusedBackward for Backward {
-    fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
-        backward(*self, *s, dy, dx)
-    }
-}
-
-fn backward<T: Real>(b: Backward, sv: Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
-    let Backward { geo, want_params } = b;
-    let Saved { x, w, mean, rstd } = sv;
-    let (len, s, cg) = (geo.len(), geo.s, geo.cg);
-    let rows = mean.len();
-    let dxp = SendPtr(dx.as_mut_ptr());
-    // per (row, channel-in-group): (sdyx * rstd, sdy), in row order
-    let parts = map_chunks(rows, geo.rows_per_chunk(), |r0, r1| {
-        let mut p = Vec::with_capacity((r1 - r0) * cg);
-        let mut sums = vec![(0f64, 0f64); cg];
-        for r in r0..r1 {
-            let (xr, gr) = (&x[r * len..(r + 1) * len], &dy[r * len..(r + 1) * len]);
-            let (m, rs) = (mean[r], rstd[r]);
-            let c0 = (r % geo.g) * cg;
-            let (mut sdn, mut sdnx) = (0f64, 0f64);
-            for j in 0..cg {
-                let (xs, gs) = (&xr[j * s..(j + 1) * s], &gr[j * s..(j + 1) * s]);
-                let sdy = sum_map(gs, |g| g);
-                let sdyx = sum_map2(gs, xs, |g, v| g * (v - m));
-                let wc = w.map_or(1.0, |w| w[c0 + j].to_f64());
-                sdn += wc * sdy;
-                sdnx += wc * sdyx * rs.to_f64();
-                sums[j] = (sdyx * rs.to_f64(), sdy);
-            }
-            let rsf = rs.to_f64();
-            let bcoef = T::from_f64(-rsf * rsf * sdnx / len as f64);
-            let c1 = T::from_f64(-rsf * sdn / len as f64);
-            // SAFETY: each row is written by one task only.
-            let dxr = unsafe { dxp.slice_mut(r * len, len) };
-            for j in 0..cg {
-                let a = T::from_f64(rsf * w.map_or(1.0, |w| w[c0 + j].to_f64()));
-                let it = dxr[j * s..(j + 1) * s]
-                    .iter_mut()
-                    .zip(&gr[j * s..(j + 1) * s]);
-                for ((d, &g), &v) in it.zip(&xr[j * s..(j + 1) * s]) {
-                    *d = a * g + bcoef * (v - m) + c1;
+    fn backward<T: Real>(&self, sv: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
+        let Backward { geo, want_params } = *self;
+        let Saved { x, w, mean, rstd } = *sv;
+        let (len, s, cg) = (geo.len(), geo.s, geo.cg);
+        let rows = mean.len();
+        let dxp = SendPtr(dx.as_mut_ptr());
+        // per (row, channel-in-group): (sdyx * rstd, sdy), in row order
+        let parts = map_chunks(rows, geo.rows_per_chunk(), |r0, r1| {
+            let mut p = Vec::with_capacity((r1 - r0) * cg);
+            let mut sums = vec![(0f64, 0f64); cg];
+            for r in r0..r1 {
+                let (xr, gr) = (&x[r * len..(r + 1) * len], &dy[r * len..(r + 1) * len]);
+                let (m, rs) = (mean[r], rstd[r]);
+                let c0 = (r % geo.g) * cg;
+                let (mut sdn, mut sdnx) = (0f64, 0f64);
+                for j in 0..cg {
+                    let (xs, gs) = (&xr[j * s..(j + 1) * s], &gr[j * s..(j + 1) * s]);
+                    let sdy = sum_map(gs, |g| g);
+                    let sdyx = sum_map2(gs, xs, |g, v| g * (v - m));
+                    let wc = w.map_or(1.0, |w| w[c0 + j].to_f64());
+                    sdn += wc * sdy;
+                    sdnx += wc * sdyx * rs.to_f64();
+                    sums[j] = (sdyx * rs.to_f64(), sdy);
+                }
+                let rsf = rs.to_f64();
+                let bcoef = T::from_f64(-rsf * rsf * sdnx / len as f64);
+                let c1 = T::from_f64(-rsf * sdn / len as f64);
+                // SAFETY: each row is written by one task only.
+                let dxr = unsafe { dxp.slice_mut(r * len, len) };
+                for j in 0..cg {
+                    let a = T::from_f64(rsf * w.map_or(1.0, |w| w[c0 + j].to_f64()));
+                    let it = dxr[j * s..(j + 1) * s]
+                        .iter_mut()
+                        .zip(&gr[j * s..(j + 1) * s]);
+                    for ((d, &g), &v) in it.zip(&xr[j * s..(j + 1) * s]) {
+                        *d = a * g + bcoef * (v - m) + c1;
+                    }
+                }
+                if want_params {
+                    p.extend_from_slice(&sums);
                 }
             }
-            if want_params {
-                p.extend_from_slice(&sums);
-            }
+            p
+        });
+        if !want_params {
+            return (vec![], vec![]);
         }
-        p
-    });
-    if !want_params {
-        return (vec![], vec![]);
+        let c = geo.g * cg;
+        let (mut dw, mut db) = (vec![0f64; c], vec![0f64; c]);
+        // parts hold (row, channel-in-group) pairs in row order: add them up per channel.
+        for (i, &(pw, pb)) in parts.iter().flatten().enumerate() {
+            let ch = ((i / cg) % geo.g) * cg + i % cg;
+            dw[ch] += pw;
+            db[ch] += pb;
+        }
+        (
+            dw.into_iter().map(T::from_f64).collect(),
+            db.into_iter().map(T::from_f64).collect(),
+        )
     }
-    let c = geo.g * cg;
-    let (mut dw, mut db) = (vec![0f64; c], vec![0f64; c]);
-    // parts hold (row, channel-in-group) pairs in row order: add them up per channel.
-    for (i, &(pw, pb)) in parts.iter().flatten().enumerate() {
-        let ch = ((i / cg) % geo.g) * cg + i % cg;
-        dw[ch] += pw;
-        db[ch] += pb;
-    }
-    (
-        dw.into_iter().map(T::from_f64).collect(),
-        db.into_iter().map(T::from_f64).collect(),
-    )
 }

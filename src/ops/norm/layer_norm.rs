@@ -6,8 +6,8 @@
 //! in `rows.rs`.
 
 use super::{
-    check_eps, check_input, check_param, record_norm, rows, slice, slice_mut, CompositeView,
-    NormForward, Real,
+    check_eps, check_input, check_param, record_norm, rows, slice, slice_mut, CompositeView, Real,
+    Stats,
 };
 use crate::ops::copy::uninit_cpu;
 use crate::tensor::shape::{fmt_shape, numel};
@@ -67,7 +67,7 @@ fn row_norm(
     let b = check_param(op, "bias", bias, ns, x)?;
     let len = numel(ns);
     let rows = numel(&x.shape()[..nd - ns.len()]);
-    let (xc, out, mean, rstd) = crate::autograd::untracked(|| -> Result<_> {
+    let (out, st) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
         let out = uninit_cpu(x.dtype(), x.shape())?;
         let mean = uninit_cpu(x.dtype(), &[rows])?;
@@ -76,7 +76,7 @@ fn row_norm(
             let p = rows::Fwd { x: slice(&xc), len, w: w.as_ref().map(slice::<T>), b: b.as_ref().map(slice::<T>), center, eps };
             rows::forward::<T>(&p, slice_mut(&out), slice_mut(&mean), slice_mut(&rstd))
         });
-        Ok((xc, out, mean, rstd))
+        Ok((out, Stats { xc, mean, rstd }))
     })?;
 
     let name = if center {
@@ -98,13 +98,13 @@ fn row_norm(
         eps,
         fixed: None,
     };
-    let f = NormForward {
+    Ok(record_norm(
+        out,
+        name,
         x,
-        xc: &xc,
-        w: w.as_ref(),
-        b: b.as_ref(),
-        mean: &mean,
-        rstd: &rstd,
-    };
-    Ok(record_norm(out, name, f, kernel, cv))
+        [w.as_ref(), b.as_ref()],
+        st,
+        kernel,
+        cv,
+    ))
 }

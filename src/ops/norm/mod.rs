@@ -49,8 +49,8 @@ pub use layer_norm::{layer_norm, rms_norm};
 
 use crate::autograd::{record, sum_to};
 use crate::device::Device;
-pub(crate) use crate::ops::lanes::{shifted_sums, sum_map, sum_map2, Real};
 use crate::ops::copy::uninit_cpu;
+pub(crate) use crate::ops::lanes::{shifted_sums, sum_map, sum_map2, Real};
 use crate::tensor::shape::{fmt_shape, numel};
 use crate::tensor::{Element, Tensor};
 use crate::{bail, dispatch_float, Result};
@@ -254,8 +254,15 @@ impl CompositeView {
         let (xv, gv) = (xc.reshape_usize(&self.view)?, g.reshape_usize(&self.view)?);
         let wv = w.map(|w| w.reshape_usize(&self.w_view)).transpose()?;
         let fixed = self.fixed.as_ref().map(|(m, r)| (m, r));
-        let (dx, gxhat) =
-            composite_grads(&xv, &gv, wv.as_ref(), &self.axes, self.center, self.eps, fixed)?;
+        let (dx, gxhat) = composite_grads(
+            &xv,
+            &gv,
+            wv.as_ref(),
+            &self.axes,
+            self.center,
+            self.eps,
+            fixed,
+        )?;
         let (dw, db) = param_grads(&gxhat, &gv, &self.w_view, &self.param)?;
         Ok((dx.reshape_usize(xc.shape())?, Some(dw), Some(db)))
     }
@@ -278,48 +285,45 @@ pub(crate) trait FusedBackward: Send + Sync + 'static {
     fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>);
 }
 
-/// A norm's forward, as its backward needs it: the input `x`, its contiguous copy `xc`
-/// (the same tensor when x was contiguous), the weight and bias, and the statistics.
-pub(crate) struct NormForward<'a> {
-    pub x: &'a Tensor,
-    pub xc: &'a Tensor,
-    pub w: Option<&'a Tensor>,
-    pub b: Option<&'a Tensor>,
-    pub mean: &'a Tensor,
-    pub rstd: &'a Tensor,
+/// What a norm's forward keeps for its backward: the contiguous input `xc` (the input
+/// itself when it was contiguous) and the per-row (or per-channel) mean and rstd.
+pub(crate) struct Stats {
+    pub xc: Tensor,
+    pub mean: Tensor,
+    pub rstd: Tensor,
 }
 
-/// Records one node for a norm: inputs [x, w?, b?]. Its backward runs the fused
-/// `kernel` when grad mode is off (the normal backward), and the composite formula of
-/// `cv` when it is on (create_graph).
+/// Records one node for a norm: inputs [x, w?, b?] (`params` = [w, b]). Its backward
+/// runs the fused `kernel` when grad mode is off (the normal backward), and the
+/// composite formula of `cv` when it is on (create_graph).
 pub(crate) fn record_norm(
     out: Tensor,
     name: &'static str,
-    f: NormForward<'_>,
+    x: &Tensor,
+    params: [Option<&Tensor>; 2],
+    st: Stats,
     kernel: impl FusedBackward,
     cv: CompositeView,
 ) -> Tensor {
-    let inputs: Vec<&Tensor> = std::iter::once(f.x).chain(f.w).chain(f.b).collect();
+    let [w, b] = params;
+    let inputs: Vec<&Tensor> = std::iter::once(x).chain(w).chain(b).collect();
     // Never the output: the node would keep itself alive.
-    let saved: Vec<&Tensor> = [Some(f.xc), f.w, Some(f.mean), Some(f.rstd)]
-        .into_iter()
-        .flatten()
-        .collect();
-    let (has_w, has_b) = (f.w.is_some(), f.b.is_some());
-    let (xc, w) = (f.xc.clone(), f.w.cloned());
-    let (mean, rstd) = (f.mean.clone(), f.rstd.clone());
+    let kept = [Some(&st.xc), w, Some(&st.mean), Some(&st.rstd)].map(|t| t.cloned());
+    let saved: Vec<&Tensor> = kept.iter().flatten().collect();
+    let (has_w, has_b, w) = (w.is_some(), b.is_some(), w.cloned());
     record(out, name, &inputs, &saved, move |g| {
+        let Stats { xc, mean, rstd } = &st;
         let (dx, dw, db) = if crate::autograd::is_grad_enabled() {
-            cv.grads(&xc, w.as_ref(), g)?
+            cv.grads(xc, w.as_ref(), g)?
         } else {
             let g = g.contiguous()?;
             let dx = uninit_cpu(xc.dtype(), xc.shape())?;
             let (dw, db) = dispatch_float!(xc.dtype(), name, T => {
                 let s = Saved {
-                    x: slice(&xc),
+                    x: slice(xc),
                     w: w.as_ref().map(slice::<T>),
-                    mean: slice(&mean),
-                    rstd: slice(&rstd),
+                    mean: slice(mean),
+                    rstd: slice(rstd),
                 };
                 let (dw, db) = kernel.backward::<T>(&s, slice(&g), slice_mut(&dx));
                 (param::<T>(dw, &cv.param)?, param::<T>(db, &cv.param)?)

@@ -139,49 +139,45 @@ pub(crate) struct Backward {
 
 impl FusedBackward for Backward {
     fn backward<T: Real>(&self, s: &Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
-        backward(*self, *s, dy, dx)
-    }
-}
-
-fn backward<T: Real>(b: Backward, s: Saved<'_, T>, dy: &[T], dx: &mut [T]) -> (Vec<T>, Vec<T>) {
-    let Backward {
-        len,
-        center,
-        want_params,
-    } = b;
-    let Saved { x, w, mean, rstd } = s;
-    let dxp = SendPtr(dx.as_mut_ptr());
-    let ones;
-    let w = match w {
-        Some(w) => w,
-        None => {
-            ones = vec![T::one(); len];
-            &ones
+        let Backward {
+            len,
+            center,
+            want_params,
+        } = *self;
+        let Saved { x, w, mean, rstd } = *s;
+        let dxp = SendPtr(dx.as_mut_ptr());
+        let ones;
+        let w = match w {
+            Some(w) => w,
+            None => {
+                ones = vec![T::one(); len];
+                &ones
+            }
+        };
+        let level = simd();
+        let parts = map_chunks(mean.len(), rows_per_chunk(len), |s, e| {
+            let (mut dw, mut db) = (vec![T::zero(); len], vec![T::zero(); len]);
+            with_simd!(
+                level,
+                backward_rows(x, dy, len, w, mean, rstd, center, s, e, dxp, &mut dw, &mut db)
+            );
+            (dw, db)
+        });
+        if !want_params {
+            return (vec![], vec![]);
         }
-    };
-    let level = simd();
-    let parts = map_chunks(mean.len(), rows_per_chunk(len), |s, e| {
-        let (mut dw, mut db) = (vec![T::zero(); len], vec![T::zero(); len]);
-        with_simd!(
-            level,
-            backward_rows(x, dy, len, w, mean, rstd, center, s, e, dxp, &mut dw, &mut db)
-        );
-        (dw, db)
-    });
-    if !want_params {
-        return (vec![], vec![]);
-    }
-    let (mut dw, mut db) = (vec![0f64; len], vec![0f64; len]);
-    for (pw, pb) in &parts {
-        for j in 0..len {
-            dw[j] += pw[j].to_f64();
-            db[j] += pb[j].to_f64();
+        let (mut dw, mut db) = (vec![0f64; len], vec![0f64; len]);
+        for (pw, pb) in &parts {
+            for j in 0..len {
+                dw[j] += pw[j].to_f64();
+                db[j] += pb[j].to_f64();
+            }
         }
+        (
+            dw.into_iter().map(T::from_f64).collect(),
+            db.into_iter().map(T::from_f64).collect(),
+        )
     }
-    (
-        dw.into_iter().map(T::from_f64).collect(),
-        db.into_iter().map(T::from_f64).collect(),
-    )
 }
 
 #[inline(always)]

@@ -264,38 +264,36 @@ pub trait PlainAcc: Copy + Send + Sync {
     fn add(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
 }
-impl PlainAcc for i64 {
-    const ZERO: i64 = 0;
-    const ONE: i64 = 1;
-    #[inline(always)]
-    fn of<T: Element>(v: T) -> i64 {
-        v.to_i64()
-    }
-    #[inline(always)]
-    fn add(self, o: i64) -> i64 {
-        self.wrapping_add(o)
-    }
-    #[inline(always)]
-    fn mul(self, o: i64) -> i64 {
-        self.wrapping_mul(o)
-    }
+/// `PlainAcc` for a type from its 0, 1, conversion of an element, addition and product.
+macro_rules! plain_acc {
+    ($t:ty, $zero:expr, $one:expr, $of:ident, $add:path, $mul:path) => {
+        impl PlainAcc for $t {
+            const ZERO: $t = $zero;
+            const ONE: $t = $one;
+            #[inline(always)]
+            fn of<T: Element>(v: T) -> $t {
+                v.$of()
+            }
+            #[inline(always)]
+            fn add(self, o: $t) -> $t {
+                $add(self, o)
+            }
+            #[inline(always)]
+            fn mul(self, o: $t) -> $t {
+                $mul(self, o)
+            }
+        }
+    };
 }
-impl PlainAcc for f64 {
-    const ZERO: f64 = 0.0;
-    const ONE: f64 = 1.0;
-    #[inline(always)]
-    fn of<T: Element>(v: T) -> f64 {
-        v.to_f64()
-    }
-    #[inline(always)]
-    fn add(self, o: f64) -> f64 {
-        self + o
-    }
-    #[inline(always)]
-    fn mul(self, o: f64) -> f64 {
-        self * o
-    }
-}
+plain_acc!(i64, 0, 1, to_i64, i64::wrapping_add, i64::wrapping_mul);
+plain_acc!(
+    f64,
+    0.0,
+    1.0,
+    to_f64,
+    std::ops::Add::add,
+    std::ops::Mul::mul
+);
 
 /// A sum (`PROD` false) or product (`PROD` true) folded element by element in the
 /// accumulator type `A`. Its instances: `SUM_I` and `PROD_I` (integer and bool input)
