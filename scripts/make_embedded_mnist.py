@@ -1,8 +1,8 @@
 """Builds the MNIST subset embedded in the package (python/ferrograd/data/embedded/).
 
-    python scripts/make_embedded_mnist.py [SOURCE_DIR]
+    python scripts/make_embedded_mnist.py SOURCE_DIR
 
-SOURCE_DIR holds the four original MNIST IDX files (default /work/shared/data/mnist).
+SOURCE_DIR holds the four original MNIST IDX files (train-images-idx3-ubyte.gz, ...).
 The subset is balanced by class: 1,200 training images per digit (12,000) from the
 60,000 training images and 200 test images per digit (2,000) from the 10,000 test
 images, drawn without replacement with a fixed seed (0), kept in their original order.
@@ -42,4 +42,6 @@ def main(src):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/mnist")
+    if len(sys.argv) != 2:
+        sys.exit("usage: python scripts/make_embedded_mnist.py SOURCE_DIR (the four MNIST IDX .gz files)")
+    main(sys.argv[1])
