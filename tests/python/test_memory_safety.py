@@ -376,13 +376,32 @@ HUGE = [
     ("zeros", "fg.zeros((10**12,))"),
     ("elementwise", "fg.broadcast_to(fg.ones(1), (2**40,)).exp()"),
     ("contiguous", "fg.broadcast_to(fg.ones(1), (2**40,)).contiguous()"),
+    # Reductions whose output is huge: the accumulators are sized by it.
+    ("sum", "fg.broadcast_to(fg.ones(1), (2**40, 2)).sum(axis=1)"),
+    ("sum_columns", "fg.broadcast_to(fg.ones((1, 1, 8)), (2, 2**37, 8)).sum(axis=0)"),
+    ("sum_int", "fg.broadcast_to(fg.tensor([1]), (2**40, 2)).sum(axis=1)"),
+    ("mean", "fg.broadcast_to(fg.ones(1), (2**40, 2)).mean(axis=1)"),
+    ("var", "fg.broadcast_to(fg.ones(1), (2**40, 2)).var(axis=1)"),
+    ("std", "fg.std(fg.broadcast_to(fg.ones(1), (2**40, 2)), axis=1)"),
+    ("prod", "fg.broadcast_to(fg.ones(1), (2**40, 2)).prod(axis=1)"),
+    ("max", "fg.broadcast_to(fg.ones(1), (2**40, 2)).max(axis=1)"),
+    ("min_columns", "fg.broadcast_to(fg.ones((1, 1, 8)), (2, 2**37, 8)).min(axis=0)"),
+    ("argmax", "fg.broadcast_to(fg.ones(1), (2**40, 2)).argmax(axis=1)"),
+    ("argmin", "fg.argmin(fg.broadcast_to(fg.ones(1), (2, 2**40)), axis=0)"),
+    ("logsumexp", "fg.broadcast_to(fg.ones(1), (2**40, 2)).logsumexp(axis=1)"),
+    ("logsumexp_empty", "fg.broadcast_to(fg.ones(1), (2**40, 0)).logsumexp(axis=1)"),
+    ("all", "fg.broadcast_to(fg.ones(1), (2**40, 2)).all(axis=1)"),
+    ("any", "fg.broadcast_to(fg.tensor([0]), (2**40, 2)).any(axis=1)"),
+    ("sum_backward", "x = fg.ones(1, requires_grad=True); "
+                     "fg.broadcast_to(x, (2**40, 2)).sum(axis=1).sum().backward()"),
 ]
 
 
 @pytest.mark.parametrize("expr", [e for _, e in HUGE], ids=[n for n, _ in HUGE])
 def test_huge_allocation_is_a_silent_memory_error(expr):
     # Old main: the first five aborted the process (or ran until the OOM killer), and
-    # the others printed Rust panic text on stderr before the MemoryError.
+    # the others printed Rust panic text on stderr before the MemoryError; so did every
+    # reduction (its output was a `vec!` and the tensor made from it was unwrapped).
     rc, out, err = run_child(
         f"""
         import ferrograd as fg

@@ -1,9 +1,11 @@
 //! The reduction driver: reduces a strided tensor over a set of axes with a `Reducer`,
 //! in parallel, deterministically (fixed chunk boundaries, partials merged in order).
 
-use crate::device::cpu::{for_each_chunk, map_chunks, NdIter, SendPtr, GRAIN};
+use crate::device::cpu::{for_each_chunk, NdIter, SendPtr, GRAIN};
 use crate::ops::simd::simd;
+use crate::tensor::storage::{alloc_error, try_vec, try_with_capacity};
 use crate::tensor::{Element, Tensor};
+use crate::Result;
 
 /// Rows at least this long are split into chunks reduced in parallel and merged in order.
 const ROW_SPLIT: usize = 4 * GRAIN;
@@ -38,6 +40,23 @@ pub trait Reducer<T: Element>: Sync {
 
 /// Outputs per task in the column path (4096 f64 accumulators: 32 KB, in L1/L2).
 const COL_BLOCK: usize = 4096;
+/// The column path keeps one partial per output per chunk of rows. Beyond this many
+/// bytes of partials the chunks get longer, so that a small output of a huge (e.g.
+/// broadcast) input needs bounded memory instead of a fraction of the input's size.
+const COL_PARTIALS_MAX_BYTES: usize = 1 << 30;
+
+/// Rows per chunk in the column path, for `outs` outputs in blocks of `cb` of
+/// accumulators of `acc_bytes` each: `4 * GRAIN` elements per task, unless the
+/// partials would pass `COL_PARTIALS_MAX_BYTES`. A function of the shape only.
+fn column_rows_per_chunk(r_total: usize, outs: usize, cb: usize, acc_bytes: usize) -> usize {
+    let rows = (4 * GRAIN / cb).max(1);
+    let max_chunks = (COL_PARTIALS_MAX_BYTES / acc_bytes.max(1) / outs.max(1)).max(1);
+    if r_total.div_ceil(rows) > max_chunks {
+        r_total.div_ceil(max_chunks)
+    } else {
+        rows
+    }
+}
 
 /// Splits x's dims into (kept shape, kept strides, reduced shape, reduced strides).
 fn split_axes(x: &Tensor, axes: &[usize]) -> (Vec<usize>, Vec<isize>, Vec<usize>, Vec<isize>) {
@@ -54,12 +73,15 @@ fn split_axes(x: &Tensor, axes: &[usize]) -> (Vec<usize>, Vec<isize>, Vec<usize>
     (ks, kt, rs, rt)
 }
 
-/// Returns one accumulator per output (row-major over the kept axes).
-pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> Vec<R::Acc> {
+/// Returns one accumulator per output (row-major over the kept axes). The output and
+/// the partials are sized by the caller's shape (a broadcast view can ask for 2^40
+/// outputs at no cost), so their allocations fail with `Error::Memory`, never abort.
+pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> Result<Vec<R::Acc>> {
     let (ks, kt, rs, rt) = split_axes(x, axes);
     let m_total: usize = ks.iter().product();
     let r_total: usize = rs.iter().product();
-    let base = SendPtr(unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) as *mut T });
+    // SAFETY: x is a CPU tensor (the callers check) whose offset lies inside its storage.
+    let base = SendPtr(unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) });
     let red = NdIter::<1>::new(&rs, [&rt]);
     // Offset of output m's first element.
     let out_offset = |mut m: usize| -> isize {
@@ -73,14 +95,16 @@ pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> V
     let fold_range = |m: usize, p0: usize, p1: usize, mut acc: R::Acc| -> R::Acc {
         let o = out_offset(m);
         red.for_each_run(p0, p1, |off, len, st, pos| {
+            // SAFETY: output m's offset plus a run of the reduced index space stays
+            // inside x's layout, which is inside its storage.
             acc = unsafe { r.fold(acc, m, base.get().offset(o + off[0]), len, st[0], pos) };
         });
         acc
     };
 
-    let mut out = vec![r.init(); m_total];
+    let mut out = try_vec(m_total, r.init())?;
     if m_total == 0 {
-        return out;
+        return Ok(out);
     }
     let nd = x.ndim();
     if nd > 0
@@ -89,16 +113,23 @@ pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> V
         && ks[ks.len() - 1] >= 8
         && r_total > 1
     {
-        reduce_columns(r, base, &ks, &kt, &red, r_total, &mut out);
-        return out;
+        reduce_columns(r, base, &ks, &kt, &red, r_total, &mut out)?;
+        return Ok(out);
     }
     if r_total >= ROW_SPLIT {
         // Long rows: parallel over (row, chunk) pairs, merged per row in chunk order.
         let chunks = r_total.div_ceil(ROW_CHUNK);
-        let partials = map_chunks(m_total * chunks, 1, |i, _| {
+        let n = m_total
+            .checked_mul(chunks)
+            .ok_or_else(|| alloc_error(usize::MAX))?;
+        let mut partials = try_vec(n, r.init())?;
+        let pp = SendPtr(partials.as_mut_ptr());
+        for_each_chunk(n, 1, |i, _| {
             let (m, c) = (i / chunks, i % chunks);
             let p0 = c * ROW_CHUNK;
-            fold_range(m, p0, (p0 + ROW_CHUNK).min(r_total), r.init())
+            let acc = fold_range(m, p0, (p0 + ROW_CHUNK).min(r_total), r.init());
+            // SAFETY: i < n = partials.len(), and each task writes its own slot only.
+            unsafe { *pp.get().add(i) = acc };
         });
         for (m, o) in out.iter_mut().enumerate() {
             *o = partials[m * chunks..(m + 1) * chunks]
@@ -111,11 +142,12 @@ pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> V
         for_each_chunk(m_total, per_task, |s, e| {
             for m in s..e {
                 let acc = fold_range(m, 0, r_total, r.init());
+                // SAFETY: m < m_total = out.len(); the chunks are disjoint.
                 unsafe { *op.get().add(m) = acc };
             }
         });
     }
-    out
+    Ok(out)
 }
 
 /// The column path: the innermost dim is kept and contiguous (e.g. a sum over axis 0 of
@@ -123,6 +155,11 @@ pub fn reduce<T: Element, R: Reducer<T>>(x: &Tensor, axes: &[usize], r: &R) -> V
 /// positions, read their rows front to back (as NumPy does), and keep one accumulator
 /// per output; the partials of a block are merged in chunk order. Chunk boundaries
 /// depend only on the shape, so the result does not depend on the thread count.
+///
+/// The partials live in one buffer laid out as [group][chunk][inner], allocated up
+/// front (fallibly: its size is the output's times the chunk count, at most the
+/// output's or `COL_PARTIALS_MAX_BYTES`) and initialised by the task that owns each
+/// slice.
 fn reduce_columns<T: Element, R: Reducer<T>>(
     r: &R,
     base: SendPtr<T>,
@@ -131,15 +168,22 @@ fn reduce_columns<T: Element, R: Reducer<T>>(
     red: &NdIter<1>,
     r_total: usize,
     out: &mut [R::Acc],
-) {
+) -> Result<()> {
     let inner = ks[ks.len() - 1];
     let (outer_shape, outer_strides) = (&ks[..ks.len() - 1], &kt[..kt.len() - 1]);
     let groups = out.len() / inner;
     let cb = COL_BLOCK.min(inner);
     let blocks = inner.div_ceil(cb);
-    let rows_per_chunk = (4 * GRAIN / cb).max(1);
+    let acc_bytes = std::mem::size_of::<R::Acc>();
+    let rows_per_chunk = column_rows_per_chunk(r_total, out.len(), cb, acc_bytes);
     let chunks = r_total.div_ceil(rows_per_chunk);
-    let partials = map_chunks(groups * blocks * chunks, 1, |i, _| {
+    let total = out
+        .len()
+        .checked_mul(chunks)
+        .ok_or_else(|| alloc_error(usize::MAX))?;
+    let mut partials: Vec<R::Acc> = try_with_capacity(total)?;
+    let pp = SendPtr(partials.as_mut_ptr());
+    for_each_chunk(groups * blocks * chunks, 1, |i, _| {
         let (gb, c) = (i / chunks, i % chunks);
         let (g, b) = (gb / blocks, gb % blocks);
         let mut goff = 0isize;
@@ -150,7 +194,16 @@ fn reduce_columns<T: Element, R: Reducer<T>>(
         }
         let (c0, c1) = (b * cb, ((b + 1) * cb).min(inner));
         let m0 = g * inner + c0;
-        let mut accs = vec![r.init(); c1 - c0];
+        let start = (g * chunks + c) * inner + c0;
+        // SAFETY: start + (c1 - c0) <= (g * chunks + c + 1) * inner <= total, the
+        // capacity; the (g, c, b) slices are disjoint, so only this task touches it.
+        // Acc is Copy: writing over uninitialised slots drops nothing.
+        let accs = unsafe {
+            for k in 0..c1 - c0 {
+                pp.get().add(start + k).write(r.init());
+            }
+            pp.slice_mut(start, c1 - c0)
+        };
         let p0 = c * rows_per_chunk;
         red.for_each_run(
             p0,
@@ -162,22 +215,25 @@ fn reduce_columns<T: Element, R: Reducer<T>>(
                         let p = base
                             .get()
                             .offset(goff + off[0] + k as isize * st[0] + c0 as isize);
-                        r.fold_cols(&mut accs, m0, p, pos + k);
+                        r.fold_cols(accs, m0, p, pos + k);
                     }
                 }
             },
         );
-        accs
     });
-    for (gb, part) in partials.chunks(chunks).enumerate() {
-        let (g, b) = (gb / blocks, gb % blocks);
-        let m0 = g * inner + b * cb;
-        for p in part {
-            for (o, &v) in out[m0..m0 + p.len()].iter_mut().zip(p) {
+    // SAFETY: the tasks above (all finished: for_each_chunk returns when every chunk
+    // has run) wrote every slot: for each (g, c) the blocks b cover 0..inner.
+    unsafe { partials.set_len(total) };
+    for g in 0..groups {
+        let o = &mut out[g * inner..(g + 1) * inner];
+        for c in 0..chunks {
+            let p = &partials[(g * chunks + c) * inner..][..inner];
+            for (o, &v) in o.iter_mut().zip(p) {
                 *o = r.merge(*o, v);
             }
         }
     }
+    Ok(())
 }
 
 /// Float sum. Contiguous runs vectorise: float32 in f32 lanes per block of 512 with the
@@ -532,6 +588,53 @@ impl<T: Element, const ALL: bool> Reducer<T> for Logical<ALL> {
             a & b
         } else {
             a | b
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reduce_column_partials_are_bounded() {
+        // Ordinary shapes keep 4 * GRAIN elements per task.
+        assert_eq!(column_rows_per_chunk(100_000, 4096, 4096, 8), 32);
+        assert_eq!(column_rows_per_chunk(1000, 8, 8, 8), 4 * GRAIN / 8);
+        // A 2^16-column sum over 2^24 broadcast rows: 2^19 chunks of 32 rows would keep
+        // 256 GiB of partials; longer chunks keep them within the bound.
+        let (r, outs) = (1usize << 24, 1usize << 16);
+        let rows = column_rows_per_chunk(r, outs, 4096, 8);
+        assert!(rows > 32);
+        assert!(r.div_ceil(rows) * outs * 8 <= COL_PARTIALS_MAX_BYTES);
+        // An output past the bound alone gets one chunk: partials as large as it.
+        assert_eq!(column_rows_per_chunk(r, 1 << 28, 4096, 8), r);
+    }
+
+    #[test]
+    fn reduce_of_a_huge_broadcast_output_is_a_memory_error() {
+        let x = Tensor::from_vec(vec![1.0f32], &[1, 1])
+            .unwrap()
+            .broadcast_to(&[1 << 40, 2])
+            .unwrap();
+        let e = reduce::<f32, _>(&x, &[1], &SumF).unwrap_err();
+        assert!(matches!(e, crate::Error::Memory(_)), "{e}");
+        assert!(e.to_string().contains("bytes"), "{e}");
+    }
+
+    #[test]
+    fn reduce_column_path_merges_chunks_in_order() {
+        // 40000 rows of 10 columns: the column path, in 4 chunks of rows (the values
+        // are multiples of 1/4, so every order of the adds gives the same sum).
+        let (rows, cols) = (40_000usize, 10usize);
+        assert_eq!(rows.div_ceil(column_rows_per_chunk(rows, cols, cols, 8)), 4);
+        let v: Vec<f64> = (0..rows * cols).map(|i| (i % 7) as f64 * 0.25).collect();
+        let x = Tensor::from_vec(v.clone(), &[rows, cols]).unwrap();
+        let got = reduce::<f64, _>(&x, &[0], &SumF).unwrap();
+        assert_eq!(got.len(), cols);
+        for (j, g) in got.iter().enumerate() {
+            let want: f64 = (0..rows).map(|i| v[i * cols + j]).sum();
+            assert_eq!(*g, want);
         }
     }
 }

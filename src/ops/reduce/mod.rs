@@ -6,6 +6,7 @@ pub mod kernels;
 use crate::autograd::formulas::Reduction;
 use crate::device::Device;
 use crate::tensor::shape::{fmt_shape, normalize_axes, normalize_axis};
+use crate::tensor::storage::{try_vec, try_with_capacity};
 use crate::tensor::{DType, Element, Tensor};
 use crate::{bail, dispatch, Result};
 use kernels::*;
@@ -25,12 +26,23 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> 
     out
 }
 
-fn from_accs<U: Element>(v: Vec<U>, shape: Vec<usize>) -> Tensor {
-    Tensor::from_vec(v, &shape).expect("reduction output size")
+/// The output tensor of a reduction from its accumulators (one per output element).
+/// `from_vec` copies into a fresh storage, which can fail for a huge output.
+fn from_accs<U: Element>(v: Vec<U>, shape: Vec<usize>) -> Result<Tensor> {
+    Tensor::from_vec(v, &shape)
 }
 
-fn cast_vec<U: Element>(v: Vec<f64>) -> Vec<U> {
-    v.into_iter().map(U::from_f64).collect()
+/// f64 accumulators as `U`, fallibly: the length is the output's, which a broadcast view
+/// makes as large as the caller likes.
+fn cast_vec<U: Element>(v: Vec<f64>) -> Result<Vec<U>> {
+    map_vec(&v, |&s| U::from_f64(s))
+}
+
+/// `v.iter().map(f).collect()` with a fallible allocation.
+fn map_vec<A, B>(v: &[A], f: impl Fn(&A) -> B) -> Result<Vec<B>> {
+    let mut out = try_with_capacity(v.len())?;
+    out.extend(v.iter().map(f));
+    Ok(out)
 }
 
 impl Tensor {
@@ -50,7 +62,7 @@ impl Tensor {
     }
 
     /// Sums per output over `axes` as f64 (floats) — shared by sum, mean and var.
-    fn sum_f64(&self, axes: &[usize]) -> Vec<f64> {
+    fn sum_f64(&self, axes: &[usize]) -> Result<Vec<f64>> {
         dispatch!(self.dtype(), T => reduce::<T, _>(self, axes, &SumF))
     }
 
@@ -67,11 +79,14 @@ impl Tensor {
             ));
         }
         self.cpu_only("sum")?;
-        Ok(match self.dtype() {
-            DType::F32 => from_accs(cast_vec::<f32>(self.sum_f64(&ax)), shape),
-            DType::F64 => from_accs(self.sum_f64(&ax), shape),
-            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &SUM_I)), shape),
-        })
+        match self.dtype() {
+            DType::F32 => from_accs(cast_vec::<f32>(self.sum_f64(&ax)?)?, shape),
+            DType::F64 => from_accs(self.sum_f64(&ax)?, shape),
+            dt => from_accs(
+                dispatch!(dt, T => reduce::<T, _>(self, &ax, &SUM_I))?,
+                shape,
+            ),
+        }
     }
 
     fn mean_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
@@ -79,12 +94,9 @@ impl Tensor {
         let ax = self.reduce_axes(axes)?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        let sums: Vec<f64> = self
-            .sum_f64(&ax)
-            .into_iter()
-            .map(|s| s / count as f64)
-            .collect();
-        Ok(float_out(self.dtype(), sums, shape))
+        let mut sums = self.sum_f64(&ax)?;
+        sums.iter_mut().for_each(|s| *s /= count as f64);
+        float_out(self.dtype(), sums, shape)
     }
 
     fn var_fwd(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
@@ -92,17 +104,14 @@ impl Tensor {
         let ax = self.reduce_axes(axes)?;
         let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        let means: Vec<f64> = self
-            .sum_f64(&ax)
-            .into_iter()
-            .map(|s| s / count as f64)
-            .collect();
-        let ss = dispatch!(self.dtype(), T => reduce::<T, _>(self, &ax, &SumShifted { shift: &means, exp: false }));
+        let mut means = self.sum_f64(&ax)?;
+        means.iter_mut().for_each(|s| *s /= count as f64);
+        let mut ss = dispatch!(self.dtype(), T => reduce::<T, _>(self, &ax, &SumShifted { shift: &means, exp: false }))?;
         // NumPy divides by max(n - correction, 0): with no degrees of freedom left the
         // variance is inf (or NaN where the squared deviations sum to 0 or NaN).
         let denom = (count as f64 - correction).max(0.0);
-        let vars = ss.into_iter().map(|s| s / denom).collect();
-        Ok(float_out(self.dtype(), vars, shape))
+        ss.iter_mut().for_each(|s| *s /= denom);
+        float_out(self.dtype(), ss, shape)
     }
 
     pub fn std(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
@@ -122,11 +131,17 @@ impl Tensor {
         self.cpu_only("prod")?;
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        Ok(match self.dtype() {
-            DType::F32 => from_accs(cast_vec::<f32>(reduce::<f32, _>(self, &ax, &PROD_F)), shape),
-            DType::F64 => from_accs(reduce::<f64, _>(self, &ax, &PROD_F), shape),
-            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, &ax, &PROD_I)), shape),
-        })
+        match self.dtype() {
+            DType::F32 => from_accs(
+                cast_vec::<f32>(reduce::<f32, _>(self, &ax, &PROD_F)?)?,
+                shape,
+            ),
+            DType::F64 => from_accs(reduce::<f64, _>(self, &ax, &PROD_F)?, shape),
+            dt => from_accs(
+                dispatch!(dt, T => reduce::<T, _>(self, &ax, &PROD_I))?,
+                shape,
+            ),
+        }
     }
 
     fn check_nonempty(&self, ax: &[usize], what: &str) -> Result<()> {
@@ -208,9 +223,7 @@ impl Tensor {
         let ax = self.reduce_axes(axes)?;
         self.check_nonempty(&ax, what)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        Ok(
-            dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Extreme::<MAX>), shape)),
-        )
+        dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Extreme::<MAX>)?, shape))
     }
 
     pub fn argmax(&self, axis: Option<isize>, keepdims: bool) -> Result<Tensor> {
@@ -241,11 +254,11 @@ impl Tensor {
         } else {
             reduced_shape(self.shape(), &ax, keepdims)
         };
-        let pos: Vec<i64> = dispatch!(src.dtype(), T => reduce::<T, _>(&src, &ax, &ArgExtreme::<MAX>)
-            .into_iter()
-            .map(|(_, p)| p as i64)
-            .collect());
-        Ok(from_accs(pos, shape))
+        let pos: Vec<i64> = dispatch!(src.dtype(), T => map_vec(
+            &reduce::<T, _>(&src, &ax, &ArgExtreme::<MAX>)?,
+            |&(_, p)| p as i64,
+        )?);
+        from_accs(pos, shape)
     }
 
     /// log(sum(exp(x))) over axes, shifted by the max so large logits don't overflow.
@@ -254,44 +267,43 @@ impl Tensor {
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
         let x = self.to_dtype(self.dtype().to_float())?;
-        let maxes: Vec<f64> = if ax.iter().any(|&a| x.shape()[a] == 0) {
-            vec![f64::NEG_INFINITY; crate::tensor::shape::numel(&shape)]
+        // The max of each output, or 0 where it is not finite (or the reduced dims are
+        // empty): the shift subtracted before exp.
+        let shift: Vec<f64> = if ax.iter().any(|&a| x.shape()[a] == 0) {
+            try_vec(crate::tensor::shape::numel(&shape), 0.0)?
         } else {
-            dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &Extreme::<true>).into_iter().map(|v| v.to_f64()).collect())
+            dispatch!(x.dtype(), T => map_vec(&reduce::<T, _>(&x, &ax, &Extreme::<true>)?, |v| {
+                let m = v.to_f64();
+                if m.is_finite() { m } else { 0.0 }
+            })?)
         };
-        let shift: Vec<f64> = maxes
-            .iter()
-            .map(|&m| if m.is_finite() { m } else { 0.0 })
-            .collect();
-        let sums = dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &SumShifted { shift: &shift, exp: true }));
-        let out = sums.iter().zip(&shift).map(|(&s, &c)| s.ln() + c).collect();
-        Ok(float_out(x.dtype(), out, shape))
+        let mut sums = dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &SumShifted { shift: &shift, exp: true }))?;
+        sums.iter_mut()
+            .zip(&shift)
+            .for_each(|(s, &c)| *s = s.ln() + c);
+        float_out(x.dtype(), sums, shape)
     }
 
     pub fn all(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.cpu_only("all")?;
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        Ok(
-            dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<true>), shape)),
-        )
+        dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<true>)?, shape))
     }
 
     pub fn any(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.cpu_only("any")?;
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        Ok(
-            dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<false>), shape)),
-        )
+        dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<false>)?, shape))
     }
 }
 
 /// Float-valued results: float32 for float32/int/bool inputs, float64 for float64.
-fn float_out(dt: DType, v: Vec<f64>, shape: Vec<usize>) -> Tensor {
+fn float_out(dt: DType, v: Vec<f64>, shape: Vec<usize>) -> Result<Tensor> {
     if dt == DType::F64 {
         from_accs(v, shape)
     } else {
-        from_accs(cast_vec::<f32>(v), shape)
+        from_accs(cast_vec::<f32>(v)?, shape)
     }
 }
