@@ -203,6 +203,10 @@ fn gemm_batched<T: Element + GemmScalar>(
     let op = SendPtr(out.storage().cpu_ptr::<T>());
     let flops = m * n * k;
     // Batch i's output block rows r0..r1, columns c0..c1.
+    // SAFETY: a and b lie inside their storages (asserted above), and batch_offsets plus
+    // rows r0..r1 < m, columns c0..c1 < n and k-steps < k stay inside their layouts; the
+    // output is a fresh contiguous (batch, m, n) buffer and each call writes a disjoint
+    // block of it, so the parallel calls never alias.
     let run_block = |i: usize, (r0, r1): (usize, usize), (c0, c1): (usize, usize), par| unsafe {
         gemm::gemm(
             r1 - r0,
@@ -288,12 +292,15 @@ fn naive_batched<T: Element + Arith>(
             for c in 0..n {
                 let mut acc = T::zero();
                 for j in 0..k {
+                    // SAFETY: (r, j) and (j, c) are inside the matrices' layouts,
+                    // which lie inside their storages (asserted above).
                     unsafe {
                         let x = *ap.offset(oa[i] + r as isize * ars + j as isize * acs);
                         let y = *bp.offset(ob[i] + j as isize * brs + c as isize * bcs);
                         acc = Arith::add(acc, Arith::mul(x, y));
                     }
                 }
+                // SAFETY: i * m * n + r * n + c < batches * m * n, the output's length.
                 unsafe { *op.add(i * m * n + r * n + c) = acc };
             }
         }
