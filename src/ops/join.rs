@@ -67,6 +67,9 @@ impl Tensor {
         for t in ts {
             let n = t.shape()[ax];
             let dst = out.layout().slice_axis(ax, start, n, 1);
+            // SAFETY: dst is a slice of out's own contiguous layout (start + n <= the
+            // joined axis's length), and copy_cast_into reads t through its layout.
+            t.check_in_bounds()?;
             dispatch!(t.dtype(), S => dispatch!(dt, D => unsafe {
                 copy_cast_into::<S, D>(t, out.storage().cpu_ptr::<D>(), &dst)
             }));

@@ -386,6 +386,9 @@ impl PyTensor {
             DType::I64 => {
                 let c = self.t.to_device(Device::Cpu)?;
                 let off = c.offset();
+                c.check_in_bounds()?;
+                // SAFETY: item() above succeeded, so c holds exactly one element, at
+                // `off`, which lies inside its CPU storage (checked).
                 let i = unsafe { *c.storage().cpu_ptr::<i64>().add(off) };
                 i.into_pyobject(py)?.into_any().unbind()
             }

@@ -8,7 +8,10 @@ use crate::random::{next_stream, u32_to_unit_f32, u64_to_unit_f64, PhiloxStream}
 use crate::{bail, dispatch, dispatch_float, Result};
 
 fn fill<T: Element>(t: &Tensor, v: T) {
+    assert!(t.is_contiguous() && t.offset() == 0 && t.numel() <= t.storage().len());
     let p = SendPtr(t.storage().cpu_ptr::<T>());
+    // SAFETY: t is a fresh contiguous tensor at offset 0 (asserted), so s..e < numel is
+    // inside its storage, and each chunk writes only its own range.
     for_each_chunk(t.numel(), GRAIN, |s, e| unsafe {
         p.slice_mut(s, e - s).fill(v)
     });
@@ -18,6 +21,8 @@ fn fill<T: Element>(t: &Tensor, v: T) {
 fn generate<T: Element>(shape: &[usize], f: impl Fn(usize) -> T + Sync + Send) -> Result<Tensor> {
     let t = uninit_cpu(T::DTYPE, shape)?;
     let p = SendPtr(t.storage().cpu_ptr::<T>());
+    // SAFETY: t is a fresh contiguous tensor of numel elements; each chunk writes only
+    // its own range s..e of it.
     for_each_chunk(t.numel(), GRAIN, |s, e| unsafe {
         for (j, d) in p.slice_mut(s, e - s).iter_mut().enumerate() {
             *d = f(s + j);

@@ -20,6 +20,10 @@ pub fn map_unary<T: Element, U: Element>(
 ) -> Result<Tensor> {
     let out = uninit_cpu(U::DTYPE, x.shape())?;
     let n = out.numel();
+    x.check_in_bounds()?;
+    // SAFETY: x's layout lies inside its storage (checked above) and the contiguous path
+    // reads x's n elements from its offset; out is a fresh contiguous buffer of n elements
+    // and each chunk writes only its own range s..e of it.
     unsafe {
         let (xp, op) = (base::<T>(x), base::<U>(&out));
         if x.is_contiguous() {
@@ -59,6 +63,11 @@ pub fn map_binary<T: Element, U: Element>(
         a.layout().broadcast_to(shape).expect("broadcast"),
         b.layout().broadcast_to(shape).expect("broadcast"),
     );
+    a.check_in_bounds()?;
+    b.check_in_bounds()?;
+    // SAFETY: a and b lie inside their storages (checked above) and their broadcast
+    // layouts address only elements of the original layouts (stride 0 on the new dims);
+    // out is a fresh contiguous buffer of n elements, each chunk writing its own range.
     unsafe {
         let (ap, bp, op) = (base::<T>(a), base::<T>(b), base::<U>(&out));
         if la.is_contiguous() && lb.is_contiguous() && a.numel() == n && b.numel() == n {
@@ -125,6 +134,12 @@ pub fn map_where<T: Element>(
     let lc = cond.layout().broadcast_to(shape).expect("broadcast");
     let la = a.layout().broadcast_to(shape).expect("broadcast");
     let lb = b.layout().broadcast_to(shape).expect("broadcast");
+    cond.check_in_bounds()?;
+    a.check_in_bounds()?;
+    b.check_in_bounds()?;
+    // SAFETY: as in map_binary: every input lies inside its storage (checked above), the
+    // broadcast layouts address only its elements, and each chunk writes its own range of
+    // the fresh output.
     unsafe {
         let (cp, ap, bp, op) = (
             base::<bool>(cond),
