@@ -75,30 +75,35 @@ def asarray(obj, dtype=None, *, device=None, copy=None):
     return _core._tensor(obj, dtype, copy is True, device, False)
 
 
-def _check_like(x, name):
-    # As PyTorch's *_like: the template must be a tensor (a list has no dtype or device).
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+def _like_of(make, name, takes_value=False):
+    """The ``*_like`` twin of a constructor: the template's shape, and its dtype and
+    device unless given. As PyTorch's, the template must be a tensor (a list has no
+    dtype or device)."""
+
+    def check(x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(x).__name__}")
+
+    def build(x, value, dtype, device, requires_grad):
+        check(x)
+        args = (x.shape, value) if takes_value else (x.shape,)
+        return make(*args, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+
+    if takes_value:
+        def like(x, fill_value, *, dtype=None, device=None, requires_grad=False):
+            return build(x, fill_value, dtype, device, requires_grad)
+    else:
+        def like(x, *, dtype=None, device=None, requires_grad=False):
+            return build(x, None, dtype, device, requires_grad)
+    like.__name__ = like.__qualname__ = name
+    like.__doc__ = f"Like ``{make.__name__}`` with the shape, dtype and device of ``x`` (``torch.{name}``)."
+    return like
 
 
-def zeros_like(x, *, dtype=None, device=None, requires_grad=False):
-    _check_like(x, "zeros_like")
-    return zeros(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
-
-
-def ones_like(x, *, dtype=None, device=None, requires_grad=False):
-    _check_like(x, "ones_like")
-    return ones(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
-
-
-def empty_like(x, *, dtype=None, device=None, requires_grad=False):
-    _check_like(x, "empty_like")
-    return empty(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
-
-
-def full_like(x, fill_value, *, dtype=None, device=None, requires_grad=False):
-    _check_like(x, "full_like")
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+zeros_like = _like_of(zeros, "zeros_like")
+ones_like = _like_of(ones, "ones_like")
+empty_like = _like_of(empty, "empty_like")
+full_like = _like_of(full, "full_like", takes_value=True)
 
 
 def is_tensor(x):
