@@ -7,26 +7,44 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Creates (once) the exception class `ferrograd.<name>` with the given bases.
+fn exception_type<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyType>>,
+    name: &str,
+    bases: &[Bound<'py, PyType>],
+    doc: &str,
+) -> PyResult<&'py Bound<'py, PyType>> {
+    cell.get_or_try_init(py, || {
+        let ns = PyDict::new(py);
+        ns.set_item("__module__", "ferrograd")?;
+        ns.set_item("__doc__", doc)?;
+        let bases = PyTuple::new(py, bases)?;
+        let t = py.get_type::<PyType>().call1((name, bases, ns))?;
+        Ok::<_, PyErr>(t.cast_into::<PyType>()?.unbind())
+    })
+    .map(|t| t.bind(py))
+}
+
+/// An instance of one of those classes carrying `msg`.
+fn raise_as(make: fn(Python<'_>) -> PyResult<&Bound<'_, PyType>>, msg: String) -> PyErr {
+    Python::attach(|py| match make(py) {
+        Ok(t) => PyErr::from_type(t.clone(), msg),
+        Err(e) => e,
+    })
+}
+
 static AXIS_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// `ferrograd.AxisError`: both a ValueError and an IndexError, like NumPy's.
 pub fn axis_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    AXIS_ERROR
-        .get_or_try_init(py, || {
-            let bases = PyTuple::new(
-                py,
-                [py.get_type::<PyValueError>(), py.get_type::<PyIndexError>()],
-            )?;
-            let ns = PyDict::new(py);
-            ns.set_item("__module__", "ferrograd")?;
-            ns.set_item(
-                "__doc__",
-                "An axis argument is out of range for the tensor's dimensions.",
-            )?;
-            let t = py.get_type::<PyType>().call1(("AxisError", bases, ns))?;
-            Ok::<_, PyErr>(t.cast_into::<PyType>()?.unbind())
-        })
-        .map(|t| t.bind(py))
+    exception_type(
+        py,
+        &AXIS_ERROR,
+        "AxisError",
+        &[py.get_type::<PyValueError>(), py.get_type::<PyIndexError>()],
+        "An axis argument is out of range for the tensor's dimensions.",
+    )
 }
 
 static INTERNAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -35,21 +53,13 @@ static INTERNAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 /// panic caught at the boundary). Its own class, so tests can tell a bug from the
 /// RuntimeError a bad argument gets.
 pub fn internal_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    INTERNAL_ERROR
-        .get_or_try_init(py, || {
-            let bases = PyTuple::new(py, [py.get_type::<PyRuntimeError>()])?;
-            let ns = PyDict::new(py);
-            ns.set_item("__module__", "ferrograd")?;
-            ns.set_item(
-                "__doc__",
-                "A bug in ferrograd: an internal check failed. Please report it.",
-            )?;
-            let t = py
-                .get_type::<PyType>()
-                .call1(("InternalError", bases, ns))?;
-            Ok::<_, PyErr>(t.cast_into::<PyType>()?.unbind())
-        })
-        .map(|t| t.bind(py))
+    exception_type(
+        py,
+        &INTERNAL_ERROR,
+        "InternalError",
+        &[py.get_type::<PyRuntimeError>()],
+        "A bug in ferrograd: an internal check failed. Please report it.",
+    )
 }
 
 /// How many panics have been caught at the boundary since the module was loaded: the
@@ -64,10 +74,7 @@ pub fn _internal_error_count() -> u64 {
 /// The InternalError for a caught panic's message.
 pub fn internal_error(msg: String) -> PyErr {
     INTERNAL_ERRORS.fetch_add(1, Ordering::Relaxed);
-    Python::attach(|py| match internal_error_type(py) {
-        Ok(t) => PyErr::from_type(t.clone(), msg),
-        Err(e) => e,
-    })
+    raise_as(internal_error_type, msg)
 }
 
 impl From<Error> for PyErr {
@@ -77,10 +84,7 @@ impl From<Error> for PyErr {
             Error::Shape(_) | Error::Value(_) => PyValueError::new_err(msg),
             Error::DType(_) => PyTypeError::new_err(msg),
             Error::Index(_) => PyIndexError::new_err(msg),
-            Error::Axis(_) => Python::attach(|py| match axis_error_type(py) {
-                Ok(t) => PyErr::from_type(t.clone(), msg),
-                Err(e) => e,
-            }),
+            Error::Axis(_) => raise_as(axis_error_type, msg),
             Error::Device(_) | Error::Runtime(_) => PyRuntimeError::new_err(msg),
             Error::Memory(_) => pyo3::exceptions::PyMemoryError::new_err(msg),
         }
