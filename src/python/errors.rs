@@ -71,6 +71,15 @@ pub fn _internal_error_count() -> u64 {
     INTERNAL_ERRORS.load(Ordering::Relaxed)
 }
 
+/// Panics inside the boundary's guard, for the test that checks a caught panic becomes
+/// `fg.InternalError` and is counted (nothing else calls it).
+#[pyfunction]
+pub fn _panic_for_testing(py: Python<'_>) -> PyResult<()> {
+    super::tensor::run(py, 0, || -> crate::Result<()> {
+        panic!("deliberate panic for the test suite")
+    })
+}
+
 /// The InternalError for a caught panic's message.
 pub fn internal_error(msg: String) -> PyErr {
     INTERNAL_ERRORS.fetch_add(1, Ordering::Relaxed);

@@ -122,6 +122,23 @@ def test_internal_error_is_its_own_runtime_error_class():
     assert isinstance(fg._core._internal_error_count(), int)
 
 
+@pytest.mark.expects_internal_error
+def test_a_caught_panic_is_an_internal_error_and_is_counted():
+    before = fg._core._internal_error_count()
+    with pytest.raises(fg.InternalError, match="deliberate panic"):
+        fg._core._panic_for_testing()
+    assert fg._core._internal_error_count() == before + 1
+
+
+def test_the_helpers_reject_an_internal_error():
+    # raises_cleanly accepts RuntimeError, but not its InternalError subclass.
+    from conftest import _fail_on_bug
+
+    with pytest.raises(pytest.fail.Exception, match="internal error"):
+        _fail_on_bug(fg.InternalError("boom"))
+    _fail_on_bug(RuntimeError("a clean error"))  # passes through
+
+
 @pytest.mark.parametrize(
     "graph",
     [lambda x: x * 2, lambda x: x.sum(), lambda x: x.reshape(2, 1), lambda x: x[0:2]],
