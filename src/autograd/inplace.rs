@@ -42,20 +42,32 @@ pub(crate) fn must_record(target: &Tensor, value: Option<&Tensor>) -> Result<boo
     let record = target.requires_grad()
         || base.is_some_and(|b| b.requires_grad())
         || value.is_some_and(|v| v.requires_grad());
-    if record
-        && target
-            .strides()
-            .iter()
-            .zip(target.shape())
-            .any(|(&s, &n)| s == 0 && n > 1)
-    {
-        bail!(
-            Value,
-            "unsupported operation: more than one element of the written-to tensor refers to a single memory \
-             location; clone() the tensor before writing into it"
-        )
+    if record {
+        refuse_internal_overlap(target)?;
     }
     Ok(record)
+}
+
+/// Refuses a write into `target` when several of its elements share one memory
+/// location (a broadcast/expanded view: stride 0 on a dim of size > 1), as PyTorch
+/// does: the result would depend on write order, and a huge broadcast view would
+/// spin through all its aliases (`broadcast_to(zeros(1), (2**40,)).fill_(1)`).
+/// Only the O(ndim) stride-0 test, like PyTorch's `has_internal_overlap` answering YES;
+/// other overlaps (e.g. as_strided tricks) are not constructible here.
+pub(crate) fn refuse_internal_overlap(target: &Tensor) -> Result<()> {
+    let aliased = target
+        .strides()
+        .iter()
+        .zip(target.shape())
+        .any(|(&s, &n)| s == 0 && n > 1);
+    if aliased {
+        bail!(
+            Runtime,
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory \
+             location. Please clone() the tensor before performing the operation."
+        )
+    }
+    Ok(())
 }
 
 /// Runs `write` (which stores `value`, or a constant when None, into `target[index]`,
@@ -136,6 +148,9 @@ pub(crate) fn binary_inplace(target: &Tensor, other: &Operand, op: BinaryOp) -> 
         Operand::Tensor(t) => Some(t),
         Operand::Scalar(_) => None,
     };
+    // Before computing anything: the out-of-place result of a huge broadcast target
+    // would be allocated (and computed) only to be refused on writing.
+    refuse_internal_overlap(target)?;
     let record = must_record(target, other_t)?;
     // Ops other than + and - save their inputs, which the write is about to change:
     // compute from copies (PyTorch saves `original_self` the same way).

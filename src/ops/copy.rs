@@ -254,6 +254,7 @@ pub(crate) fn assign_raw(dst: &Tensor, value: &Tensor) -> Result<()> {
             "in-place assignment is only supported on CPU tensors for now"
         )
     }
+    crate::autograd::inplace::refuse_internal_overlap(dst)?;
     let v = value.broadcast_to(dst.shape()).map_err(|_| {
         crate::Error::Shape(format!(
             "could not broadcast input array from shape {} into shape {}",

@@ -93,9 +93,30 @@ pub(crate) fn adv_gather(p: &IndexPlan) -> Result<Tensor> {
     }
 }
 
+/// Refuses a scatter into a broadcast view (see `inplace::refuse_internal_overlap`). A
+/// repeated dim picked at one position by a 0-d index (an int, which NumPy makes an
+/// advanced index next to arrays: `x[0, [1, 2]]`) writes no location twice: PyTorch
+/// selects such a dim before its `index_put_`, so it allows this case too.
+fn refuse_aliased_scatter(p: &IndexPlan) -> Result<()> {
+    let v = &p.view;
+    let picked_once = |d: usize| {
+        p.dims
+            .iter()
+            .zip(&p.arrays)
+            .any(|(&pd, a)| pd == d && a.ndim() == 0)
+    };
+    let aliased = (0..v.ndim()).any(|d| v.strides()[d] == 0 && v.shape()[d] > 1 && !picked_once(d));
+    if aliased {
+        // The same error (and wording) as every other in-place path.
+        crate::autograd::inplace::refuse_internal_overlap(v)?;
+    }
+    Ok(())
+}
+
 /// Writes (or with `accumulate`, adds) value into the indexed positions.
 pub(crate) fn adv_scatter(p: &IndexPlan, value: &Tensor, accumulate: bool) -> Result<()> {
     p.view.storage().cpu()?;
+    refuse_aliased_scatter(p)?;
     let offs = adv_offsets(p)?;
     let (rsh, rst) = rest_dims(p);
     let mut order_shape = p.bshape.clone();

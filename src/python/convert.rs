@@ -353,6 +353,93 @@ fn check_uint64_fits(arr: &Bound<'_, PyAny>) -> PyResult<()> {
     Ok(())
 }
 
+/// What the elements of an object array are (see `settle_big_ints`).
+struct Numbers {
+    /// The first int beyond int64, as text for a message: its value, or its size when
+    /// the value would be too long to read.
+    oversized: Option<String>,
+    any_float: bool,
+    all_numbers: bool,
+}
+
+fn scan_numbers(np: &Bound<'_, PyModule>, objs: &Bound<'_, PyAny>) -> PyResult<Numbers> {
+    let np_float = np.getattr("floating")?;
+    let np_int = np.getattr("integer")?;
+    let mut n = Numbers {
+        oversized: None,
+        any_float: false,
+        all_numbers: true,
+    };
+    for item in objs.getattr("flat")?.try_iter()? {
+        let item = item?;
+        if item.is_instance_of::<PyInt>() {
+            if n.oversized.is_none() && item.extract::<i64>().is_err() {
+                let bits: usize = item.call_method0("bit_length")?.extract()?;
+                n.oversized = Some(if bits <= 128 {
+                    item.str()?.to_string()
+                } else {
+                    format!("of {bits} bits")
+                });
+            }
+        } else if item.is_instance_of::<PyFloat>() || item.is_instance(&np_float)? {
+            n.any_float = true;
+        } else if !item.is_instance(&np_int)? {
+            n.all_numbers = false;
+        }
+    }
+    Ok(n)
+}
+
+/// Python ints beyond int64 in data that is not a NumPy array. NumPy keeps such an int as
+/// an object (`[2**70]`, also beside a float: `[1.5, 2**70]`) or, mixed with negative
+/// ints, turns all the ints into float64 (`[2**64 - 1, -1]`). PyTorch, whose ints are
+/// int64, raises OverflowError for ints alone and makes a float tensor when a float is
+/// present or a float dtype is asked for; so does ferrograd. Returns the array to use
+/// (`arr` itself when nothing changes).
+fn settle_big_ints<'py>(
+    np: &Bound<'py, PyModule>,
+    obj: &Bound<'py, PyAny>,
+    arr: &Bound<'py, PyAny>,
+    kind: &str,
+    dtype: Option<DType>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let float_asked = dtype.is_some_and(|d| d.is_float());
+    let overflow = |v: String| {
+        PyOverflowError::new_err(format!(
+            "Python int {v} is too large to convert to int64; pass dtype=float64 to get floats"
+        ))
+    };
+    match kind {
+        "O" if float_asked => return np.call_method1("asarray", (obj, "float64")),
+        "O" => {
+            let n = scan_numbers(np, arr)?;
+            if dtype.is_none() && n.any_float && n.all_numbers {
+                return np.call_method1("asarray", (obj, "float64"));
+            }
+            if let Some(v) = n.oversized {
+                return Err(overflow(v));
+            }
+        }
+        // Floats this large are rare, so the element scan runs only then.
+        "f" if !float_asked
+            && (obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>())
+            && arr.getattr("size")?.extract::<usize>()? > 0
+            && np
+                .call_method1("abs", (arr,))?
+                .call_method0("max")?
+                .ge(9.223_372_036_854_775_808e18)? =>
+        {
+            let objs = np.call_method1("array", (obj, "object"))?;
+            let n = scan_numbers(np, &objs)?;
+            if let (false, Some(v)) = (n.any_float, n.oversized) {
+                return Err(overflow(v));
+            }
+        }
+        _ => {}
+    }
+    Ok(arr.clone())
+}
+
 /// Converts any array-like to a tensor. `copy=false` shares memory where possible.
 /// Python floats (and lists of them) become float32, ints int64, as in PyTorch.
 pub fn to_tensor(
@@ -374,13 +461,22 @@ pub fn to_tensor(
     let np = numpy(py)?;
     let is_ndarray =
         obj.is_instance(&np.getattr("ndarray")?)? || obj.is_instance(&np.getattr("generic")?)?;
-    let arr = if obj.hasattr("__dlpack__")? && !is_ndarray && !obj.hasattr("__array_interface__")? {
-        np.call_method1("from_dlpack", (obj,))?
-    } else {
-        np.call_method1("asarray", (obj,))?
-    };
-    let npdt = arr.getattr("dtype")?;
-    let kind: String = npdt.getattr("kind")?.extract()?;
+    let mut arr =
+        if obj.hasattr("__dlpack__")? && !is_ndarray && !obj.hasattr("__array_interface__")? {
+            np.call_method1("from_dlpack", (obj,))?
+        } else {
+            np.call_method1("asarray", (obj,))?
+        };
+    let mut npdt = arr.getattr("dtype")?;
+    let mut kind: String = npdt.getattr("kind")?.extract()?;
+    if !is_ndarray {
+        let settled = settle_big_ints(np, obj, &arr, &kind, dtype)?;
+        if !settled.is(&arr) {
+            arr = settled;
+            npdt = arr.getattr("dtype")?;
+            kind = npdt.getattr("kind")?.extract()?;
+        }
+    }
     let itemsize: usize = npdt.getattr("itemsize")?.extract()?;
     let natural = convertible(&kind, itemsize).ok_or_else(|| {
         PyTypeError::new_err(format!(
