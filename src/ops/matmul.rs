@@ -107,10 +107,6 @@ impl Tensor {
             .layout()
             .broadcast_to(&[batch.clone(), vec![k, n]].concat())?;
         let (a2, b2) = (a2.view_with(la), b2.view_with(lb));
-        if a.device() == Device::Cpu {
-            a2.check_in_bounds()?;
-            b2.check_in_bounds()?;
-        }
         let out = match a.device() {
             Device::Cpu => match dt {
                 DType::F32 => gemm_batched::<f32>(&a2, &b2, &out_shape)?,
@@ -325,7 +321,10 @@ mod tests {
         let eye = Tensor::eye(4, None, 0, DType::F64).unwrap();
         let cases = [
             (a.t(), vec![0.0, 4.0, 8.0, 12.0]),
-            (a.slice(0, Some(1), None, 1).unwrap(), vec![4.0, 5.0, 6.0, 7.0]),
+            (
+                a.slice(0, Some(1), None, 1).unwrap(),
+                vec![4.0, 5.0, 6.0, 7.0],
+            ),
             (a.flip(Some(&[0])).unwrap(), vec![12.0, 13.0, 14.0, 15.0]),
         ];
         for (view, first_row) in cases {

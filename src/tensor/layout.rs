@@ -57,14 +57,16 @@ impl Layout {
         true
     }
 
-    /// The range of storage elements this layout touches: (min, max+1).
+    /// The range of storage elements this layout touches: (min, max+1), empty for an
+    /// empty view. One pass over the dims: kernels check every view's span before their
+    /// unsafe loops.
     pub fn storage_span(&self) -> (isize, isize) {
-        if self.numel() == 0 {
-            return (self.offset as isize, self.offset as isize);
-        }
         let mut lo = self.offset as isize;
         let mut hi = self.offset as isize;
         for (&d, &s) in self.shape.iter().zip(&self.strides) {
+            if d == 0 {
+                return (self.offset as isize, self.offset as isize);
+            }
             let ext = (d as isize - 1) * s;
             if ext < 0 {
                 lo += ext

@@ -169,9 +169,8 @@ impl Tensor {
     /// A 0-d tensor. Infallible like `vec![v]`: a one-element allocation that fails
     /// aborts, as every small Rust allocation does.
     pub fn scalar<T: Element>(v: T) -> Tensor {
-        let s = Storage::from_vec(vec![v]).unwrap_or_else(|_| {
-            std::alloc::handle_alloc_error(std::alloc::Layout::new::<T>())
-        });
+        let s = Storage::from_vec(vec![v])
+            .unwrap_or_else(|_| std::alloc::handle_alloc_error(std::alloc::Layout::new::<T>()));
         Tensor::from_storage(s, &[])
     }
 
@@ -285,28 +284,14 @@ impl Tensor {
     /// Checks that every element this view addresses lies inside its storage. Kernels
     /// that walk raw pointers with a view's strides and offset call this first, so a
     /// layout that does not belong to its buffer is an error, never an out-of-bounds read.
-    #[inline]
     pub(crate) fn check_in_bounds(&self) -> Result<()> {
-        // One pass over the dims (this runs on every elementwise call, so it stays cheap):
-        // the lowest and highest element addressed, or nothing for an empty view.
-        let l = self.layout();
-        let (mut lo, mut hi) = (l.offset as isize, l.offset as isize);
-        for (&d, &st) in l.shape.iter().zip(&l.strides) {
-            if d == 0 {
-                return Ok(());
-            }
-            let ext = (d as isize - 1) * st;
-            if ext < 0 {
-                lo += ext
-            } else {
-                hi += ext
-            }
-        }
+        let (lo, hi) = self.layout().storage_span();
         let len = self.0.storage.len() as isize;
-        if lo < 0 || hi >= len {
+        // An empty view spans nothing (lo == hi) and touches no memory.
+        if lo < hi && (lo < 0 || hi > len) {
             bail!(
                 Runtime,
-                "internal layout error: a view of shape {} addresses elements {lo}..={hi} of a storage of {len}",
+                "internal layout error: a view of shape {} addresses elements {lo}..{hi} of a storage of {len}",
                 shape::fmt_shape(self.shape())
             )
         }
