@@ -13,6 +13,7 @@
 //! ```
 
 pub mod autograd;
+pub mod backend;
 pub mod device;
 mod error;
 pub mod io;

@@ -1,9 +1,8 @@
 //! Joining and splitting: concat, stack, split.
 
-use crate::ops::copy::{copy_cast_into, uninit_cpu};
 use crate::tensor::shape::{fmt_shape, normalize_axis};
 use crate::tensor::{DType, Tensor};
-use crate::{bail, dispatch, Result};
+use crate::{bail, Result};
 
 impl Tensor {
     /// Joins tensors along an existing axis (None: flattens them first).
@@ -41,8 +40,9 @@ impl Tensor {
         let ax = normalize_axis(axis, first.ndim())?;
         let mut dt = first.dtype();
         let mut total = 0usize;
+        let refs: Vec<&Tensor> = ts.iter().collect();
+        let backend = crate::backend::for_tensors("concat", &refs)?;
         for t in ts {
-            t.storage().cpu()?;
             if t.ndim() != first.ndim()
                 || t.shape()
                     .iter()
@@ -62,17 +62,13 @@ impl Tensor {
         }
         let mut shape = first.shape().to_vec();
         shape[ax] = total;
-        let out = uninit_cpu(dt, &shape)?;
+        let out = backend.empty(&shape, dt)?;
         let mut start = 0usize;
         for t in ts {
             let n = t.shape()[ax];
-            let dst = out.layout().slice_axis(ax, start, n, 1);
-            // SAFETY: dst is a slice of out's own contiguous layout (start + n <= the
-            // joined axis's length), and copy_cast_into reads t through its layout.
-            t.check_in_bounds()?;
-            dispatch!(t.dtype(), S => dispatch!(dt, D => unsafe {
-                copy_cast_into::<S, D>(t, out.storage().cpu_ptr::<D>(), &dst)
-            }));
+            // A slice of out's own layout (start + n <= the joined axis's length).
+            let dst = out.view_with(out.layout().slice_axis(ax, start, n, 1));
+            backend.assign(&dst, t)?;
             start += n;
         }
         Ok(out)

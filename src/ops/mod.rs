@@ -6,8 +6,6 @@ pub mod copy;
 pub mod cross_entropy;
 pub mod dropout;
 pub mod elementwise;
-#[cfg(feature = "wgpu")]
-pub mod gpu;
 pub mod index;
 pub mod join;
 pub(crate) mod lanes;

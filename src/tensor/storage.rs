@@ -218,10 +218,11 @@ impl Storage {
         Ok(s)
     }
     #[cfg(feature = "wgpu")]
-    pub fn from_wgpu(w: crate::device::wgpu::WgpuStorage, len: usize) -> Storage {
+    pub fn from_wgpu(w: crate::device::wgpu::WgpuStorage, dtype: DType, len: usize) -> Storage {
+        debug_assert!(dtype != DType::F64, "wgpu holds no float64");
         Storage {
             kind: StorageKind::Wgpu(w),
-            dtype: DType::F32,
+            dtype,
             len,
             version: AtomicU64::new(0),
         }

@@ -6,7 +6,11 @@
 //! driver answers every later call at once with the same error instead of probing again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
+
+use super::allocator::BufferPool;
+use super::stream::{Stats, Stream};
 
 use crate::{Error, Result};
 
@@ -17,6 +21,12 @@ pub struct WgpuContext {
     pub(crate) limits: ::wgpu::Limits,
     info: ::wgpu::AdapterInfo,
     pipelines: Mutex<HashMap<String, ::wgpu::ComputePipeline>>,
+    pub(crate) stream: Mutex<Stream>,
+    pub(crate) pool: BufferPool,
+    pub(crate) stats: Stats,
+    /// A lower per-dimension workgroup limit set by tests (0 = the adapter's), so that
+    /// small launches exercise the 2-D grid path that only huge tensors reach otherwise.
+    grid_limit_override: AtomicU32,
 }
 
 impl std::fmt::Debug for WgpuContext {
@@ -98,17 +108,22 @@ impl WgpuContext {
             limits,
             info: adapter.get_info(),
             pipelines: Mutex::new(HashMap::new()),
+            stream: Mutex::new(Stream::new()),
+            pool: BufferPool::new(),
+            stats: Stats::default(),
+            grid_limit_override: AtomicU32::new(0),
         })
     }
 
     /// The compute pipeline `key`, compiled from `source` (entry point `main`) on first use.
-    /// `constants` fills the shader's `override` declarations, so one WGSL file serves a
-    /// family of kernels (add/mul, relu/copy, each view rank) without runtime branches;
-    /// `key` must name the source and the constants uniquely.
+    /// `constants` fills the shader's `override` declarations, so one WGSL source serves a
+    /// family of kernels (each view rank, say) without runtime branches; `key` must name
+    /// the source and the constants uniquely. `source` is only called on a cache miss, so
+    /// generated kernels cost their generation once.
     pub(crate) fn pipeline(
         &self,
         key: &str,
-        source: &'static str,
+        source: impl FnOnce() -> String,
         constants: &[(&str, f64)],
     ) -> Result<::wgpu::ComputePipeline> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
@@ -122,7 +137,7 @@ impl WgpuContext {
                 .device
                 .create_shader_module(::wgpu::ShaderModuleDescriptor {
                     label: Some(key),
-                    source: ::wgpu::ShaderSource::Wgsl(source.into()),
+                    source: ::wgpu::ShaderSource::Wgsl(source().into()),
                 });
             Ok(self
                 .device
@@ -161,20 +176,37 @@ impl WgpuContext {
         out
     }
 
-    /// Records one operation's dispatches into a single command encoder and submits it.
-    /// Nothing waits for the GPU here; only reading back to the host does.
-    pub(crate) fn submit<T>(
-        &self,
-        label: &str,
-        record: impl FnOnce(&mut ::wgpu::CommandEncoder) -> Result<T>,
-    ) -> Result<T> {
-        self.scoped(|| {
-            let mut encoder = self
-                .device
-                .create_command_encoder(&::wgpu::CommandEncoderDescriptor { label: Some(label) });
-            let out = record(&mut encoder)?;
-            self.queue.submit([encoder.finish()]);
-            Ok(out)
-        })
+    /// The most workgroups a launch may use per grid dimension.
+    pub(crate) fn grid_limit(&self) -> u32 {
+        let limit = self.limits.max_compute_workgroups_per_dimension;
+        match self.grid_limit_override.load(Ordering::Relaxed) {
+            0 => limit,
+            l => l.min(limit),
+        }
+    }
+
+    /// Lowers the per-dimension workgroup limit (0 restores the adapter's); for tests.
+    pub fn set_grid_limit(&self, limit: u32) {
+        self.grid_limit_override.store(limit, Ordering::Relaxed);
+    }
+
+    /// Cumulative transfer and submission counts.
+    pub fn stats(&self) -> Vec<(&'static str, u64)> {
+        self.stats.snapshot()
+    }
+
+    /// Bytes held by the caching allocator's free buffers.
+    pub fn cached_bytes(&self) -> u64 {
+        self.pool.cached_bytes()
+    }
+
+    /// Releases the caching allocator's free buffers.
+    pub fn empty_cache(&self) {
+        self.pool.clear()
+    }
+
+    /// Waits until every queued kernel has run.
+    pub fn synchronize(&self) -> Result<()> {
+        self.wait_idle()
     }
 }

@@ -9,24 +9,8 @@
 use ::wgpu::util::DeviceExt;
 
 use super::context::WgpuContext;
+use super::stream::Stats;
 use crate::{bail, Result};
-
-#[cfg(test)]
-thread_local! {
-    /// Tests lower the per-dimension limit to push small launches onto 2-D grids: a real
-    /// launch of over 65535 workgroups takes tens of seconds on a CPU driver.
-    pub(crate) static TEST_GRID_LIMIT: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
-}
-
-/// The most workgroups per grid dimension this launch may use.
-fn grid_limit(ctx: &WgpuContext) -> u32 {
-    let limit = ctx.limits.max_compute_workgroups_per_dimension;
-    #[cfg(test)]
-    if let Some(l) = TEST_GRID_LIMIT.with(|c| c.get()) {
-        return l.min(limit);
-    }
-    limit
-}
 
 /// Splits `groups` workgroups into an (x, y) grid with at most `max_per_dim` per side.
 pub(crate) fn grid(max_per_dim: u32, groups: u64) -> Result<(u32, u32)> {
@@ -58,7 +42,8 @@ pub(crate) fn dispatch(
     if groups == 0 {
         return Ok(());
     }
-    let (x, y) = grid(grid_limit(ctx), groups)?;
+    let (x, y) = grid(ctx.grid_limit(), groups)?;
+    Stats::bump(&ctx.stats.dispatches);
     let uniform = ctx
         .device
         .create_buffer_init(&::wgpu::util::BufferInitDescriptor {
@@ -89,6 +74,20 @@ pub(crate) fn dispatch(
     pass.set_bind_group(0, &bind_group, &[]);
     pass.dispatch_workgroups(x, y, 1);
     Ok(())
+}
+
+/// Records one kernel launch into the stream (see `dispatch`).
+pub(crate) fn launch(
+    ctx: &WgpuContext,
+    pipeline: &::wgpu::ComputePipeline,
+    params: &[u8],
+    buffers: &[&::wgpu::Buffer],
+    groups: u64,
+) -> Result<()> {
+    if groups == 0 {
+        return Ok(());
+    }
+    ctx.record(|enc| dispatch(ctx, enc, pipeline, params, buffers, groups))
 }
 
 #[cfg(test)]

@@ -1,28 +1,23 @@
-//! GPU backend: float32 tensors in wgpu buffers, computed by WGSL compute shaders.
+//! The wgpu runtime: the device, its memory and the command stream. Kernels live with
+//! their op families (`ops/<family>/wgpu.rs` and the `.wgsl` beside it); this folder has
+//! what they share.
 //!
-//! The tensor layer keeps shapes and views on the host (`Layout`) and hands this module
-//! a buffer plus a layout per operand; every kernel reads strided views directly, so
-//! transposes, slices, flips and broadcasts reach the GPU without a copy, and every op
-//! writes a new contiguous buffer. Each op records its dispatches into one command
-//! encoder and submits without waiting; only `WgpuStorage::to_host` waits for the GPU.
+//! The tensor layer keeps shapes and views on the host (`Layout`) and hands kernels a
+//! buffer plus a layout per operand; kernels read strided views directly, so transposes,
+//! slices, flips and broadcasts reach the GPU without a copy.
 //!
-//! Layout of this folder: `context` (the global device and pipeline cache), `storage`
-//! (buffers and host transfers), `dispatch` (binding and grid conventions), `strided`
-//! (layout packing), then one file per kernel family with its `.wgsl` beside it.
+//! Layout of this folder: `context` (the global device and pipeline cache), `allocator`
+//! (the caching allocator), `stream` (the lazy command stream), `storage` (buffers and
+//! host transfers), `dispatch` (binding and grid conventions), `strided` (layout
+//! packing) and `map` (the generated strided elementwise kernel).
 
+mod allocator;
 mod context;
-mod dispatch;
-mod elementwise;
-mod matmul;
-mod reduce;
+pub(crate) mod dispatch;
+pub(crate) mod map;
 mod storage;
-mod strided;
-
-#[cfg(test)]
-mod tests;
+mod stream;
+pub(crate) mod strided;
 
 pub use context::{adapter_name, context, is_available, WgpuContext};
-pub use elementwise::{binary, contiguous, relu, BinaryOp};
-pub use matmul::matmul;
-pub use reduce::sum;
 pub use storage::WgpuStorage;

@@ -1,15 +1,22 @@
-//! Float32 device buffers: the storage under a GPU tensor (views put a Layout on top).
+//! Device buffers: the storage under a GPU tensor (views put a Layout on top).
+//!
+//! Every GPU element is one 32-bit word: float32 as f32, int64 as i32 (checked on the
+//! way in: a value outside the int32 range is an error, not a wrapped number) and bool as
+//! u32 0/1. The tensor's dtype lives in `Storage`; this type only holds words.
 
 use ::wgpu::util::DeviceExt;
 
+use super::allocator::size_class;
 use super::context::{context, WgpuContext};
+use super::stream::Stats;
 use crate::{bail, Error, Result};
 
-/// A float32 device buffer holding `len` elements.
+/// A device buffer holding `len` 32-bit elements.
 ///
-/// The wgpu buffer is always at least 4 bytes, since wgpu rejects empty bindings; `len`
-/// is the logical size. Not `Clone` on purpose: cloning a `wgpu::Buffer` aliases it, and
-/// the tensor layer shares storage through its own `Arc`.
+/// The wgpu buffer comes from the caching allocator and may be larger than `len` words
+/// (its size class); kernels never read past `len`. Not `Clone` on purpose: the tensor
+/// layer shares storage through its own `Arc`, and dropping returns the buffer to the
+/// cache.
 #[derive(Debug)]
 pub struct WgpuStorage {
     pub(crate) buffer: ::wgpu::Buffer,
@@ -21,10 +28,9 @@ const USAGE: ::wgpu::BufferUsages = ::wgpu::BufferUsages::STORAGE
     .union(::wgpu::BufferUsages::COPY_SRC)
     .union(::wgpu::BufferUsages::COPY_DST);
 
-/// Bytes for `len` floats, checked against what the device can allocate and bind.
+/// Bytes for `len` words, checked against what the device can allocate and bind.
 fn byte_size(ctx: &WgpuContext, len: usize) -> Result<u64> {
     let bytes = (len as u64).saturating_mul(4);
-    // (wgpu 30 made the binding limit a u64 like the buffer limit.)
     let max = ctx
         .limits
         .max_buffer_size
@@ -32,52 +38,86 @@ fn byte_size(ctx: &WgpuContext, len: usize) -> Result<u64> {
     // Kernels index with 32-bit integers; the binding limit keeps indices far below that.
     if bytes > max || len > i32::MAX as usize {
         bail!(
-            Device,
-            "a wgpu buffer of {len} float32 elements ({bytes} bytes) exceeds the device's limit of {max} bytes"
+            Memory,
+            "a wgpu buffer of {len} elements ({bytes} bytes) exceeds the device's limit of {max} bytes"
         )
     }
-    Ok(bytes.max(4))
+    Ok(bytes)
 }
 
 impl WgpuStorage {
-    /// Uploads `data` into a new device buffer.
-    pub fn from_host(data: &[f32]) -> Result<WgpuStorage> {
-        if data.is_empty() {
-            return WgpuStorage::zeros(0);
+    /// `len` words whose contents are unspecified (a reused buffer keeps old data): for
+    /// outputs that a kernel writes in full.
+    pub fn uninit(len: usize) -> Result<WgpuStorage> {
+        let ctx = context()?;
+        let class = size_class(byte_size(ctx, len)?);
+        if let Some(buffer) = ctx.pool.take(class) {
+            return Ok(WgpuStorage { buffer, len });
         }
-        let ctx = context()?;
-        byte_size(ctx, data.len())?;
-        let buffer = ctx.scoped(|| {
-            Ok(ctx
-                .device
-                .create_buffer_init(&::wgpu::util::BufferInitDescriptor {
+        Stats::bump(&ctx.stats.buffers_created);
+        let create = || {
+            ctx.scoped(|| {
+                Ok(ctx.device.create_buffer(&::wgpu::BufferDescriptor {
                     label: Some("ferrograd tensor"),
-                    contents: bytemuck::cast_slice(data),
+                    size: class,
                     usage: USAGE,
+                    mapped_at_creation: false,
                 }))
-        })?;
-        Ok(WgpuStorage {
-            buffer,
-            len: data.len(),
-        })
-    }
-
-    /// A zero-filled buffer (wgpu guarantees new buffers read as zero).
-    pub fn zeros(len: usize) -> Result<WgpuStorage> {
-        let ctx = context()?;
-        let size = byte_size(ctx, len)?;
-        let buffer = ctx.scoped(|| {
-            Ok(ctx.device.create_buffer(&::wgpu::BufferDescriptor {
-                label: Some("ferrograd tensor"),
-                size,
-                usage: USAGE,
-                mapped_at_creation: false,
-            }))
-        })?;
+            })
+        };
+        // Out of memory with buffers sitting in the cache: release them and try again.
+        let buffer = match create() {
+            Ok(b) => b,
+            Err(_) if ctx.pool.cached_bytes() > 0 => {
+                ctx.pool.clear();
+                create()?
+            }
+            Err(e) => return Err(e),
+        };
         Ok(WgpuStorage { buffer, len })
     }
 
-    /// Number of float32 elements.
+    /// `len` zero words (all-zero bits: 0.0, 0 and false alike).
+    pub fn zeros(len: usize) -> Result<WgpuStorage> {
+        let out = WgpuStorage::uninit(len)?;
+        if len > 0 {
+            let ctx = context()?;
+            ctx.record(|enc| {
+                enc.clear_buffer(&out.buffer, 0, Some(len as u64 * 4));
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Uploads 32-bit host values into a new device buffer. The copy is recorded into
+    /// the stream (from a fresh staging buffer), so it lands after every command already
+    /// recorded, whichever cached buffer it reuses.
+    pub fn from_host<T: bytemuck::Pod>(data: &[T]) -> Result<WgpuStorage> {
+        assert_eq!(std::mem::size_of::<T>(), 4, "GPU elements are 32-bit words");
+        let out = WgpuStorage::uninit(data.len())?;
+        if data.is_empty() {
+            return Ok(out);
+        }
+        let ctx = context()?;
+        Stats::bump(&ctx.stats.uploads);
+        let staging = ctx.scoped(|| {
+            Ok(ctx
+                .device
+                .create_buffer_init(&::wgpu::util::BufferInitDescriptor {
+                    label: Some("ferrograd upload"),
+                    contents: bytemuck::cast_slice(data),
+                    usage: ::wgpu::BufferUsages::COPY_SRC,
+                }))
+        })?;
+        ctx.record(|enc| {
+            enc.copy_buffer_to_buffer(&staging, 0, &out.buffer, 0, data.len() as u64 * 4);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Number of 32-bit elements.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -86,14 +126,29 @@ impl WgpuStorage {
         self.len == 0
     }
 
-    /// Reads the whole buffer back to the host: copies it into a mappable staging buffer,
-    /// maps that and waits. This is the only place the host waits for the GPU.
-    pub fn to_host(&self) -> Result<Vec<f32>> {
-        if self.len == 0 {
+    /// Reads the whole buffer back to the host.
+    pub fn to_host<T: bytemuck::Pod>(&self) -> Result<Vec<T>> {
+        self.read_range(0, self.len)
+    }
+
+    /// Reads `count` words from element `start` back to the host: copies them into a
+    /// mappable staging buffer, submits the stream and waits. Reading is the only place
+    /// (with `synchronize`) where the host waits for the GPU.
+    pub fn read_range<T: bytemuck::Pod>(&self, start: usize, count: usize) -> Result<Vec<T>> {
+        assert_eq!(std::mem::size_of::<T>(), 4, "GPU elements are 32-bit words");
+        if start.checked_add(count).is_none_or(|e| e > self.len) {
+            bail!(
+                Runtime,
+                "reading {count} elements from {start} of a wgpu buffer of {}",
+                self.len
+            )
+        }
+        if count == 0 {
             return Ok(Vec::new());
         }
         let ctx = context()?;
-        let bytes = self.len as u64 * 4;
+        Stats::bump(&ctx.stats.readbacks);
+        let bytes = count as u64 * 4;
         let staging = ctx.scoped(|| {
             Ok(ctx.device.create_buffer(&::wgpu::BufferDescriptor {
                 label: Some("ferrograd readback"),
@@ -102,10 +157,11 @@ impl WgpuStorage {
                 mapped_at_creation: false,
             }))
         })?;
-        ctx.submit("ferrograd readback", |enc| {
-            enc.copy_buffer_to_buffer(&self.buffer, 0, &staging, 0, bytes);
+        ctx.record(|enc| {
+            enc.copy_buffer_to_buffer(&self.buffer, start as u64 * 4, &staging, 0, bytes);
             Ok(())
         })?;
+        ctx.flush()?;
         let (tx, rx) = std::sync::mpsc::channel();
         staging.map_async(::wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
@@ -121,9 +177,18 @@ impl WgpuStorage {
                 .get_mapped_range(..)
                 .map_err(|e| Error::Device(format!("reading a mapped wgpu buffer failed: {e}")))?;
             // Copies through an aligned Vec, so no alignment of the mapping is assumed.
-            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
+            bytemuck::pod_collect_to_vec::<u8, T>(&view)
         };
         staging.unmap();
         Ok(out)
+    }
+}
+
+impl Drop for WgpuStorage {
+    fn drop(&mut self) {
+        // The context exists: this buffer was made by it.
+        if let Ok(ctx) = context() {
+            ctx.pool.give(self.buffer.clone());
+        }
     }
 }

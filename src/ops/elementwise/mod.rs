@@ -1,16 +1,17 @@
 //! Elementwise operations: unary math, binary arithmetic and comparisons with NumPy
 //! broadcasting and PyTorch's type promotion (Python scalars are "weak"), and `where`.
 
+pub mod cpu;
 pub mod kernels;
 pub mod math;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
 use crate::autograd::{formulas, untracked};
 use crate::device::Device;
 use crate::tensor::shape::broadcast_shapes;
-use crate::tensor::{DType, Element, Scalar, Tensor};
+use crate::tensor::{DType, Scalar, Tensor};
 use crate::{bail, dispatch, Result};
-use kernels::{map_binary, map_unary, map_where};
-use math::{Arith, FloatMath};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnaryOp {
@@ -130,50 +131,7 @@ pub(crate) fn scalar_tensor(s: Scalar, dtype: DType, device: Device) -> Result<T
 }
 
 fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
-    if a.device() != b.device() {
-        bail!(
-            Device,
-            "expected all tensors to be on the same device, but found {} and {}",
-            a.device(),
-            b.device()
-        )
-    }
-    Ok(())
-}
-
-fn binary_kernel<T: Element + Arith>(
-    op: BinaryOp,
-    a: &Tensor,
-    b: &Tensor,
-    shape: &[usize],
-) -> Result<Tensor> {
-    use BinaryOp::*;
-    match op {
-        Add => map_binary::<T, T>(a, b, shape, |x, y| x.add(y)),
-        Sub => map_binary::<T, T>(a, b, shape, |x, y| x.sub(y)),
-        Mul => map_binary::<T, T>(a, b, shape, |x, y| x.mul(y)),
-        Div => map_binary::<T, T>(a, b, shape, |x, y| x.div(y)),
-        FloorDiv => map_binary::<T, T>(a, b, shape, |x, y| x.floordiv(y)),
-        Rem => map_binary::<T, T>(a, b, shape, |x, y| x.rem(y)),
-        Pow => map_binary::<T, T>(a, b, shape, |x, y| x.pow(y)),
-        Maximum => map_binary::<T, T>(a, b, shape, |x, y| x.maximum(y)),
-        Minimum => map_binary::<T, T>(a, b, shape, |x, y| x.minimum(y)),
-        Eq => map_binary::<T, bool>(a, b, shape, |x, y| x == y),
-        Ne => map_binary::<T, bool>(a, b, shape, |x, y| x != y),
-        Lt => map_binary::<T, bool>(a, b, shape, |x, y| x < y),
-        Le => map_binary::<T, bool>(a, b, shape, |x, y| x <= y),
-        Gt => map_binary::<T, bool>(a, b, shape, |x, y| x > y),
-        Ge => map_binary::<T, bool>(a, b, shape, |x, y| x >= y),
-        LogicalAnd | LogicalOr | LogicalXor => unreachable!("logical ops run on bool"),
-    }
-}
-
-fn logical_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
-    match op {
-        BinaryOp::LogicalAnd => map_binary::<bool, bool>(a, b, shape, |x, y| x & y),
-        BinaryOp::LogicalOr => map_binary::<bool, bool>(a, b, shape, |x, y| x | y),
-        _ => map_binary::<bool, bool>(a, b, shape, |x, y| x ^ y),
-    }
+    crate::backend::check_same_device("elementwise op", a.device(), b.device())
 }
 
 fn check_int_pow(exponent: &Tensor) -> Result<()> {
@@ -188,18 +146,11 @@ fn check_int_pow(exponent: &Tensor) -> Result<()> {
 
 /// Runs a binary op on two tensors already cast to the compute dtype.
 fn run_binary(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
-    #[cfg(feature = "wgpu")]
-    if a.device() == Device::Wgpu {
-        return crate::ops::gpu::binary(op, a, b, shape);
-    }
-    if op == BinaryOp::Pow {
+    let backend = crate::backend::for_tensors(op.name(), &[a, b])?;
+    if op == BinaryOp::Pow && b.dtype() == DType::I64 {
         check_int_pow(b)?;
     }
-    if op.is_logical() {
-        logical_kernel(op, a, b, shape)
-    } else {
-        dispatch!(a.dtype(), T => binary_kernel::<T>(op, a, b, shape))
-    }
+    backend.binary(op, a, b, shape)
 }
 
 impl Tensor {
@@ -270,40 +221,23 @@ impl Tensor {
         Ok(formulas::record_unary(out, op, self))
     }
 
+    /// Picks the compute dtype (integers go to float for float functions), refuses what
+    /// the op does not take, and hands the rest to the backend.
     fn unary_forward(&self, op: UnaryOp) -> Result<Tensor> {
         use UnaryOp::*;
         let dt = self.dtype();
-        #[cfg(feature = "wgpu")]
-        if self.device() == Device::Wgpu {
-            return crate::ops::gpu::unary(op, self);
-        }
+        let backend = crate::backend::for_tensors(op.name(), &[self])?;
         match op {
             Neg | Sign if dt == DType::Bool => bail!(
                 DType,
                 "the `{}` operator is not supported on bool tensors; use logical_not instead",
                 if op == Neg { "-" } else { "sign" }
             ),
-            Neg => match dt {
-                DType::I64 => map_unary::<i64, i64>(self, |x| x.wrapping_neg()),
-                DType::F32 => map_unary::<f32, f32>(self, |x| -x),
-                _ => map_unary::<f64, f64>(self, |x| -x),
-            },
-            Abs | Sign | Relu | Floor | Ceil | Round if !dt.is_float() => match (op, dt) {
-                (Abs, DType::I64) => map_unary::<i64, i64>(self, |x| x.wrapping_abs()),
-                (Sign, DType::I64) => map_unary::<i64, i64>(self, |x| x.signum()),
-                (Relu, DType::I64) => map_unary::<i64, i64>(self, |x| x.max(0)),
-                (Relu, DType::Bool) => bail!(DType, "relu is not supported on bool tensors"),
-                _ => self.deep_copy(),
-            },
-            LogicalNot => map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, |x| !x),
-            IsNan | IsInf | IsFinite if !dt.is_float() => {
-                let v = op == IsFinite;
-                map_unary::<bool, bool>(&self.to_dtype(DType::Bool)?, move |_| v)
-            }
-            _ => {
-                let x = self.to_dtype(dt.to_float())?;
-                dispatch_float_unary(op, &x)
-            }
+            Relu if dt == DType::Bool => bail!(DType, "relu is not supported on bool tensors"),
+            Neg | Abs | Sign | Relu if dt == DType::I64 => backend.unary(op, self),
+            Abs | Floor | Ceil | Round if !dt.is_float() => self.deep_copy(),
+            LogicalNot => backend.unary(op, &self.to_dtype(DType::Bool)?),
+            _ => backend.unary(op, &self.to_dtype(dt.to_float())?),
         }
     }
 
@@ -336,9 +270,6 @@ impl Tensor {
     pub fn where_(cond: &Tensor, a: impl Into<Operand>, b: impl Into<Operand>) -> Result<Tensor> {
         let (a, b) = (a.into(), b.into());
         let dev = cond.device();
-        if dev != Device::Cpu {
-            bail!(Device, "where is not implemented on {dev} yet")
-        }
         let dt = match (&a, &b) {
             (Operand::Tensor(x), Operand::Tensor(y)) => DType::promote(x.dtype(), y.dtype()),
             (Operand::Tensor(x), Operand::Scalar(s)) | (Operand::Scalar(s), Operand::Tensor(x)) => {
@@ -368,7 +299,8 @@ impl Tensor {
         let (a, b) = untracked(|| Ok::<_, crate::Error>((to_t(a)?, to_t(b)?)))?;
         let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())?;
         let c = cond.to_dtype(DType::Bool)?;
-        let out = untracked(|| dispatch!(dt, T => map_where::<T>(&c, &a, &b, &shape)))?;
+        let backend = crate::backend::for_tensors("where", &[&c, &a, &b])?;
+        let out = untracked(|| backend.where_(&c, &a, &b, &shape))?;
         Ok(formulas::record_where(
             out,
             cond,
@@ -393,58 +325,75 @@ impl Tensor {
     }
 }
 
-/// exp of a contiguous float32 tensor through the vectorised kernel.
-fn exp_f32_contiguous(x: &Tensor) -> Result<Tensor> {
-    let out = crate::ops::copy::uninit_cpu(DType::F32, x.shape())?;
-    let src = x.contiguous_slice::<f32>().expect("contiguous f32");
-    let dst = crate::device::cpu::SendPtr(out.storage().cpu_ptr::<f32>());
-    crate::device::cpu::for_each_chunk(src.len(), crate::device::cpu::GRAIN, |s, e| {
-        // SAFETY: disjoint chunks of the fresh output.
-        math::exp_f32_slice(&src[s..e], unsafe { dst.slice_mut(s, e - s) })
-    });
-    Ok(out)
+/// The elementwise kernels a backend provides (see `backend`). Operands arrive already
+/// validated, on this backend's device, and cast to the op's compute dtype.
+pub trait ElementwiseKernels {
+    /// `op(x)`: x is float for the float functions, int64 for neg/abs/sign/relu on
+    /// integers, bool for logical_not. The result is x's dtype (bool for isnan & co).
+    fn unary(&self, op: UnaryOp, x: &Tensor) -> Result<Tensor>;
+    /// `a (op) b` broadcast to `shape`; a and b share the compute dtype of `op`.
+    fn binary(&self, op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor>;
+    /// `cond ? a : b` broadcast to `shape`; cond is bool, a and b share a dtype.
+    fn where_(&self, cond: &Tensor, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor>;
+    /// A new contiguous tensor of `shape` filled with `value` as `dtype`.
+    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor>;
 }
 
-fn dispatch_float_unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
-    if op == UnaryOp::Exp && x.dtype() == DType::F32 && x.is_contiguous() {
-        return exp_f32_contiguous(x);
-    }
-    match x.dtype() {
-        DType::F32 => float_unary::<f32>(op, x),
-        _ => float_unary::<f64>(op, x),
+impl UnaryOp {
+    /// The op's name in error messages.
+    pub fn name(self) -> &'static str {
+        use UnaryOp::*;
+        match self {
+            Neg => "neg",
+            Abs => "abs",
+            Sign => "sign",
+            Floor => "floor",
+            Ceil => "ceil",
+            Round => "round",
+            Exp => "exp",
+            Log => "log",
+            Log1p => "log1p",
+            Expm1 => "expm1",
+            Sqrt => "sqrt",
+            Sin => "sin",
+            Cos => "cos",
+            Tanh => "tanh",
+            Sigmoid => "sigmoid",
+            Relu => "relu",
+            Gelu => "gelu",
+            GeluTanh => "gelu",
+            Erf => "erf",
+            LogicalNot => "logical_not",
+            IsNan => "isnan",
+            IsInf => "isinf",
+            IsFinite => "isfinite",
+        }
     }
 }
 
-fn float_unary<T: FloatMath>(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
-    use UnaryOp::*;
-    match op {
-        Abs => map_unary::<T, T>(x, |v| v.abs_()),
-        Sign => map_unary::<T, T>(x, |v| v.sign_()),
-        Floor => map_unary::<T, T>(x, |v| v.floor_()),
-        Ceil => map_unary::<T, T>(x, |v| v.ceil_()),
-        Round => map_unary::<T, T>(x, |v| v.round_()),
-        Exp => map_unary::<T, T>(x, |v| v.exp_()),
-        Log => map_unary::<T, T>(x, |v| v.ln_()),
-        Log1p => map_unary::<T, T>(x, |v| v.ln_1p_()),
-        Expm1 => map_unary::<T, T>(x, |v| v.exp_m1_()),
-        Sqrt => map_unary::<T, T>(x, |v| v.sqrt_()),
-        Sin => map_unary::<T, T>(x, |v| v.sin_()),
-        Cos => map_unary::<T, T>(x, |v| v.cos_()),
-        Tanh => map_unary::<T, T>(x, |v| v.tanh_()),
-        Sigmoid => map_unary::<T, T>(x, |v| v.sigmoid_()),
-        Relu => map_unary::<T, T>(x, |v| {
-            if v > T::zero() || v.is_nan() {
-                v
-            } else {
-                T::zero()
-            }
-        }),
-        Gelu => map_unary::<T, T>(x, |v| v.gelu_()),
-        GeluTanh => map_unary::<T, T>(x, |v| v.gelu_tanh_()),
-        Erf => map_unary::<T, T>(x, |v| v.erf_()),
-        IsNan => map_unary::<T, bool>(x, |v| v.is_nan()),
-        IsInf => map_unary::<T, bool>(x, |v| v.is_inf_()),
-        IsFinite => map_unary::<T, bool>(x, |v| v.is_finite_()),
-        Neg | LogicalNot => unreachable!("handled before dispatch"),
+impl BinaryOp {
+    /// The op's name in error messages.
+    pub fn name(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "add",
+            Sub => "sub",
+            Mul => "mul",
+            Div => "div",
+            FloorDiv => "floor_divide",
+            Rem => "remainder",
+            Pow => "pow",
+            Maximum => "maximum",
+            Minimum => "minimum",
+            Eq => "eq",
+            Ne => "ne",
+            Lt => "lt",
+            Le => "le",
+            Gt => "gt",
+            Ge => "ge",
+            LogicalAnd => "logical_and",
+            LogicalOr => "logical_or",
+            LogicalXor => "logical_xor",
+        }
     }
 }

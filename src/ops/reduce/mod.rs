@@ -2,6 +2,8 @@
 //! max/min, argmax/argmin, logsumexp, all/any. Floats accumulate in f64.
 
 pub mod kernels;
+#[cfg(feature = "wgpu")]
+pub mod wgpu;
 
 use crate::autograd::formulas::Reduction;
 use crate::device::Device;
@@ -69,23 +71,15 @@ impl Tensor {
     fn sum_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        #[cfg(feature = "wgpu")]
-        if self.device() == Device::Wgpu {
-            let out = crate::device::wgpu::sum(self.storage().wgpu()?, self.layout(), &ax)?;
-            let n = crate::tensor::shape::numel(&shape);
-            return Ok(Tensor::from_storage(
-                crate::tensor::Storage::from_wgpu(out, n),
-                &shape,
-            ));
-        }
-        self.cpu_only("sum")?;
+        crate::backend::for_tensors("sum", &[self])?.sum(self, &ax, &shape)
+    }
+
+    /// The CPU sum: floats accumulate in f64.
+    pub(crate) fn sum_cpu(&self, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
         match self.dtype() {
-            DType::F32 => from_accs(cast_vec::<f32>(self.sum_f64(&ax)?)?, shape),
-            DType::F64 => from_accs(self.sum_f64(&ax)?, shape),
-            dt => from_accs(
-                dispatch!(dt, T => reduce::<T, _>(self, &ax, &SUM_I))?,
-                shape,
-            ),
+            DType::F32 => from_accs(cast_vec::<f32>(self.sum_f64(ax)?)?, shape),
+            DType::F64 => from_accs(self.sum_f64(ax)?, shape),
+            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, ax, &SUM_I))?, shape),
         }
     }
 
@@ -305,5 +299,40 @@ fn float_out(dt: DType, v: Vec<f64>, shape: Vec<usize>) -> Result<Tensor> {
         from_accs(v, shape)
     } else {
         from_accs(cast_vec::<f32>(v)?, shape)
+    }
+}
+
+/// The reduction kernels a backend provides (see `backend`).
+pub trait ReduceKernels {
+    /// Sum over `axes` (sorted, unique) into a contiguous tensor of `shape` (the
+    /// reduced shape, with or without kept dims).
+    fn sum(&self, x: &Tensor, axes: &[usize], shape: &[usize]) -> Result<Tensor>;
+}
+
+impl ReduceKernels for crate::backend::Cpu {
+    fn sum(&self, x: &Tensor, axes: &[usize], shape: &[usize]) -> Result<Tensor> {
+        x.sum_cpu(axes, shape.to_vec())
+    }
+}
+
+#[cfg(feature = "wgpu")]
+impl ReduceKernels for crate::backend::Wgpu {
+    fn sum(&self, x: &Tensor, axes: &[usize], shape: &[usize]) -> Result<Tensor> {
+        if x.dtype() != DType::F32 {
+            bail!(
+                DType,
+                "sum on wgpu supports float32 tensors, got {}",
+                x.dtype()
+            )
+        }
+        if axes.is_empty() {
+            return crate::ops::copy::to_contiguous(x)?.reshape_usize(shape);
+        }
+        let out = wgpu::sum(x.storage().wgpu()?, x.layout(), axes)?;
+        let n = crate::tensor::shape::numel(shape);
+        Ok(Tensor::from_storage(
+            crate::tensor::Storage::from_wgpu(out, DType::F32, n),
+            shape,
+        ))
     }
 }

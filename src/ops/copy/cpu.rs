@@ -1,10 +1,39 @@
-//! Strided copies: making a view contiguous, casting between dtypes, writing into a
-//! view (setitem, concat), and moving between devices.
+//! The CPU side of the copy family: strided copies with casts, tiled for transposes.
 
+use super::{uninit_cpu, CopyKernels};
+use crate::backend::Cpu;
 use crate::device::cpu::{for_each_chunk, NdIter, SendPtr, GRAIN};
-use crate::device::Device;
-use crate::tensor::{DType, Element, Layout, Storage, Tensor};
-use crate::{bail, dispatch, Result};
+use crate::tensor::{DType, Element, Layout, Tensor};
+use crate::{dispatch, Result};
+
+impl CopyKernels for Cpu {
+    fn cast(&self, src: &Tensor, dtype: DType) -> Result<Tensor> {
+        let out = uninit_cpu(dtype, src.shape())?;
+        src.check_in_bounds()?;
+        // SAFETY: out is a fresh contiguous buffer of src.shape() elements of dtype, and
+        // src lies inside its storage (checked above).
+        dispatch!(src.dtype(), S => dispatch!(dtype, D => unsafe {
+            copy_cast_into::<S, D>(src, out.storage().cpu_ptr::<D>(), out.layout())
+        }));
+        Ok(out)
+    }
+
+    fn assign(&self, dst: &Tensor, src: &Tensor) -> Result<()> {
+        dst.check_in_bounds()?;
+        src.check_in_bounds()?;
+        // SAFETY: both views lie inside their storages (checked above), src has dst's
+        // shape (the caller broadcast it) and does not overlap dst (the caller copied it
+        // if it did), so every write lands in dst's own elements.
+        dispatch!(src.dtype(), S => dispatch!(dst.dtype(), D => unsafe {
+            copy_cast_into::<S, D>(src, dst.storage().cpu_ptr::<D>(), dst.layout())
+        }));
+        Ok(())
+    }
+
+    fn empty(&self, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        uninit_cpu(dtype, shape)
+    }
+}
 
 /// Copies `src` (already broadcast to `dst`'s shape) into the strided destination,
 /// casting element types. SAFETY: `dst` must be valid for every offset of `dst_layout`.
@@ -190,126 +219,5 @@ unsafe fn transpose8x8(s: *const f32, ss: isize, d: *mut f32, ds: isize) {
         let hi = _mm256_permute2f128_ps::<0x31>(u[j], u[j + 4]);
         _mm256_storeu_ps(d.offset(j as isize * ds), lo);
         _mm256_storeu_ps(d.offset((j + 4) as isize * ds), hi);
-    }
-}
-
-/// A fresh CPU tensor of `dtype` and `shape` whose elements are uninitialised; the
-/// caller must write every element before exposing it. `Error::Memory` when the
-/// buffer cannot be allocated.
-pub(crate) fn uninit_cpu(dtype: DType, shape: &[usize]) -> Result<Tensor> {
-    let n = crate::tensor::shape::checked_numel(shape)?;
-    Ok(Tensor::from_storage(Storage::cpu_uninit(dtype, n)?, shape))
-}
-
-fn cpu_copy_as(src: &Tensor, dtype: DType) -> Result<Tensor> {
-    let out = uninit_cpu(dtype, src.shape())?;
-    dispatch!(src.dtype(), S => dispatch!(dtype, D => unsafe {
-        copy_cast_into::<S, D>(src, out.storage().cpu_ptr::<D>(), out.layout())
-    }));
-    Ok(out)
-}
-
-pub fn to_contiguous(src: &Tensor) -> Result<Tensor> {
-    match src.device() {
-        Device::Cpu => cpu_copy_as(src, src.dtype()),
-        #[cfg(feature = "wgpu")]
-        Device::Wgpu => {
-            let out = crate::device::wgpu::contiguous(src.storage().wgpu()?, src.layout())?;
-            Ok(Tensor::from_storage(
-                Storage::from_wgpu(out, src.numel()),
-                src.shape(),
-            ))
-        }
-        #[allow(unreachable_patterns)]
-        _ => bail!(Device, "unsupported device"),
-    }
-}
-
-pub fn cast(src: &Tensor, dtype: DType) -> Result<Tensor> {
-    match src.device() {
-        Device::Cpu => cpu_copy_as(src, dtype),
-        _ => {
-            if dtype != DType::F32 {
-                bail!(
-                    DType,
-                    "wgpu tensors hold float32 only; cannot cast to {dtype}"
-                )
-            }
-            to_contiguous(src)
-        }
-    }
-}
-
-/// Writes `value` (broadcast to `dst`'s shape, cast to its dtype) into the view `dst`,
-/// recording the write for autograd when needed (see `autograd::inplace`).
-pub fn assign(dst: &Tensor, value: &Tensor) -> Result<()> {
-    crate::autograd::inplace::write(dst, &[], Some(value), || assign_raw(dst, value))
-}
-
-/// `assign` without autograd bookkeeping.
-pub(crate) fn assign_raw(dst: &Tensor, value: &Tensor) -> Result<()> {
-    if dst.device() != Device::Cpu || value.device() != Device::Cpu {
-        bail!(
-            Device,
-            "in-place assignment is only supported on CPU tensors for now"
-        )
-    }
-    crate::autograd::inplace::refuse_internal_overlap(dst)?;
-    let v = value.broadcast_to(dst.shape()).map_err(|_| {
-        crate::Error::Shape(format!(
-            "could not broadcast input array from shape {} into shape {}",
-            crate::tensor::shape::fmt_shape(value.shape()),
-            crate::tensor::shape::fmt_shape(dst.shape())
-        ))
-    })?;
-    // A source overlapping the destination (t[1:] = t[:-1]) must be read before writing.
-    let v = if v.shares_storage(dst) {
-        v.deep_copy()?
-    } else {
-        v
-    };
-    dispatch!(v.dtype(), S => dispatch!(dst.dtype(), D => unsafe {
-        copy_cast_into::<S, D>(&v, dst.storage().cpu_ptr::<D>(), dst.layout())
-    }));
-    dst.mark_modified();
-    Ok(())
-}
-
-pub fn to_device(src: &Tensor, device: Device) -> Result<Tensor> {
-    match (src.device(), device) {
-        (a, b) if a == b => Ok(src.clone()),
-        #[cfg(feature = "wgpu")]
-        (Device::Cpu, Device::Wgpu) => {
-            if src.dtype() != DType::F32 {
-                bail!(
-                    DType,
-                    "wgpu tensors hold float32 only, got {}: call .astype(float32) first",
-                    src.dtype()
-                )
-            }
-            let c = src.contiguous()?;
-            let data = c.contiguous_slice::<f32>().expect("contiguous f32");
-            let w = crate::device::wgpu::WgpuStorage::from_host(data)?;
-            Ok(Tensor::from_storage(
-                Storage::from_wgpu(w, src.numel()),
-                src.shape(),
-            ))
-        }
-        #[cfg(feature = "wgpu")]
-        (Device::Wgpu, Device::Cpu) => {
-            if src.numel() == 0 {
-                // A zero-size view (e.g. flipped) may keep an offset past the end of its
-                // buffer, which may itself be empty: there is nothing to read.
-                return Tensor::from_vec(Vec::<f32>::new(), src.shape());
-            }
-            let c = src.contiguous()?;
-            let host = c.storage().wgpu()?.to_host()?;
-            let start = c.offset();
-            Tensor::from_vec(host[start..start + c.numel()].to_vec(), src.shape())
-        }
-        (_, d) => {
-            d.check_available()?;
-            bail!(Device, "cannot move a {} tensor to {d}", src.device())
-        }
     }
 }

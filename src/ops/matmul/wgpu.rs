@@ -1,14 +1,51 @@
-//! Batched matrix multiply: a shared-memory tiled kernel over strided 3-D views.
+//! The wgpu side of matmul: a shared-memory tiled kernel over strided 3-D views, so
+//! transposed and broadcast operands are read in place.
 
 use bytemuck::{Pod, Zeroable};
 
-use super::context::context;
-use super::dispatch::dispatch;
-use super::storage::WgpuStorage;
-use super::strided::{check_view, to_i32, to_u32};
+use super::MatmulKernels;
+use crate::backend::Wgpu;
+use crate::device::wgpu::dispatch::launch;
+use crate::device::wgpu::strided::{check_view, to_i32, to_u32};
+use crate::device::wgpu::{context, WgpuStorage};
 use crate::tensor::layout::Layout;
-use crate::tensor::shape::fmt_shape;
+use crate::tensor::shape::{fmt_shape, numel};
+use crate::tensor::{DType, Storage, Tensor};
 use crate::{bail, Result};
+
+impl MatmulKernels for Wgpu {
+    fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
+        if a.dtype() != DType::F32 {
+            bail!(
+                DType,
+                "matmul on wgpu supports float32 tensors, got {}",
+                a.dtype()
+            )
+        }
+        let nd = out_shape.len();
+        let batch = numel(&out_shape[..nd - 2]);
+        // Batch dims merge into one when their strides allow (always for broadcast or
+        // contiguous batches); otherwise the operand is made contiguous on the GPU.
+        let to3 = |t: &Tensor| -> Result<Tensor> {
+            let (r, c) = (t.shape()[nd - 2], t.shape()[nd - 1]);
+            match t.layout().reshape_view(&[batch, r, c]) {
+                Some(l) => Ok(t.view_with(l)),
+                None => t.contiguous()?.reshape_usize(&[batch, r, c]),
+            }
+        };
+        let (a3, b3) = (to3(a)?, to3(b)?);
+        let out = matmul3(
+            a3.storage().wgpu()?,
+            a3.layout(),
+            b3.storage().wgpu()?,
+            b3.layout(),
+        )?;
+        Ok(Tensor::from_storage(
+            Storage::from_wgpu(out, DType::F32, numel(out_shape)),
+            out_shape,
+        ))
+    }
+}
 
 const MATMUL_WGSL: &str = include_str!("matmul.wgsl");
 /// Output tile side computed by one workgroup (BM = BN in matmul.wgsl).
@@ -51,7 +88,7 @@ fn strides3(l: &Layout) -> Result<[i32; 3]> {
 
 /// `C[b] = A[b] @ B[b]` for `a` of layout (batch, m, k) and `b` of layout (batch, k, n),
 /// both any strided views (a batch stride of 0 broadcasts). Output contiguous (batch, m, n).
-pub fn matmul(a: &WgpuStorage, la: &Layout, b: &WgpuStorage, lb: &Layout) -> Result<WgpuStorage> {
+fn matmul3(a: &WgpuStorage, la: &Layout, b: &WgpuStorage, lb: &Layout) -> Result<WgpuStorage> {
     if la.shape.len() != 3 || lb.shape.len() != 3 {
         bail!(
             Shape,
@@ -73,11 +110,11 @@ pub fn matmul(a: &WgpuStorage, la: &Layout, b: &WgpuStorage, lb: &Layout) -> Res
     let ctx = context()?;
     check_view(a, la)?;
     check_view(b, lb)?;
-    let out = WgpuStorage::zeros(batch * m * n)?;
-    // An empty output needs nothing; k = 0 leaves the zeros the buffer starts with.
+    // An empty output needs nothing; k = 0 is all zeros.
     if batch * m * n == 0 || k == 0 {
-        return Ok(out);
+        return WgpuStorage::zeros(batch * m * n);
     }
+    let out = WgpuStorage::uninit(batch * m * n)?;
     let [a_sb, a_sm, a_sk] = strides3(la)?;
     let [b_sb, b_sk, b_sn] = strides3(lb)?;
     let (tiles_m, tiles_n) = (m.div_ceil(TILE), n.div_ceil(TILE));
@@ -99,11 +136,9 @@ pub fn matmul(a: &WgpuStorage, la: &Layout, b: &WgpuStorage, lb: &Layout) -> Res
         _pad0: 0,
         _pad1: 0,
     };
-    let pipeline = ctx.pipeline("matmul", MATMUL_WGSL, &[])?;
+    let pipeline = ctx.pipeline("matmul", || MATMUL_WGSL.to_string(), &[])?;
     let groups = (batch * tiles_m * tiles_n) as u64;
-    ctx.submit("matmul", |enc| {
-        let bufs = [&a.buffer, &b.buffer, &out.buffer];
-        dispatch(ctx, enc, &pipeline, bytemuck::bytes_of(&p), &bufs, groups)
-    })?;
+    let bufs = [&a.buffer, &b.buffer, &out.buffer];
+    launch(ctx, &pipeline, bytemuck::bytes_of(&p), &bufs, groups)?;
     Ok(out)
 }

@@ -1,15 +1,15 @@
-//! Matrix multiplication with NumPy's rules (1-D operands are promoted and the added dim
-//! removed again; batch dims broadcast). float32/float64 run on the `gemm` crate, which
-//! takes arbitrary row/column strides, so transposed views are multiplied without
-//! materialising them (matmul's backward relies on that).
+//! The CPU side of matmul: float32/float64 run on the `gemm` crate, which takes arbitrary
+//! row/column strides, so transposed views are multiplied without materialising them
+//! (matmul's backward relies on that); int64 on a plain loop.
 
+use super::MatmulKernels;
+use crate::backend::Cpu;
 use crate::device::cpu::{for_each_chunk, install, num_threads, SendPtr};
-use crate::device::Device;
 use crate::ops::copy::uninit_cpu;
 use crate::ops::elementwise::math::Arith;
-use crate::tensor::shape::{broadcast_shapes, fmt_shape, numel};
+use crate::tensor::shape::numel;
 use crate::tensor::{DType, Element, Layout, Tensor};
-use crate::{bail, Result};
+use crate::Result;
 
 /// Below this many multiply-adds a single gemm call runs on one thread.
 const PAR_FLOPS: usize = 64 * 64 * 64;
@@ -42,91 +42,13 @@ fn preferred_rhs_layout() -> RhsLayout {
     }
 }
 
-impl Tensor {
-    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
-        let out = crate::autograd::untracked(|| self.matmul_fwd(other))?;
-        Ok(crate::autograd::formulas::record_matmul(out, self, other))
-    }
-
-    fn matmul_fwd(&self, other: &Tensor) -> Result<Tensor> {
-        let (a, b) = (self, other);
-        for (i, t) in [a, b].iter().enumerate() {
-            if t.ndim() == 0 {
-                bail!(Value, "matmul: input operand {i} does not have enough dimensions (has 0, needs at least 1)")
-            }
+impl MatmulKernels for Cpu {
+    fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
+        match a.dtype() {
+            DType::F32 => gemm_batched::<f32>(a, b, out_shape),
+            DType::F64 => gemm_batched::<f64>(a, b, out_shape),
+            _ => naive_batched::<i64>(a, b, out_shape),
         }
-        if a.device() != b.device() {
-            bail!(
-                Device,
-                "expected all tensors to be on the same device, but found {} and {}",
-                a.device(),
-                b.device()
-            )
-        }
-        let dt = DType::promote(a.dtype(), b.dtype());
-        if dt == DType::Bool {
-            bail!(DType, "matmul is not supported for bool tensors")
-        }
-        let a2 = if a.ndim() == 1 {
-            a.unsqueeze(0)?
-        } else {
-            a.clone()
-        };
-        let b2 = if b.ndim() == 1 {
-            b.unsqueeze(-1)?
-        } else {
-            b.clone()
-        };
-        let (m, k) = (a2.shape()[a2.ndim() - 2], a2.shape()[a2.ndim() - 1]);
-        let (k2, n) = (b2.shape()[b2.ndim() - 2], b2.shape()[b2.ndim() - 1]);
-        if k != k2 {
-            bail!(
-                Shape,
-                "matmul: input operand 1 has a mismatch in its core dimension 0 (size {k2} is different from {k}): shapes {} and {}",
-                fmt_shape(a.shape()),
-                fmt_shape(b.shape())
-            )
-        }
-        let batch = broadcast_shapes(&a2.shape()[..a2.ndim() - 2], &b2.shape()[..b2.ndim() - 2])
-            .map_err(|_| {
-                crate::Error::Shape(format!(
-                    "matmul: batch dimensions of shapes {} and {} cannot be broadcast",
-                    fmt_shape(a.shape()),
-                    fmt_shape(b.shape())
-                ))
-            })?;
-        let mut out_shape = batch.clone();
-        out_shape.extend([m, n]);
-        // Cast first, then take the layouts: a cast makes a fresh contiguous tensor, and
-        // the operand's own strides and offset do not apply to it.
-        let (a2, b2) = (a2.to_dtype(dt)?, b2.to_dtype(dt)?);
-        let la = a2
-            .layout()
-            .broadcast_to(&[batch.clone(), vec![m, k]].concat())?;
-        let lb = b2
-            .layout()
-            .broadcast_to(&[batch.clone(), vec![k, n]].concat())?;
-        let (a2, b2) = (a2.view_with(la), b2.view_with(lb));
-        let out = match a.device() {
-            Device::Cpu => match dt {
-                DType::F32 => gemm_batched::<f32>(&a2, &b2, &out_shape)?,
-                DType::F64 => gemm_batched::<f64>(&a2, &b2, &out_shape)?,
-                _ => naive_batched::<i64>(&a2, &b2, &out_shape)?,
-            },
-            #[cfg(feature = "wgpu")]
-            Device::Wgpu => crate::ops::gpu::matmul(&a2, &b2, &out_shape)?,
-            #[allow(unreachable_patterns)]
-            d => bail!(Device, "matmul is not implemented on {d}"),
-        };
-        // Remove the dims added for 1-D operands.
-        let mut final_shape = batch;
-        if a.ndim() > 1 {
-            final_shape.push(m);
-        }
-        if b.ndim() > 1 {
-            final_shape.push(n);
-        }
-        out.reshape_usize(&final_shape)
     }
 }
 

@@ -1,12 +1,13 @@
-//! Sum over axes: a parallel tree reduction, in as many passes as it takes (see reduce.wgsl).
+//! The wgpu side of reductions: a parallel tree reduction, in as many passes as it
+//! takes (see reduce.wgsl).
 
 use bytemuck::{Pod, Zeroable};
 
-use super::context::{context, WgpuContext};
-use super::dispatch::dispatch;
-use super::elementwise::contiguous;
-use super::storage::WgpuStorage;
-use super::strided::{check_view, collapse, pack_shape, pack_strides, to_u32, Collapsed, MAX_DIMS};
+use crate::device::wgpu::dispatch::launch;
+use crate::device::wgpu::strided::{
+    check_view, collapse, pack_shape, pack_strides, to_u32, Collapsed, MAX_DIMS,
+};
+use crate::device::wgpu::{context, WgpuContext, WgpuStorage};
 use crate::tensor::layout::Layout;
 use crate::tensor::shape::numel;
 use crate::{bail, Result};
@@ -74,7 +75,7 @@ impl Pass {
             ("OUT_NDIM", o as f64),
             ("RED_NDIM", r as f64),
         ];
-        ctx.pipeline(&key, REDUCE_WGSL, &constants)
+        ctx.pipeline(&key, || REDUCE_WGSL.to_string(), &constants)
     }
 
     /// Chunks per output and elements per chunk: only split when there are too few
@@ -96,7 +97,7 @@ impl Pass {
 /// Sum over `axes` (sorted, unique, in range) of a strided view; the output is
 /// contiguous with the reduced axes removed. Empty `axes` is a copy; an empty
 /// reduction gives zeros.
-pub fn sum(a: &WgpuStorage, la: &Layout, axes: &[usize]) -> Result<WgpuStorage> {
+pub(crate) fn sum(a: &WgpuStorage, la: &Layout, axes: &[usize]) -> Result<WgpuStorage> {
     let ndim = la.shape.len();
     if axes.windows(2).any(|w| w[0] >= w[1]) || axes.iter().any(|&ax| ax >= ndim) {
         bail!(
@@ -105,7 +106,10 @@ pub fn sum(a: &WgpuStorage, la: &Layout, axes: &[usize]) -> Result<WgpuStorage> 
         )
     }
     if axes.is_empty() {
-        return contiguous(a, la);
+        bail!(
+            Runtime,
+            "sum over no axes reached the wgpu kernel (the caller copies)"
+        )
     }
     check_view(a, la)?;
     let ctx = context()?;
@@ -130,46 +134,41 @@ pub fn sum(a: &WgpuStorage, la: &Layout, axes: &[usize]) -> Result<WgpuStorage> 
         n_out,
         n_red,
     };
-    ctx.submit("sum", |enc| record(ctx, enc, &a.buffer, first))
+    record(ctx, &a.buffer, first)
 }
 
 /// Records passes until one writes a single value per output; each later pass reduces
 /// the contiguous (n_out, chunks) partials of the one before.
-fn record(
-    ctx: &WgpuContext,
-    enc: &mut ::wgpu::CommandEncoder,
-    input: &::wgpu::Buffer,
-    mut pass: Pass,
-) -> Result<WgpuStorage> {
-    // A wgpu::Buffer clone is a reference; the partials stay alive as the next input.
-    let mut src = input.clone();
+fn record(ctx: &WgpuContext, input: &::wgpu::Buffer, mut pass: Pass) -> Result<WgpuStorage> {
+    // The partials of the previous pass stay owned here while the next pass reads them,
+    // so the caching allocator cannot hand their buffer to that pass's output.
+    let mut prev: Option<WgpuStorage> = None;
     loop {
+        let src = prev.as_ref().map_or(input, |p| &p.buffer);
         if pass.n_red <= THREAD_MAX_RED {
-            let out = WgpuStorage::zeros(pass.n_out)?;
+            let out = WgpuStorage::uninit(pass.n_out)?;
             let p = pass.params(1, pass.n_red)?;
             let pipeline = pass.pipeline(ctx, 1)?;
             let groups = (pass.n_out as u64).div_ceil(WG);
-            dispatch(
+            launch(
                 ctx,
-                enc,
                 &pipeline,
                 bytemuck::bytes_of(&p),
-                &[&src, &out.buffer],
+                &[src, &out.buffer],
                 groups,
             )?;
             return Ok(out);
         }
         let (chunks, chunk_len) = pass.chunking();
-        let out = WgpuStorage::zeros(pass.n_out * chunks)?;
+        let out = WgpuStorage::uninit(pass.n_out * chunks)?;
         let p = pass.params(chunks, chunk_len)?;
         let pipeline = pass.pipeline(ctx, 0)?;
         let groups = (pass.n_out * chunks) as u64;
-        dispatch(
+        launch(
             ctx,
-            enc,
             &pipeline,
             bytemuck::bytes_of(&p),
-            &[&src, &out.buffer],
+            &[src, &out.buffer],
             groups,
         )?;
         if chunks == 1 {
@@ -183,6 +182,6 @@ fn record(
             n_out,
             n_red: chunks,
         };
-        src = out.buffer.clone();
+        prev = Some(out);
     }
 }
