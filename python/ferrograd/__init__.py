@@ -34,6 +34,7 @@ from ._core import (
     set_num_threads,
     split,
     stack,
+    synchronize,
     take_along_axis,
     zeros,
 )
@@ -115,7 +116,7 @@ __all__ = [
     "tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full", "empty",
     "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",
-    "get_num_threads", "get_cpu_capability", "empty_cache", "cached_bytes", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
+    "get_num_threads", "get_cpu_capability", "empty_cache", "cached_bytes", "synchronize", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
     "is_tensor", "autograd", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "nn", "optim", "save", "load", "data", "train",
 ] + list(_function_names)

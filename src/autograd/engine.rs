@@ -54,7 +54,12 @@ fn default_root_grad(t: &Tensor) -> Result<Tensor> {
         )
     }
     // Seeded on the output's own device: the backward's kernels run where the graph is.
-    Tensor::ones(t.shape(), t.dtype())?.to_device(t.device())
+    Tensor::full_on(
+        t.shape(),
+        crate::tensor::Scalar::Int(1),
+        t.dtype(),
+        t.device(),
+    )
 }
 
 struct Pass {

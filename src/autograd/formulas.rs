@@ -385,7 +385,7 @@ pub(crate) fn record_index(out: Tensor, x: &Tensor, idx: Vec<TensorIndex>) -> Te
 fn index_backward(shape: &[usize], dt: DType, idx: &[TensorIndex], g: &Tensor) -> Result<Tensor> {
     let out = {
         let _ng = super::no_grad();
-        let z = Tensor::zeros_dtype(shape, dt)?;
+        let z = Tensor::zeros_on(shape, dt, g.device())?;
         z.index_add(idx, &g.detach())?;
         z
     };

@@ -123,7 +123,7 @@ pub(crate) fn write(
                 Some(l) => strided_view(&c, l)?,
                 None => c.clone(),
             };
-            let zero = Tensor::zeros_dtype(&[], c.dtype())?;
+            let zero = Tensor::zeros_on(&[], c.dtype(), c.device())?;
             if index.is_empty() {
                 crate::ops::copy::assign(&region, &zero)?;
             } else {
@@ -260,7 +260,7 @@ fn scatter(g: &Tensor, shape: &[usize], l: &Layout) -> Result<Tensor> {
         }
         g.sum(Some(&repeated), true)?
     };
-    let z = Tensor::zeros_dtype(shape, g.dtype())?;
+    let z = Tensor::zeros_on(shape, g.dtype(), g.device())?;
     crate::ops::copy::assign(&z.view_with(l), &g)?;
     Ok(z)
 }

@@ -453,18 +453,6 @@ pub fn get_cpu_capability() -> &'static str {
     crate::cpu_capability()
 }
 
-/// Returns the cached large CPU buffers to the system (see tensor::buffer_cache).
-#[pyfunction]
-pub fn empty_cache() {
-    crate::tensor::buffer_cache::empty_cache()
-}
-
-/// Bytes of freed CPU buffers kept for reuse.
-#[pyfunction]
-pub fn cached_bytes() -> usize {
-    crate::tensor::buffer_cache::cached_bytes()
-}
-
 #[pyfunction]
 pub fn wgpu_is_available() -> bool {
     Device::Wgpu.check_available().is_ok()

@@ -48,6 +48,24 @@ impl Tensor {
     pub fn empty(shape: &[usize], dtype: DType) -> Result<Tensor> {
         uninit_cpu(dtype, shape)
     }
+    /// `full` made on `device` by its own kernel: nothing crosses from the host.
+    pub fn full_on(
+        shape: &[usize],
+        value: Scalar,
+        dtype: DType,
+        device: crate::device::Device,
+    ) -> Result<Tensor> {
+        let b = crate::backend::of(device)?;
+        crate::backend::check_dtype(b, dtype)?;
+        b.full(shape, value, dtype)
+    }
+    pub fn zeros_on(
+        shape: &[usize],
+        dtype: DType,
+        device: crate::device::Device,
+    ) -> Result<Tensor> {
+        Tensor::full_on(shape, Scalar::Int(0), dtype, device)
+    }
     pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor> {
         let t = uninit_cpu(dtype, shape)?;
         dispatch!(dtype, T => fill::<T>(&t, value.cast::<T>()));

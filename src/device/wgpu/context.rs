@@ -52,6 +52,11 @@ pub fn context() -> Result<&'static WgpuContext> {
     }
 }
 
+/// The context if it was started (and started well), without starting it.
+pub fn started() -> Option<&'static WgpuContext> {
+    CONTEXT.get().and_then(|r| r.as_ref().ok())
+}
+
 /// Whether a wgpu adapter could be opened (starts the context if it was not yet started).
 pub fn is_available() -> bool {
     context().is_ok()

@@ -19,5 +19,5 @@ mod storage;
 mod stream;
 pub(crate) mod strided;
 
-pub use context::{adapter_name, context, is_available, WgpuContext};
+pub use context::{adapter_name, context, is_available, started, WgpuContext};
 pub use storage::WgpuStorage;

@@ -36,6 +36,9 @@ impl ElementwiseKernels for Cpu {
     }
 
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Tensor> {
+        if value.cast::<f64>() == 0.0 && !value.cast::<f64>().is_sign_negative() {
+            return Tensor::zeros_dtype(shape, dtype); // zeroed pages, no fill pass
+        }
         Tensor::full(shape, value, dtype)
     }
 }

@@ -126,8 +126,10 @@ impl From<Scalar> for Operand {
 
 /// A 0-d tensor holding `s` as `dtype` on `device`.
 pub(crate) fn scalar_tensor(s: Scalar, dtype: DType, device: Device) -> Result<Tensor> {
-    let t = dispatch!(dtype, T => Tensor::scalar::<T>(s.cast::<T>()));
-    t.to_device(device)
+    if device == Device::Cpu {
+        return Ok(dispatch!(dtype, T => Tensor::scalar::<T>(s.cast::<T>())));
+    }
+    Tensor::full_on(&[], s, dtype, device)
 }
 
 fn check_same_device(a: &Tensor, b: &Tensor) -> Result<()> {
