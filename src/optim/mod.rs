@@ -69,13 +69,7 @@ impl Real for f64 {
 
 /// Checks that `t` can be updated in place as a raw buffer like `param`.
 fn check_buffer(what: &str, t: &Tensor, param: &Tensor) -> Result<()> {
-    if t.device() != Device::Cpu {
-        bail!(
-            Device,
-            "optimizer {what}: only CPU tensors are supported, got {}",
-            t.device()
-        );
-    }
+    crate::backend::cpu_kernel_only(&format!("optimizer {what}"), &[t, param])?;
     if t.shape() != param.shape() {
         bail!(
             Shape,

@@ -56,7 +56,9 @@ impl Default for CrossEntropyOptions {
 /// Cross-entropy of `input` (C), (N, C) or (N, C, d1, ...) logits against int64 class
 /// indices of shape (), (N) or (N, d1, ...), or float probabilities of the input's shape.
 pub fn cross_entropy(input: &Tensor, target: &Tensor, o: &CrossEntropyOptions) -> Result<Tensor> {
-    input.storage().cpu()?;
+    let mut operands = vec![input, target];
+    operands.extend(o.weight.as_ref());
+    crate::backend::cpu_kernel_only("cross_entropy", &operands)?;
     // The kernel reads every operand's CPU memory: all of them must live with the logits.
     let others = [Some(target), o.weight.as_ref()];
     for t in others.into_iter().flatten() {

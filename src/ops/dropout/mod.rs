@@ -67,6 +67,7 @@ pub(crate) struct Mask {
 impl Mask {
     /// y = x * scale where kept, 0 * x where dropped (NaN stays NaN, as in PyTorch).
     pub(crate) fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        crate::backend::cpu_kernel_only("dropout", &[x])?;
         let xc = x.contiguous()?;
         let out = uninit_cpu(xc.dtype(), xc.shape())?;
         dispatch_float!(xc.dtype(), "dropout", T => cpu::apply::<T>(

@@ -19,7 +19,6 @@ use super::{
     FusedBackward, Real, Saved, Stats,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
-use crate::device::Device;
 use crate::ops::copy::uninit_cpu;
 use crate::ops::simd::simd;
 use crate::tensor::shape::fmt_shape;
@@ -131,13 +130,7 @@ pub fn batch_norm(
 
 fn check_running(what: &str, t: Option<&Tensor>, c: usize) -> Result<()> {
     let Some(t) = t else { return Ok(()) };
-    if t.device() != Device::Cpu {
-        bail!(
-            Runtime,
-            "batch_norm is CPU-only for now: {what} is on {}",
-            t.device().name()
-        )
-    }
+    crate::backend::cpu_kernel_only(&format!("batch_norm ({what})"), &[t])?;
     if t.shape() != [c] {
         bail!(
             Shape,

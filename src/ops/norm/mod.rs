@@ -48,7 +48,6 @@ pub use group_norm::group_norm;
 pub use layer_norm::{layer_norm, rms_norm};
 
 use crate::autograd::{record, sum_to};
-use crate::device::Device;
 use crate::ops::copy::uninit_cpu;
 pub(crate) use crate::ops::lanes::{shifted_sums, sum_map, sum_map2, Real};
 use crate::tensor::shape::{fmt_shape, numel};
@@ -76,13 +75,7 @@ pub(crate) fn rstd_of(var: f64, eps: f64) -> f64 {
 
 /// The input checks every norm shares: a CPU float tensor.
 pub(crate) fn check_input(op: &str, x: &Tensor) -> Result<()> {
-    if x.device() != Device::Cpu {
-        bail!(
-            Runtime,
-            "{op} is CPU-only for now: got a tensor on {}; move it with .to('cpu')",
-            x.device().name()
-        )
-    }
+    crate::backend::cpu_kernel_only(op, &[x])?;
     if !x.dtype().is_float() {
         bail!(
             DType,
@@ -103,13 +96,7 @@ pub(crate) fn check_param(
     x: &Tensor,
 ) -> Result<Option<Tensor>> {
     let Some(p) = p else { return Ok(None) };
-    if p.device() != Device::Cpu {
-        bail!(
-            Runtime,
-            "{op} is CPU-only for now: {what} is on {}; move it with .to('cpu')",
-            p.device().name()
-        )
-    }
+    crate::backend::cpu_kernel_only(&format!("{op} ({what})"), &[x, p])?;
     if p.shape() != shape {
         bail!(
             Shape,
