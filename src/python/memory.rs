@@ -91,11 +91,21 @@ pub fn _wgpu_set_grid_limit(limit: u32) -> PyResult<()> {
     Ok(())
 }
 
+/// Destroys the GPU device as a driver reset would, for testing the lost-device errors.
+/// The GPU stays unusable for the rest of the process.
+#[pyfunction]
+pub fn _wgpu_lose_device_for_testing() -> PyResult<()> {
+    #[cfg(feature = "wgpu")]
+    crate::device::wgpu::context()?.lose_for_testing();
+    Ok(())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(empty_cache, m)?)?;
     m.add_function(wrap_pyfunction!(cached_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(synchronize, m)?)?;
     m.add_function(wrap_pyfunction!(_wgpu_stats, m)?)?;
     m.add_function(wrap_pyfunction!(_wgpu_set_grid_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(_wgpu_lose_device_for_testing, m)?)?;
     Ok(())
 }

@@ -24,6 +24,12 @@ pub struct WgpuContext {
     pub(crate) stream: Mutex<Stream>,
     pub(crate) pool: BufferPool,
     pub(crate) stats: Stats,
+    /// Why the device was lost (driver reset, GPU removed, `destroy`), once it was:
+    /// every later GPU call fails with this instead of reaching a dead device.
+    lost: std::sync::Arc<Mutex<Option<String>>>,
+    /// An error wgpu reported outside any error scope (on a thread that had none open),
+    /// kept for the next scoped call to raise instead of wgpu's default panic.
+    uncaptured: std::sync::Arc<Mutex<Option<String>>>,
     /// A lower per-dimension workgroup limit set by tests (0 = the adapter's), so that
     /// small launches exercise the 2-D grid path that only huge tensors reach otherwise.
     grid_limit_override: AtomicU32,
@@ -47,7 +53,10 @@ static CONTEXT: OnceLock<Result<WgpuContext>> = OnceLock::new();
 /// The global context, created on first use. A failed creation is cached and returned again.
 pub fn context() -> Result<&'static WgpuContext> {
     match CONTEXT.get_or_init(WgpuContext::create) {
-        Ok(ctx) => Ok(ctx),
+        Ok(ctx) => {
+            ctx.check_not_lost()?;
+            Ok(ctx)
+        }
         Err(e) => Err(e.clone()),
     }
 }
@@ -107,6 +116,19 @@ impl WgpuContext {
                 ..Default::default()
             }))
             .map_err(|e| Error::Device(format!("wgpu device request failed: {e}")))?;
+        let lost = std::sync::Arc::new(Mutex::new(None));
+        let lost_in_callback = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            *lost_in_callback.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(format!("{reason:?}: {msg}"));
+        });
+        let uncaptured = std::sync::Arc::new(Mutex::new(None));
+        let uncaptured_in_handler = uncaptured.clone();
+        device.on_uncaptured_error(std::sync::Arc::new(move |e: ::wgpu::Error| {
+            *uncaptured_in_handler
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+        }));
         Ok(WgpuContext {
             device,
             queue,
@@ -117,6 +139,8 @@ impl WgpuContext {
             pool: BufferPool::new(),
             stats: Stats::default(),
             grid_limit_override: AtomicU32::new(0),
+            lost,
+            uncaptured,
         })
     }
 
@@ -163,6 +187,23 @@ impl WgpuContext {
         Ok(pipeline)
     }
 
+    /// A RuntimeError once the device is lost: a lost device cannot be recovered in this
+    /// process, and its tensors are gone with it.
+    pub(crate) fn check_not_lost(&self) -> Result<()> {
+        if let Some(why) = &*self.lost.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Err(Error::Device(format!(
+                "the wgpu device was lost ({why}); its tensors are gone: restart the program to use the GPU again"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Destroys the device, as a driver reset would; for testing the lost-device path.
+    pub fn lose_for_testing(&self) {
+        self.device.destroy();
+        let _ = self.device.poll(::wgpu::PollType::Poll);
+    }
+
     /// Runs `f` inside validation and out-of-memory error scopes, turning what wgpu would
     /// otherwise report to its panicking default handler into an `Error::Device`.
     pub(crate) fn scoped<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -176,6 +217,15 @@ impl WgpuContext {
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
         if let Some(e) = o.or(v) {
+            return Err(Error::Device(format!("wgpu error: {e}")));
+        }
+        self.check_not_lost()?;
+        if let Some(e) = self
+            .uncaptured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             return Err(Error::Device(format!("wgpu error: {e}")));
         }
         out
