@@ -50,6 +50,18 @@ impl Device {
         }
     }
 
+    /// Waits until the device has run every queued kernel (a no-op on the CPU, which
+    /// runs eagerly). For timing GPU work, like `torch.cuda.synchronize`.
+    pub fn synchronize(self) -> Result<()> {
+        match self {
+            Device::Cpu => Ok(()),
+            #[cfg(feature = "wgpu")]
+            Device::Wgpu => wgpu::context()?.synchronize(),
+            #[cfg(not(feature = "wgpu"))]
+            Device::Wgpu => self.check_available(),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Device::Cpu => "cpu",
