@@ -87,7 +87,7 @@ pub(crate) fn launch(
     if groups == 0 {
         return Ok(());
     }
-    ctx.record(|enc| dispatch(ctx, enc, pipeline, params, buffers, groups))
+    ctx.record_dispatch(pipeline, params, buffers, groups)
 }
 
 #[cfg(test)]
