@@ -19,7 +19,7 @@ pub enum TensorIndex {
 
 /// The result of applying the basic part of an index: a view, plus the advanced index
 /// arrays and the view dims they apply to.
-pub(crate) struct IndexPlan {
+pub struct IndexPlan {
     pub view: Tensor,
     pub arrays: Vec<Tensor>,
     pub dims: Vec<usize>,
