@@ -352,9 +352,18 @@ impl IndexKernels for Wgpu {
         } else {
             // Key 0 for a non-zero element, 1 otherwise: sorted, the non-zero elements
             // come first, in increasing linear index.
+            // A float is tested on its bits: NaN is non-zero, and a driver compiling
+            // with relaxed float rules may treat `NaN != 0.0` as false.
+            let (name, expr) = match x.dtype() {
+                DType::F32 => (
+                    "nonzero_key_f32",
+                    "select(1i, 0i, (bitcast<u32>(x0) & 0x7fffffffu) != 0u)",
+                ),
+                _ => ("nonzero_key", "select(1i, 0i, x0 != 0)"),
+            };
             let keys = crate::ops::elementwise::wgpu::map_tensors(
-                "nonzero_key",
-                "select(1i, 0i, x0 != 0)",
+                name,
+                expr,
                 &[x],
                 x.shape(),
                 DType::I64,
