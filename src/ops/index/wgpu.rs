@@ -228,8 +228,8 @@ fn offsets(p: &IndexPlan) -> Result<Offsets> {
         first = false;
     }
     if first {
-        // Only 0-d host indices beside GPU ones of no positions cannot happen (a GPU
-        // array is among them), but keep the buffer defined regardless.
+        // Not reached (some array is on the GPU, so a pass ran), but an all-host key
+        // folded into `base` would mean offsets of zero.
         return Ok(Offsets {
             offs: WgpuStorage::zeros(nb)?,
             base,
