@@ -19,7 +19,7 @@ pub enum TensorIndex {
 
 /// The result of applying the basic part of an index: a view, plus the advanced index
 /// arrays and the view dims they apply to.
-pub(crate) struct IndexPlan {
+pub struct IndexPlan {
     pub view: Tensor,
     pub arrays: Vec<Tensor>,
     pub dims: Vec<usize>,
@@ -29,6 +29,10 @@ pub(crate) struct IndexPlan {
     /// and x[:, i, ..., j] even where the ellipsis stands for no dim) move to the front,
     /// as in NumPy.
     pub adjacent: bool,
+    /// The key with boolean masks replaced by their nonzero() arrays: it plans to the
+    /// same indexing without looking at the masks again (the backward indexes with it,
+    /// so a mask on the GPU is not counted, a readback, a second time).
+    pub key: Vec<TensorIndex>,
 }
 
 fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
@@ -60,6 +64,7 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
     // NumPy decides where they land from the key as written, so adjacency is read off
     // the items before the ellipsis expands: an ellipsis or None between two advanced
     // indices separates them even when it stands for no dim.
+    let key = items.clone();
     let has_array = items.iter().any(|i| matches!(i, TensorIndex::Array(_)));
     let advanced: Vec<usize> = items
         .iter()
@@ -181,6 +186,7 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
         dims,
         bshape,
         adjacent,
+        key,
     })
 }
 
@@ -274,18 +280,14 @@ fn same_device(dst: &Tensor, value: &Tensor) -> Result<Tensor> {
 impl Tensor {
     /// `x[idx]`.
     pub fn index(&self, idx: &[TensorIndex]) -> Result<Tensor> {
-        let out = crate::autograd::untracked(|| {
+        let (out, key) = crate::autograd::untracked(|| {
             let p = plan(self, idx)?;
             if p.arrays.is_empty() {
-                return Ok(p.view);
+                return Ok((p.view, p.key));
             }
-            adv_gather(&p)
+            Ok((adv_gather(&p)?, p.key))
         })?;
-        Ok(crate::autograd::formulas::record_index(
-            out,
-            self,
-            idx.to_vec(),
-        ))
+        Ok(crate::autograd::formulas::record_index(out, self, key))
     }
 
     /// `x[idx] += value`, adding repeated indices up (the backward of indexing).

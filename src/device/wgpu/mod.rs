@@ -8,10 +8,11 @@
 //!
 //! Layout of this folder: `context` (the global device and pipeline cache), `allocator`
 //! (the caching allocator), `stream` (the lazy command stream), `storage` (buffers and
-//! host transfers), `dispatch` (binding and grid conventions), `strided` (layout
+//! host transfers), `dispatch` (binding and grid conventions), `checks` (errors found by kernels), `strided` (layout
 //! packing) and `map` (the generated strided elementwise kernel).
 
 mod allocator;
+pub(crate) mod checks;
 mod context;
 pub(crate) mod dispatch;
 pub(crate) mod map;

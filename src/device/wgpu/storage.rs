@@ -149,16 +149,24 @@ impl WgpuStorage {
         let ctx = context()?;
         Stats::bump(&ctx.stats.readbacks);
         let bytes = count as u64 * 4;
+        // A device-side check pending (see `checks`): its flag word rides along after
+        // the data, in the same transfer, and is cleared for the next check.
+        let check = super::checks::take_armed();
+        let extra = if check.is_some() { 4 } else { 0 };
         let staging = ctx.scoped(|| {
             Ok(ctx.device.create_buffer(&::wgpu::BufferDescriptor {
                 label: Some("ferrograd readback"),
-                size: bytes,
+                size: bytes + extra,
                 usage: ::wgpu::BufferUsages::MAP_READ | ::wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             }))
         })?;
         ctx.record(|enc| {
             enc.copy_buffer_to_buffer(&self.buffer, start as u64 * 4, &staging, 0, bytes);
+            if let Some(flag) = check {
+                enc.copy_buffer_to_buffer(&flag.buffer, 0, &staging, bytes, 4);
+                enc.clear_buffer(&flag.buffer, 0, Some(4));
+            }
             Ok(())
         })?;
         ctx.flush()?;
@@ -176,8 +184,16 @@ impl WgpuStorage {
             let view = staging
                 .get_mapped_range(..)
                 .map_err(|e| Error::Device(format!("reading a mapped wgpu buffer failed: {e}")))?;
+            if check.is_some() {
+                let flag = bytemuck::pod_collect_to_vec::<u8, u32>(&view[bytes as usize..]);
+                if flag[0] != 0 {
+                    drop(view);
+                    staging.unmap();
+                    return Err(super::checks::error());
+                }
+            }
             // Copies through an aligned Vec, so no alignment of the mapping is assumed.
-            bytemuck::pod_collect_to_vec::<u8, T>(&view)
+            bytemuck::pod_collect_to_vec::<u8, T>(&view[..bytes as usize])
         };
         staging.unmap();
         Ok(out)
