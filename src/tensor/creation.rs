@@ -3,8 +3,8 @@
 use super::shape::checked_numel;
 use super::{DType, Element, Scalar, Storage, Tensor};
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
-use crate::ops::copy::uninit_cpu;
 use crate::device::Device;
+use crate::ops::copy::uninit_cpu;
 use crate::{bail, dispatch, Result};
 
 fn fill<T: Element>(t: &Tensor, v: T) {
@@ -18,7 +18,10 @@ fn fill<T: Element>(t: &Tensor, v: T) {
 }
 
 /// Writes f(i) to element i of a fresh contiguous tensor, in parallel.
-pub(crate) fn generate<T: Element>(shape: &[usize], f: impl Fn(usize) -> T + Sync + Send) -> Result<Tensor> {
+pub(crate) fn generate<T: Element>(
+    shape: &[usize],
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Result<Tensor> {
     let t = uninit_cpu(T::DTYPE, shape)?;
     let p = SendPtr(t.storage().cpu_ptr::<T>());
     // SAFETY: t is a fresh contiguous tensor of numel elements; each chunk writes only
@@ -135,7 +138,11 @@ impl Tensor {
         let m = m.unwrap_or(n);
         let out = Tensor::zeros_on(&[n, m], dtype, device)?;
         // The diagonal starts at (0, k) above the main one, at (-k, 0) below it.
-        let (r0, c0) = if k >= 0 { (0, k.unsigned_abs()) } else { (k.unsigned_abs(), 0) };
+        let (r0, c0) = if k >= 0 {
+            (0, k.unsigned_abs())
+        } else {
+            (k.unsigned_abs(), 0)
+        };
         let len = n.saturating_sub(r0).min(m.saturating_sub(c0));
         if len > 0 {
             let diag = out.view_with(super::Layout {

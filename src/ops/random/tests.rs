@@ -35,7 +35,11 @@ fn raw_words_match_across_the_counter_carry() {
 }
 
 fn bits_f32(t: &Tensor) -> Vec<u32> {
-    t.to_vec::<f32>().unwrap().iter().map(|x| x.to_bits()).collect()
+    t.to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|x| x.to_bits())
+        .collect()
 }
 
 #[test]
@@ -57,17 +61,34 @@ fn randint_is_bitwise_the_cpu() {
         return;
     }
     let full = (i32::MIN as i64, i32::MAX as i64 + 1); // range 2^32
-    for (low, high) in [(-5, 5), (0, 1), (3, 1000), (-7, 1 << 30), full, (i32::MIN as i64, 0)] {
+    for (low, high) in [
+        (-5, 5),
+        (0, 1),
+        (3, 1000),
+        (-7, 1 << 30),
+        full,
+        (i32::MIN as i64, 0),
+    ] {
         let c = Cpu.randint(low, high, &[777], DType::I64, STREAM).unwrap();
         let g = Wgpu.randint(low, high, &[777], DType::I64, STREAM).unwrap();
-        assert_eq!(g.to_vec::<i64>().unwrap(), c.to_vec::<i64>().unwrap(), "[{low}, {high})");
+        assert_eq!(
+            g.to_vec::<i64>().unwrap(),
+            c.to_vec::<i64>().unwrap(),
+            "[{low}, {high})"
+        );
         // float32 rounds values past 2^24 to nearest even, as Rust's `as f32`.
         let c = Cpu.randint(low, high, &[777], DType::F32, STREAM).unwrap();
         let g = Wgpu.randint(low, high, &[777], DType::F32, STREAM).unwrap();
         assert_eq!(bits_f32(&g), bits_f32(&c), "float32 [{low}, {high})");
         let c = Cpu.randint(low, high, &[777], DType::Bool, STREAM).unwrap();
-        let g = Wgpu.randint(low, high, &[777], DType::Bool, STREAM).unwrap();
-        assert_eq!(g.to_vec::<bool>().unwrap(), c.to_vec::<bool>().unwrap(), "bool [{low}, {high})");
+        let g = Wgpu
+            .randint(low, high, &[777], DType::Bool, STREAM)
+            .unwrap();
+        assert_eq!(
+            g.to_vec::<bool>().unwrap(),
+            c.to_vec::<bool>().unwrap(),
+            "bool [{low}, {high})"
+        );
     }
 }
 
@@ -76,9 +97,15 @@ fn randint_refuses_values_past_int32() {
     if !gpu() {
         return;
     }
-    assert!(Wgpu.check_randint(0, i32::MAX as i64 + 2, DType::I64).is_err());
-    assert!(Wgpu.check_randint(i32::MIN as i64 - 1, 0, DType::I64).is_err());
-    assert!(Wgpu.check_randint(i32::MIN as i64, i32::MAX as i64 + 1, DType::I64).is_ok());
+    assert!(Wgpu
+        .check_randint(0, i32::MAX as i64 + 2, DType::I64)
+        .is_err());
+    assert!(Wgpu
+        .check_randint(i32::MIN as i64 - 1, 0, DType::I64)
+        .is_err());
+    assert!(Wgpu
+        .check_randint(i32::MIN as i64, i32::MAX as i64 + 1, DType::I64)
+        .is_ok());
 }
 
 #[test]
@@ -87,8 +114,16 @@ fn randn_within_1e6_of_the_cpu() {
         return;
     }
     let n = 1 << 18;
-    let c = Cpu.randn(&[n], DType::F32, STREAM).unwrap().to_vec::<f32>().unwrap();
-    let g = Wgpu.randn(&[n], DType::F32, STREAM).unwrap().to_vec::<f32>().unwrap();
+    let c = Cpu
+        .randn(&[n], DType::F32, STREAM)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    let g = Wgpu
+        .randn(&[n], DType::F32, STREAM)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     let (mut worst, mut equal) = (0f32, 0usize);
     for (a, b) in g.iter().zip(&c) {
         let err = (a - b).abs() / b.abs().max(1.0);

@@ -25,7 +25,8 @@ pub(crate) enum Mode {
     RandintI32 = 2,
     RandintF32 = 3,
     RandintBool = 4,
-    #[cfg(test)]
+    /// The Philox words themselves: only the tests read them.
+    #[cfg_attr(not(test), allow(dead_code))]
     Raw = 5,
 }
 
@@ -89,21 +90,44 @@ pub(crate) fn philox_fill(
         _pad1: 0,
     };
     let key = format!("philox-{}", mode as u32);
-    let pipeline = ctx.pipeline(&key, || PHILOX_WGSL.to_string(), &[("MODE", mode as u32 as f64)])?;
+    let pipeline = ctx.pipeline(
+        &key,
+        || PHILOX_WGSL.to_string(),
+        &[("MODE", mode as u32 as f64)],
+    )?;
     let groups = (blocks as u64).div_ceil(WORKGROUP);
-    launch(ctx, &pipeline, bytemuck::bytes_of(&p), &[&out.buffer], groups)?;
+    launch(
+        ctx,
+        &pipeline,
+        bytemuck::bytes_of(&p),
+        &[&out.buffer],
+        groups,
+    )?;
     Ok(out)
 }
 
-fn fill(shape: &[usize], dtype: DType, mode: Mode, stream: PhiloxStream, low: i32, range: u32) -> Result<Tensor> {
+fn fill(
+    shape: &[usize],
+    dtype: DType,
+    mode: Mode,
+    stream: PhiloxStream,
+    low: i32,
+    range: u32,
+) -> Result<Tensor> {
     let n = checked_numel(shape)?;
     let out = philox_fill(mode, n, stream, 0, low, range)?;
-    Ok(Tensor::from_storage(Storage::from_wgpu(out, dtype, n), shape))
+    Ok(Tensor::from_storage(
+        Storage::from_wgpu(out, dtype, n),
+        shape,
+    ))
 }
 
 fn float32_only(what: &str, dtype: DType) -> Result<()> {
     if dtype != DType::F32 {
-        bail!(DType, "{what} on wgpu supports float32 tensors, got {dtype}")
+        bail!(
+            DType,
+            "{what} on wgpu supports float32 tensors, got {dtype}"
+        )
     }
     Ok(())
 }
