@@ -15,13 +15,20 @@ use crate::ops::copy::CopyKernels;
 use crate::ops::elementwise::ElementwiseKernels;
 use crate::ops::index::IndexKernels;
 use crate::ops::matmul::MatmulKernels;
+use crate::ops::random::RandomKernels;
 use crate::ops::reduce::ReduceKernels;
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
 /// Every kernel family a device implements.
 pub trait Backend:
-    ElementwiseKernels + CopyKernels + ReduceKernels + MatmulKernels + IndexKernels + Sync
+    ElementwiseKernels
+    + CopyKernels
+    + ReduceKernels
+    + MatmulKernels
+    + IndexKernels
+    + RandomKernels
+    + Sync
 {
     fn device(&self) -> Device;
     /// The dtypes tensors on this device may hold.

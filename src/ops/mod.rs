@@ -11,6 +11,7 @@ pub mod join;
 pub(crate) mod lanes;
 pub mod matmul;
 pub mod norm;
+pub mod random;
 pub mod reduce;
 pub mod softmax;
 

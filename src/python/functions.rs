@@ -115,16 +115,17 @@ pub fn full(
         .ok_or_else(|| PyTypeError::new_err("fill_value must be a number or bool"))?;
     let dt = dtype_or(dtype, s.kind_dtype())?;
     super::convert::check_fits(s, dt)?;
-    let shape = parse_shape(shape)?;
+    let (shape, dev) = (parse_shape(shape)?, dev_of(device)?);
     let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Tensor::full(&shape, s, dt)
+        Tensor::full_on(&shape, s, dt, dev)
     })?;
-    finish(py, t, dev_of(device)?, requires_grad)
+    finish(py, t, dev, requires_grad)
 }
 
 /// The constructors that take (shape, dtype=None, device=None, requires_grad=False), with
 /// float32 as the default dtype: one definition, instantiated per name with the `Tensor`
-/// constructor it calls.
+/// constructor it calls. Each makes its tensor on the device itself (no host buffer and
+/// upload).
 macro_rules! shape_constructors {
     ($($(#[$doc:meta])* $name:ident => $make:expr;)*) => {$(
         $(#[$doc])*
@@ -137,25 +138,26 @@ macro_rules! shape_constructors {
             device: Option<&Bound<'_, PyAny>>,
             requires_grad: bool,
         ) -> PyResult<Py<PyAny>> {
-            let make: fn(&[usize], DType) -> crate::Result<Tensor> = $make;
+            let make: fn(&[usize], DType, Device) -> crate::Result<Tensor> = $make;
             let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::F32)?);
-            let t = run(py, crate::tensor::shape::numel(&shape), move || make(&shape, dt))?;
-            finish(py, t, dev_of(device)?, requires_grad)
+            let dev = dev_of(device)?;
+            let t = run(py, crate::tensor::shape::numel(&shape), move || make(&shape, dt, dev))?;
+            finish(py, t, dev, requires_grad)
         }
     )*};
 }
 
 shape_constructors! {
     /// A tensor of zeros.
-    zeros => Tensor::zeros_dtype;
+    zeros => Tensor::zeros_on;
     /// A tensor of ones.
-    ones => Tensor::ones;
+    ones => |s, dt, dev| Tensor::full_on(s, Scalar::Int(1), dt, dev);
     /// An uninitialised tensor.
-    empty => Tensor::empty;
+    empty => Tensor::empty_on;
     /// Uniform samples from [0, 1).
-    rand => Tensor::rand;
+    rand => Tensor::rand_on;
     /// Standard normal samples.
-    randn => Tensor::randn;
+    randn => Tensor::randn_on;
 }
 
 #[pyfunction]
@@ -188,6 +190,8 @@ pub fn arange(
     };
     let any_float = [a, b, st].iter().any(|s| matches!(s, Scalar::Float(_)));
     let dt = dtype_or(dtype, if any_float { DType::F32 } else { DType::I64 })?;
+    // Built on the host and moved (an upload on wgpu): each value is start + i * step in
+    // float64 rounded once to dtype, which float32 arithmetic on the GPU cannot reproduce.
     let t = run(py, 0, move || {
         Tensor::arange(a.to_f64(), b.to_f64(), st.to_f64(), dt)
     })?;
@@ -212,6 +216,7 @@ pub fn linspace(
         )));
     }
     let dt = dtype_or(dtype, DType::F32)?;
+    // Host-built and moved, as arange (float64 values rounded once).
     let t = run(py, num as usize, move || {
         Tensor::linspace(start, stop, num as usize, endpoint, dt)
     })?;
@@ -234,10 +239,16 @@ pub fn eye(
     }
     let dt = dtype_or(dtype, DType::F32)?;
     crate::tensor::shape::checked_numel(&[n as usize, m.unwrap_or(n) as usize])?;
+    let dev = dev_of(device)?;
     let t = run(py, n as usize, move || {
-        Tensor::eye(n as usize, m.map(|v| v as usize), k, dt)
+        let m = m.map(|v| v as usize);
+        match dev {
+            Device::Cpu => Tensor::eye(n as usize, m, k, dt),
+            // Zeros and a diagonal write, both on the device.
+            _ => Tensor::eye_on(n as usize, m, k, dt, dev),
+        }
     })?;
-    finish(py, t, dev_of(device)?, requires_grad)
+    finish(py, t, dev, requires_grad)
 }
 
 #[pyfunction]
@@ -251,10 +262,11 @@ pub fn randint(
     device: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let (shape, dt) = (parse_shape(shape)?, dtype_or(dtype, DType::I64)?);
+    let dev = dev_of(device)?;
     let t = run(py, crate::tensor::shape::numel(&shape), move || {
-        Tensor::randint(low, high, &shape, dt)
+        Tensor::randint_on(low, high, &shape, dt, dev)
     })?;
-    finish(py, t, dev_of(device)?, false)
+    finish(py, t, dev, false)
 }
 
 fn tensors_of(py: Python<'_>, seq: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {

@@ -3,9 +3,9 @@
 use super::shape::checked_numel;
 use super::{DType, Element, Scalar, Storage, Tensor};
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
+use crate::device::Device;
 use crate::ops::copy::uninit_cpu;
-use crate::random::{next_stream, u32_to_unit_f32, u64_to_unit_f64, PhiloxStream};
-use crate::{bail, dispatch, dispatch_float, Result};
+use crate::{bail, dispatch, Result};
 
 fn fill<T: Element>(t: &Tensor, v: T) {
     assert!(t.is_contiguous() && t.offset() == 0 && t.numel() <= t.storage().len());
@@ -18,7 +18,10 @@ fn fill<T: Element>(t: &Tensor, v: T) {
 }
 
 /// Writes f(i) to element i of a fresh contiguous tensor, in parallel.
-fn generate<T: Element>(shape: &[usize], f: impl Fn(usize) -> T + Sync + Send) -> Result<Tensor> {
+pub(crate) fn generate<T: Element>(
+    shape: &[usize],
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Result<Tensor> {
     let t = uninit_cpu(T::DTYPE, shape)?;
     let p = SendPtr(t.storage().cpu_ptr::<T>());
     // SAFETY: t is a fresh contiguous tensor of numel elements; each chunk writes only
@@ -115,58 +118,77 @@ impl Tensor {
         }))
     }
 
-    /// Uniform in [0, 1).
-    pub fn rand(shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let s = next_stream();
-        dispatch_float!(dtype, "rand", T => rand_from::<T>(shape, s))
+    /// Uninitialised memory on `device` (the backend's own allocation, nothing uploaded).
+    pub fn empty_on(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
+        let b = crate::backend::of(device)?;
+        crate::backend::check_dtype(b, dtype)?;
+        checked_numel(shape)?;
+        b.empty(shape, dtype)
     }
 
-    /// Standard normal (Box-Muller on pairs of uniforms).
-    pub fn randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let s = next_stream();
-        dispatch_float!(dtype, "randn", T => generate::<T>(shape, |i| {
-            let b = s.block((i / 2) as u64);
-            let u1 = 1.0 - u64_to_unit_f64(b[0], b[1]); // (0, 1]
-            let u2 = u64_to_unit_f64(b[2], b[3]);
-            let r = (-2.0 * u1.ln()).sqrt();
-            let th = 2.0 * std::f64::consts::PI * u2;
-            T::from_f64(if i % 2 == 0 { r * th.cos() } else { r * th.sin() })
-        }))
-    }
-
-    /// Integers uniform in [low, high).
-    pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        if high <= low {
-            bail!(
-                Value,
-                "randint: high ({high}) must be greater than low ({low})"
-            )
+    /// `eye` made on `device` by its kernels: zeros, then ones written through a strided
+    /// view of the diagonal (stride m + 1), so nothing crosses from the host.
+    pub fn eye_on(
+        n: usize,
+        m: Option<usize>,
+        k: isize,
+        dtype: DType,
+        device: Device,
+    ) -> Result<Tensor> {
+        let m = m.unwrap_or(n);
+        let out = Tensor::zeros_on(&[n, m], dtype, device)?;
+        // The diagonal starts at (0, k) above the main one, at (-k, 0) below it.
+        let (r0, c0) = if k >= 0 {
+            (0, k.unsigned_abs())
+        } else {
+            (k.unsigned_abs(), 0)
+        };
+        let len = n.saturating_sub(r0).min(m.saturating_sub(c0));
+        if len > 0 {
+            let diag = out.view_with(super::Layout {
+                shape: vec![len],
+                strides: vec![m as isize + 1],
+                offset: r0 * m + c0,
+            });
+            let one = Tensor::full_on(&[], Scalar::Int(1), dtype, device)?;
+            crate::ops::copy::assign_raw(&diag, &one)?;
         }
-        let range = (high as i128 - low as i128) as u128;
-        let s = next_stream();
-        dispatch!(dtype, T => generate::<T>(shape, |i| {
-            let b = s.block((i / 2) as u64);
-            let w = if i % 2 == 0 { ((b[0] as u64) << 32) | b[1] as u64 } else { ((b[2] as u64) << 32) | b[3] as u64 };
-            // Multiply-shift maps 64 random bits onto the range (bias below 2^-64 * range).
-            T::from_i64((low as i128 + ((w as u128 * range) >> 64) as i128) as i64)
-        }))
+        Ok(out)
     }
-}
 
-pub(crate) fn rand_from<T: Element>(shape: &[usize], s: PhiloxStream) -> Result<Tensor> {
-    if T::DTYPE == DType::F32 {
-        generate::<T>(shape, |i| {
-            T::from_f64(u32_to_unit_f32(s.word(i as u64)) as f64)
-        })
-    } else {
-        generate::<T>(shape, |i| {
-            let b = s.block((i / 2) as u64);
-            let (hi, lo) = if i % 2 == 0 {
-                (b[0], b[1])
-            } else {
-                (b[2], b[3])
-            };
-            T::from_f64(u64_to_unit_f64(hi, lo))
-        })
+    /// Uniform in [0, 1) on `device`: the same numbers on every device for one seed.
+    pub fn rand_on(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
+        crate::ops::random::rand(shape, dtype, device)
+    }
+
+    /// Standard normal on `device` (see `ops::random` for how close the devices agree).
+    pub fn randn_on(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
+        crate::ops::random::randn(shape, dtype, device)
+    }
+
+    /// Integers uniform in [low, high) on `device`: the same numbers on every device.
+    pub fn randint_on(
+        low: i64,
+        high: i64,
+        shape: &[usize],
+        dtype: DType,
+        device: Device,
+    ) -> Result<Tensor> {
+        crate::ops::random::randint(low, high, shape, dtype, device)
+    }
+
+    /// Uniform in [0, 1), on the CPU (`crate::ops::random::rand` takes a device).
+    pub fn rand(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        crate::ops::random::rand(shape, dtype, Device::Cpu)
+    }
+
+    /// Standard normal (Box-Muller on pairs of uniforms), on the CPU.
+    pub fn randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        crate::ops::random::randn(shape, dtype, Device::Cpu)
+    }
+
+    /// Integers uniform in [low, high), on the CPU.
+    pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        crate::ops::random::randint(low, high, shape, dtype, Device::Cpu)
     }
 }

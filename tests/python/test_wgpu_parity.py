@@ -141,10 +141,27 @@ def _bits(t):
     return a.view(np.uint32) if a.dtype == np.float32 else a
 
 
+# randn is Box-Muller evaluated in float64 with the platform's libm on the CPU; WGSL has
+# no float64, loose bounds on log/sin/cos and lets drivers fuse a * b + c, so the GPU
+# evaluates it in float32 (see src/ops/random/philox.wgsl): within a few float32 ulps,
+# not bitwise. rand and randint are bitwise.
+RANDN_TOL = dict(rtol=1e-6, atol=1e-6)
+
+
+def _same_draws(gpu_draws, cpu_draws, randn_at=()):
+    for i, (g, c) in enumerate(zip(gpu_draws, cpu_draws)):
+        assert g.device.type == GPU, f"draw {i} is on {g.device}"
+        assert g.dtype == c.dtype and tuple(g.shape) == tuple(c.shape)
+        if i in randn_at:
+            np.testing.assert_allclose(g.to("cpu").numpy(), c.numpy(), **RANDN_TOL, err_msg=f"draw {i}")
+        else:
+            np.testing.assert_array_equal(_bits(g), _bits(c), err_msg=f"draw {i}")
+
+
 @pytest.mark.parametrize("shape", [(1000,), (3, 7), (0, 4), ()], ids=str)
 def test_random_bitwise_equal(shape):
-    """One seed gives the same bits on both devices, call after call (the Philox
-    counter advances the same way), for rand, randn and randint."""
+    """One seed gives the same numbers on both devices, call after call (the Philox
+    counter advances the same way): rand and randint bit for bit, randn within RANDN_TOL."""
     runs = {}
     for dev in ("cpu", GPU):
         fg.manual_seed(1234)
@@ -153,12 +170,86 @@ def test_random_bitwise_equal(shape):
             fg.randn(shape, device=dev),
             fg.randint(-5, 5, shape, device=dev),
             fg.rand(shape, device=dev),
+            fg.randint(-(2**31), 2**31, shape, device=dev),
+            fg.randint(0, 2**30, shape, dtype=fg.float32, device=dev),
+            fg.randint(-1, 2, shape, dtype=fg.bool, device=dev),
         ]
         runs[dev] = outs
-    for i, (g, c) in enumerate(zip(runs[GPU], runs["cpu"])):
-        assert g.device.type == GPU, f"draw {i} is on {g.device}"
+    _same_draws(runs[GPU], runs["cpu"], randn_at=(1,))
+
+
+def test_random_seed_state_shared_by_devices():
+    """A draw on one device moves the generator for the next draw on the other."""
+    fg.manual_seed(5)
+    fg.rand((10,), device=GPU)
+    after_gpu = fg.rand((10,))
+    fg.manual_seed(5)
+    fg.rand((10,))
+    after_cpu = fg.rand((10,))
+    np.testing.assert_array_equal(after_gpu.numpy(), after_cpu.numpy())
+
+
+def test_random_refusals_on_gpu():
+    with pytest.raises(ValueError, match="int32"):
+        fg.randint(0, 2**31 + 1, (3,), device=GPU)
+    with pytest.raises(ValueError, match="int32"):
+        fg.randint(-(2**31) - 1, 0, (3,), device=GPU)
+    with pytest.raises(TypeError, match="float"):
+        fg.rand((3,), dtype=fg.int64, device=GPU)
+    with pytest.raises(TypeError, match="float64"):
+        fg.randn((3,), dtype=fg.float64, device=GPU)
+
+
+# ----------------------------------------------------------------- creation on the device
+
+
+def _creations(dev):
+    return [
+        fg.zeros((3, 4), device=dev),
+        fg.ones((2, 5), dtype=fg.int64, device=dev),
+        fg.full((4,), 2.5, device=dev),
+        fg.full((2, 2), True, device=dev),
+        fg.empty((0, 3), device=dev),
+        fg.eye(4, device=dev),
+        fg.eye(3, 5, k=1, dtype=fg.int64, device=dev),
+        fg.eye(5, 3, k=-2, device=dev),
+        fg.eye(2, 3, k=7, device=dev),
+        fg.eye(0, device=dev),
+        fg.arange(10, device=dev),
+        fg.arange(0.5, 3.0, 0.25, device=dev),
+        fg.linspace(-1.0, 1.0, 7, device=dev),
+    ]
+
+
+def test_creation_on_device():
+    for g, c in zip(_creations(GPU), _creations("cpu")):
+        assert g.device.type == GPU
         assert g.dtype == c.dtype and tuple(g.shape) == tuple(c.shape)
-        np.testing.assert_array_equal(_bits(g), _bits(c), err_msg=f"draw {i}")
+        np.testing.assert_array_equal(g.to("cpu").numpy(), c.numpy())
+    assert tuple(fg.empty((2, 3), device=GPU).shape) == (2, 3)
+
+
+def test_creation_without_upload():
+    """zeros/ones/full/empty/eye with device='wgpu' are made by kernels, not uploaded."""
+    before = _stats()
+    made = [
+        fg.zeros((64,), device=GPU),
+        fg.ones((8, 8), device=GPU),
+        fg.full((5,), 3, device=GPU),
+        fg.empty((7,), device=GPU),
+        fg.eye(6, 4, k=-1, device=GPU),
+    ]
+    after = _stats()
+    assert all(m.device.type == GPU for m in made)
+    assert after == before, f"host transfers while creating tensors: {before} -> {after}"
+
+
+def test_creation_like_keeps_device():
+    x = fg.rand((2, 3), device=GPU)
+    for like in (fg.zeros_like(x), fg.ones_like(x, dtype=fg.int64), fg.full_like(x, 7.0), fg.empty_like(x)):
+        assert like.device.type == GPU and tuple(like.shape) == (2, 3)
+    np.testing.assert_array_equal(fg.full_like(x, 7.0).to("cpu").numpy(), np.full((2, 3), 7.0, np.float32))
+    assert fg.zeros_like(x, device="cpu").device.type == "cpu"
 
 
 # ----------------------------------------------------------------- the 2-D grid path
@@ -211,13 +302,17 @@ def test_large_grid(case, small_grid):
 
 
 def test_large_grid_random(small_grid):
+    """Random fills past 8 workgroups (rand: 4 elements per invocation, randn/randint: 2)
+    spill into y and still give the CPU's numbers for every element."""
     runs = {}
     for dev in ("cpu", GPU):
         fg.manual_seed(99)
-        runs[dev] = (fg.rand((3000,), device=dev), fg.randn((3000,), device=dev))
-    for g, c in zip(runs[GPU], runs["cpu"]):
-        assert g.device.type == GPU
-        np.testing.assert_array_equal(_bits(g), _bits(c))
+        runs[dev] = (
+            fg.rand((30000,), device=dev),
+            fg.randn((5000,), device=dev),
+            fg.randint(-1000, 1000, (5000,), device=dev),
+        )
+    _same_draws(runs[GPU], runs["cpu"], randn_at=(1,))
 
 
 # ----------------------------------------------------------------- no host transfers
