@@ -6,10 +6,7 @@
 //! numbers past its total. That lets a launch exceed the 65535-per-dimension limit by
 //! spilling into y, which the shaders never need to know about.
 
-use ::wgpu::util::DeviceExt;
-
 use super::context::WgpuContext;
-use super::stream::Stats;
 use crate::{bail, Result};
 
 /// Splits `groups` workgroups into an (x, y) grid with at most `max_per_dim` per side.
@@ -26,54 +23,6 @@ pub(crate) fn grid(max_per_dim: u32, groups: u64) -> Result<(u32, u32)> {
         )
     }
     Ok((max as u32, y as u32))
-}
-
-/// Records a dispatch of `pipeline` over `groups` workgroups with `params` as the uniform
-/// at binding 0 and `buffers` at bindings 1, 2, ... Zero workgroups record nothing (wgpu
-/// accepts an empty dispatch, but there is no reason to bind anything for it).
-pub(crate) fn dispatch(
-    ctx: &WgpuContext,
-    encoder: &mut ::wgpu::CommandEncoder,
-    pipeline: &::wgpu::ComputePipeline,
-    params: &[u8],
-    buffers: &[&::wgpu::Buffer],
-    groups: u64,
-) -> Result<()> {
-    if groups == 0 {
-        return Ok(());
-    }
-    let (x, y) = grid(ctx.grid_limit(), groups)?;
-    Stats::bump(&ctx.stats.dispatches);
-    let uniform = ctx
-        .device
-        .create_buffer_init(&::wgpu::util::BufferInitDescriptor {
-            label: Some("ferrograd params"),
-            contents: params,
-            usage: ::wgpu::BufferUsages::UNIFORM,
-        });
-    let mut entries = vec![::wgpu::BindGroupEntry {
-        binding: 0,
-        resource: uniform.as_entire_binding(),
-    }];
-    for (i, b) in buffers.iter().enumerate() {
-        entries.push(::wgpu::BindGroupEntry {
-            binding: i as u32 + 1,
-            resource: b.as_entire_binding(),
-        });
-    }
-    let bind_group = ctx.device.create_bind_group(&::wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
-    let mut pass = encoder.begin_compute_pass(&::wgpu::ComputePassDescriptor {
-        label: None,
-        timestamp_writes: None,
-    });
-    pass.set_pipeline(pipeline);
-    pass.set_bind_group(0, &bind_group, &[]);
-    pass.dispatch_workgroups(x, y, 1);
-    Ok(())
 }
 
 /// Records one kernel launch into the stream (see `dispatch`).
