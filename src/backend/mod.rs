@@ -15,11 +15,14 @@ use crate::ops::copy::CopyKernels;
 use crate::ops::elementwise::ElementwiseKernels;
 use crate::ops::matmul::MatmulKernels;
 use crate::ops::reduce::ReduceKernels;
+use crate::ops::softmax::SoftmaxKernels;
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
 /// Every kernel family a device implements.
-pub trait Backend: ElementwiseKernels + CopyKernels + ReduceKernels + MatmulKernels + Sync {
+pub trait Backend:
+    ElementwiseKernels + CopyKernels + ReduceKernels + MatmulKernels + SoftmaxKernels + Sync
+{
     fn device(&self) -> Device;
     /// The dtypes tensors on this device may hold.
     fn dtypes(&self) -> &'static [DType];
