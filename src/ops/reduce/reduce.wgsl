@@ -104,11 +104,10 @@ fn red_offset(r: u32) -> i32 {
     return off + i32(rem) * p.red_strides[0].x;
 }
 
-// `wg` is the same for the whole workgroup, so the early return keeps barriers uniform.
+// One (output, chunk) slot; `wg` is the same for the whole workgroup. Only thread 0
+// reads partial[0] at the end, and only it writes partial[0] next, so a workgroup
+// looping on to its next slot needs no extra barrier.
 fn reduce_workgroup(wg: u32, lid: u32) {
-    if (wg >= p.n_out * p.chunks) {
-        return;
-    }
     let o = wg / p.chunks;
     let start = (wg % p.chunks) * p.chunk_len;
     let end = min(start + p.chunk_len, p.n_red);
@@ -142,16 +141,23 @@ fn reduce_thread(i: u32) {
     emit(i, i, acc);
 }
 
+// The grid may hold fewer workgroups than there is work (the host caps launches at
+// what one grid holds): each workgroup loops on, by the grid's size. The loops' bounds
+// are uniform, so the barriers inside stay uniform.
 @compute @workgroup_size(256)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let wg = wid.x + wid.y * nwg.x;
+    let stride = nwg.x * nwg.y;
     if (MODE == 0u) {
-        reduce_workgroup(wg, lid);
+        for (var wg = wid.x + wid.y * nwg.x; wg < p.n_out * p.chunks; wg = wg + stride) {
+            reduce_workgroup(wg, lid);
+        }
     } else {
-        reduce_thread(wg * WG + lid);
+        for (var g = wid.x + wid.y * nwg.x; g * WG < p.n_out; g = g + stride) {
+            reduce_thread(g * WG + lid);
+        }
     }
 }

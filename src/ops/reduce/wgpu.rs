@@ -529,6 +529,13 @@ pub(crate) fn reduce_view(
     run.record(&a.buffer, first)
 }
 
+/// Workgroups to launch for `want` workgroups' worth of work: at most what one grid
+/// holds (x and y at the device's limit); the kernels loop over the rest.
+pub(crate) fn capped(ctx: &WgpuContext, want: u64) -> u64 {
+    let max = ctx.grid_limit().max(1) as u64;
+    want.min(max * max)
+}
+
 /// What stays fixed over the passes of one reduction.
 struct Run<'a> {
     ctx: &'static WgpuContext,
@@ -559,11 +566,14 @@ impl Run<'_> {
         if self.spec.uses_aux(stage) {
             bufs.push(&self.aux.expect("checked by reduce_view").buffer);
         }
-        let groups = if mode == 1 {
-            (pass.n_out as u64).div_ceil(WG)
-        } else {
-            slots as u64
-        };
+        let groups = capped(
+            self.ctx,
+            if mode == 1 {
+                (pass.n_out as u64).div_ceil(WG)
+            } else {
+                slots as u64
+            },
+        );
         launch(self.ctx, &pipeline, bytemuck::bytes_of(&p), &bufs, groups)?;
         Ok(out)
     }
