@@ -4,6 +4,8 @@
 //! pass; var and logsumexp take two reductions, the second reading the first's per-output
 //! result (the mean, the max) as a shift: two-pass variance, max-shifted logsumexp.
 //! Float sums accumulate in f32; the tree keeps their error at O(log n) roundings.
+//! int64 lives in 32-bit words on the GPU, so int64/bool sums and products wrap modulo
+//! 2^32 there (the CPU wraps modulo 2^64); a count of bools is exact below 2^31.
 
 use bytemuck::{Pod, Zeroable};
 
