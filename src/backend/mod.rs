@@ -17,6 +17,7 @@ use crate::ops::index::IndexKernels;
 use crate::ops::matmul::MatmulKernels;
 use crate::ops::random::RandomKernels;
 use crate::ops::reduce::ReduceKernels;
+use crate::ops::softmax::SoftmaxKernels;
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
@@ -25,6 +26,7 @@ pub trait Backend:
     ElementwiseKernels
     + CopyKernels
     + ReduceKernels
+    + SoftmaxKernels
     + MatmulKernels
     + IndexKernels
     + RandomKernels

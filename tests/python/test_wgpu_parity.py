@@ -254,10 +254,10 @@ def test_creation_like_keeps_device():
 
 # ----------------------------------------------------------------- the 2-D grid path
 
-# With at most 10 workgroups per grid dimension, every launch below past 10 workgroups
-# takes the path that spills into y (each stays within 10 x 10 = 100 workgroups: the
-# backward of grid-add_bcast reduces 75 rows with a workgroup each).
-GRID_LIMIT = 10
+# With at most 8 workgroups per grid dimension, every launch below past 8 workgroups
+# takes the path that spills into y; kernels with more work than 8 x 8 = 64 workgroups
+# (the last rows) launch 64 and loop.
+GRID_LIMIT = 8
 
 
 @pytest.fixture
@@ -293,6 +293,10 @@ GRID_CASES = [
         [_g(40, 75), Inp(_G.integers(0, 75, (40, 70)).astype(np.int64))],
     ),
     Case("grid-astype", lambda x: x.astype(fg.int64), [_g(3000)], grad=False, tol=(0, 0)),
+    # More workgroups' worth of work than the 8 x 8 grid holds: the kernel loops on.
+    Case("grid-sum_many_rows", lambda x: x.sum(1), [_g(100, 40)], tol=SUMS),
+    Case("grid-argmax_many_rows", lambda x: x.argmax(1), [_g(20000, 3)], grad=False, tol=(0, 0)),
+    Case("grid-softmax_many_rows", lambda x: x.softmax(0), [_g(30, 100)], tol=SUMS),
 ]
 
 

@@ -1,17 +1,72 @@
 //! Reductions over axes with `keepdims`: sum, mean, var/std (with `correction`), prod,
-//! max/min, argmax/argmin, logsumexp, all/any. Floats accumulate in f64.
+//! max/min, argmax/argmin, logsumexp, all/any. The front (here) validates axes and
+//! empty reductions once and hands the rest to the backend's `ReduceKernels::reduce`:
+//! the CPU accumulates floats in f64 (cpu.rs), wgpu runs one generated tree reduction
+//! per op (wgpu.rs, reduce.wgsl).
 
+mod cpu;
 pub mod kernels;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
+#[cfg(all(test, feature = "wgpu"))]
+mod wgpu_tests;
 
 use crate::autograd::formulas::Reduction;
-use crate::device::Device;
 use crate::tensor::shape::{fmt_shape, normalize_axes, normalize_axis};
-use crate::tensor::storage::{try_vec, try_with_capacity};
-use crate::tensor::{DType, Element, Tensor};
-use crate::{bail, dispatch, Result};
-use kernels::*;
+use crate::tensor::Tensor;
+use crate::{bail, Result};
+
+/// A reduction a backend computes. Output dtypes follow NumPy: `Sum` and `Prod` keep
+/// float dtypes and give int64 for int64 and bool; `Mean`, `Var` and `LogSumExp` give a
+/// float (float64 only for float64); `Max`/`Min` keep the dtype; `ArgMax`/`ArgMin` give
+/// int64 positions in the reduced index space (row-major over the reduced dims; the
+/// first on ties, and the first NaN wins); `All`/`Any` give bool.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReduceOp {
+    Sum,
+    Mean,
+    /// Divides the squared deviations by max(n - correction, 0).
+    Var {
+        correction: f64,
+    },
+    Prod,
+    Max,
+    Min,
+    ArgMax,
+    ArgMin,
+    /// Shifted by the (finite) max, so large inputs don't overflow.
+    LogSumExp,
+    All,
+    Any,
+}
+
+impl ReduceOp {
+    /// The op's name in errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Var { .. } => "var",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Max => "max",
+            ReduceOp::Min => "min",
+            ReduceOp::ArgMax => "argmax",
+            ReduceOp::ArgMin => "argmin",
+            ReduceOp::LogSumExp => "logsumexp",
+            ReduceOp::All => "all",
+            ReduceOp::Any => "any",
+        }
+    }
+}
+
+/// The reduction kernels a backend provides (see `backend`).
+pub trait ReduceKernels {
+    /// `op` over `axes` (sorted, unique, in range; possibly empty, possibly of size 0)
+    /// of a strided view, into a new contiguous tensor of `shape` (the reduced shape,
+    /// with or without kept dims). The caller has checked what is an error for `op`
+    /// (an empty max, say); the kernel computes what the CPU computes for the rest.
+    fn reduce(&self, op: ReduceOp, x: &Tensor, axes: &[usize], shape: &[usize]) -> Result<Tensor>;
+}
 
 /// Output shape of a reduction over sorted `axes`.
 fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
@@ -28,84 +83,21 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> 
     out
 }
 
-/// The output tensor of a reduction from its accumulators (one per output element).
-/// `from_vec` copies into a fresh storage, which can fail for a huge output.
-fn from_accs<U: Element>(v: Vec<U>, shape: Vec<usize>) -> Result<Tensor> {
-    Tensor::from_vec(v, &shape)
-}
-
-/// f64 accumulators as `U`, fallibly: the length is the output's, which a broadcast view
-/// makes as large as the caller likes.
-fn cast_vec<U: Element>(v: Vec<f64>) -> Result<Vec<U>> {
-    map_vec(&v, |&s| U::from_f64(s))
-}
-
-/// `v.iter().map(f).collect()` with a fallible allocation.
-fn map_vec<A, B>(v: &[A], f: impl Fn(&A) -> B) -> Result<Vec<B>> {
-    let mut out = try_with_capacity(v.len())?;
-    out.extend(v.iter().map(f));
-    Ok(out)
-}
-
 impl Tensor {
     fn reduce_axes(&self, axes: Option<&[isize]>) -> Result<Vec<usize>> {
         normalize_axes(axes, self.ndim())
     }
 
-    fn cpu_only(&self, what: &str) -> Result<()> {
-        if self.device() != Device::Cpu {
-            bail!(
-                Device,
-                "{what} is not implemented on {} yet; move the tensor with .to(\"cpu\")",
-                self.device()
-            )
-        }
-        Ok(())
+    /// Runs `op` over `ax` on the tensor's backend.
+    fn reduce_on_backend(&self, op: ReduceOp, ax: &[usize], shape: &[usize]) -> Result<Tensor> {
+        crate::backend::for_tensors(op.name(), &[self])?.reduce(op, self, ax, shape)
     }
 
-    /// Sums per output over `axes` as f64 (floats) — shared by sum, mean and var.
-    fn sum_f64(&self, axes: &[usize]) -> Result<Vec<f64>> {
-        dispatch!(self.dtype(), T => reduce::<T, _>(self, axes, &SumF))
-    }
-
-    fn sum_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+    /// `op` over `axes`, with `keepdims`: the common front of most reductions.
+    fn reduce_fwd(&self, op: ReduceOp, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         let ax = self.reduce_axes(axes)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        crate::backend::for_tensors("sum", &[self])?.sum(self, &ax, &shape)
-    }
-
-    /// The CPU sum: floats accumulate in f64.
-    pub(crate) fn sum_cpu(&self, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
-        match self.dtype() {
-            DType::F32 => from_accs(cast_vec::<f32>(self.sum_f64(ax)?)?, shape),
-            DType::F64 => from_accs(self.sum_f64(ax)?, shape),
-            dt => from_accs(dispatch!(dt, T => reduce::<T, _>(self, ax, &SUM_I))?, shape),
-        }
-    }
-
-    fn mean_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        self.cpu_only("mean")?;
-        let ax = self.reduce_axes(axes)?;
-        let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
-        let shape = reduced_shape(self.shape(), &ax, keepdims);
-        let mut sums = self.sum_f64(&ax)?;
-        sums.iter_mut().for_each(|s| *s /= count as f64);
-        float_out(self.dtype(), sums, shape)
-    }
-
-    fn var_fwd(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
-        self.cpu_only("var")?;
-        let ax = self.reduce_axes(axes)?;
-        let count: usize = ax.iter().map(|&a| self.shape()[a]).product();
-        let shape = reduced_shape(self.shape(), &ax, keepdims);
-        let mut means = self.sum_f64(&ax)?;
-        means.iter_mut().for_each(|s| *s /= count as f64);
-        let mut ss = dispatch!(self.dtype(), T => reduce::<T, _>(self, &ax, &SumShifted { shift: &means, exp: false }))?;
-        // NumPy divides by max(n - correction, 0): with no degrees of freedom left the
-        // variance is inf (or NaN where the squared deviations sum to 0 or NaN).
-        let denom = (count as f64 - correction).max(0.0);
-        ss.iter_mut().for_each(|s| *s /= denom);
-        float_out(self.dtype(), ss, shape)
+        self.reduce_on_backend(op, &ax, &shape)
     }
 
     pub fn std(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
@@ -119,23 +111,6 @@ impl Tensor {
         let zero = var.eq_(0.0)?;
         let safe = Tensor::where_(&zero, 1.0, &var)?.sqrt()?;
         Tensor::where_(&zero, 0.0, &safe)
-    }
-
-    fn prod_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        self.cpu_only("prod")?;
-        let ax = self.reduce_axes(axes)?;
-        let shape = reduced_shape(self.shape(), &ax, keepdims);
-        match self.dtype() {
-            DType::F32 => from_accs(
-                cast_vec::<f32>(reduce::<f32, _>(self, &ax, &PROD_F)?)?,
-                shape,
-            ),
-            DType::F64 => from_accs(reduce::<f64, _>(self, &ax, &PROD_F)?, shape),
-            dt => from_accs(
-                dispatch!(dt, T => reduce::<T, _>(self, &ax, &PROD_I))?,
-                shape,
-            ),
-        }
     }
 
     fn check_nonempty(&self, ax: &[usize], what: &str) -> Result<()> {
@@ -153,38 +128,39 @@ impl Tensor {
 
     pub fn max(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.recorded(axes, keepdims, Reduction::Extreme(true), |t| {
-            t.extreme::<true>(axes, keepdims, "maximum")
+            t.extreme(ReduceOp::Max, axes, keepdims, "maximum")
         })
     }
     pub fn min(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.recorded(axes, keepdims, Reduction::Extreme(false), |t| {
-            t.extreme::<false>(axes, keepdims, "minimum")
+            t.extreme(ReduceOp::Min, axes, keepdims, "minimum")
         })
     }
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.recorded(axes, keepdims, Reduction::Sum, |t| {
-            t.sum_fwd(axes, keepdims)
+            t.reduce_fwd(ReduceOp::Sum, axes, keepdims)
         })
     }
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.recorded(axes, keepdims, Reduction::Mean, |t| {
-            t.mean_fwd(axes, keepdims)
+            t.reduce_fwd(ReduceOp::Mean, axes, keepdims)
         })
     }
     pub fn prod(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.recorded(axes, keepdims, Reduction::Prod, |t| {
-            t.prod_fwd(axes, keepdims)
+            t.reduce_fwd(ReduceOp::Prod, axes, keepdims)
         })
     }
+    /// log(sum(exp(x))) over axes, shifted by the max so large logits don't overflow.
     pub fn logsumexp(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
         self.recorded(axes, keepdims, Reduction::LogSumExp, |t| {
-            t.logsumexp_fwd(axes, keepdims)
+            t.reduce_fwd(ReduceOp::LogSumExp, axes, keepdims)
         })
     }
     /// Variance with `correction` (0: biased, 1: unbiased), computed in two passes.
     pub fn var(&self, axes: Option<&[isize]>, correction: f64, keepdims: bool) -> Result<Tensor> {
         self.recorded(axes, keepdims, Reduction::Var(correction), |t| {
-            t.var_fwd(axes, correction, keepdims)
+            t.reduce_fwd(ReduceOp::Var { correction }, axes, keepdims)
         })
     }
 
@@ -207,132 +183,56 @@ impl Tensor {
         self.min(None, false)
     }
 
-    fn extreme<const MAX: bool>(
+    /// max or min: an error for an empty reduction (there is no identity).
+    fn extreme(
         &self,
+        op: ReduceOp,
         axes: Option<&[isize]>,
         keepdims: bool,
         what: &str,
     ) -> Result<Tensor> {
-        self.cpu_only(what)?;
         let ax = self.reduce_axes(axes)?;
         self.check_nonempty(&ax, what)?;
         let shape = reduced_shape(self.shape(), &ax, keepdims);
-        dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Extreme::<MAX>)?, shape))
+        self.reduce_on_backend(op, &ax, &shape)
     }
 
     pub fn argmax(&self, axis: Option<isize>, keepdims: bool) -> Result<Tensor> {
-        self.arg_extreme::<true>(axis, keepdims, "argmax")
+        self.arg_extreme(ReduceOp::ArgMax, axis, keepdims, "argmax")
     }
     pub fn argmin(&self, axis: Option<isize>, keepdims: bool) -> Result<Tensor> {
-        self.arg_extreme::<false>(axis, keepdims, "argmin")
+        self.arg_extreme(ReduceOp::ArgMin, axis, keepdims, "argmin")
     }
 
-    fn arg_extreme<const MAX: bool>(
+    fn arg_extreme(
         &self,
+        op: ReduceOp,
         axis: Option<isize>,
         keepdims: bool,
         what: &str,
     ) -> Result<Tensor> {
-        self.cpu_only(what)?;
         if self.numel() == 0 && axis.is_none() {
             bail!(Value, "attempt to get {what} of an empty sequence")
         }
-        let (src, ax) = match axis {
-            // Over all elements: positions are in the flattened row-major order.
-            None => (self.clone(), (0..self.ndim()).collect::<Vec<_>>()),
-            Some(a) => (self.clone(), vec![normalize_axis(a, self.ndim())?]),
+        // Over all elements, positions are in the flattened row-major order.
+        let ax = match axis {
+            None => (0..self.ndim()).collect::<Vec<_>>(),
+            Some(a) => vec![normalize_axis(a, self.ndim())?],
         };
-        src.check_nonempty(&ax, what)?;
+        self.check_nonempty(&ax, what)?;
         let shape = if axis.is_none() && keepdims {
             vec![1; self.ndim()]
         } else {
             reduced_shape(self.shape(), &ax, keepdims)
         };
-        let pos: Vec<i64> = dispatch!(src.dtype(), T => map_vec(
-            &reduce::<T, _>(&src, &ax, &ArgExtreme::<MAX>)?,
-            |&(_, p)| p as i64,
-        )?);
-        from_accs(pos, shape)
-    }
-
-    /// log(sum(exp(x))) over axes, shifted by the max so large logits don't overflow.
-    fn logsumexp_fwd(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        self.cpu_only("logsumexp")?;
-        let ax = self.reduce_axes(axes)?;
-        let shape = reduced_shape(self.shape(), &ax, keepdims);
-        let x = self.to_dtype(self.dtype().to_float())?;
-        // The max of each output, or 0 where it is not finite (or the reduced dims are
-        // empty): the shift subtracted before exp.
-        let shift: Vec<f64> = if ax.iter().any(|&a| x.shape()[a] == 0) {
-            try_vec(crate::tensor::shape::numel(&shape), 0.0)?
-        } else {
-            dispatch!(x.dtype(), T => map_vec(&reduce::<T, _>(&x, &ax, &Extreme::<true>)?, |v| {
-                let m = v.to_f64();
-                if m.is_finite() { m } else { 0.0 }
-            })?)
-        };
-        let mut sums = dispatch!(x.dtype(), T => reduce::<T, _>(&x, &ax, &SumShifted { shift: &shift, exp: true }))?;
-        sums.iter_mut()
-            .zip(&shift)
-            .for_each(|(s, &c)| *s = s.ln() + c);
-        float_out(x.dtype(), sums, shape)
+        self.reduce_on_backend(op, &ax, &shape)
     }
 
     pub fn all(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        self.cpu_only("all")?;
-        let ax = self.reduce_axes(axes)?;
-        let shape = reduced_shape(self.shape(), &ax, keepdims);
-        dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<true>)?, shape))
+        self.reduce_fwd(ReduceOp::All, axes, keepdims)
     }
 
     pub fn any(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
-        self.cpu_only("any")?;
-        let ax = self.reduce_axes(axes)?;
-        let shape = reduced_shape(self.shape(), &ax, keepdims);
-        dispatch!(self.dtype(), T => from_accs(reduce::<T, _>(self, &ax, &Logical::<false>)?, shape))
-    }
-}
-
-/// Float-valued results: float32 for float32/int/bool inputs, float64 for float64.
-fn float_out(dt: DType, v: Vec<f64>, shape: Vec<usize>) -> Result<Tensor> {
-    if dt == DType::F64 {
-        from_accs(v, shape)
-    } else {
-        from_accs(cast_vec::<f32>(v)?, shape)
-    }
-}
-
-/// The reduction kernels a backend provides (see `backend`).
-pub trait ReduceKernels {
-    /// Sum over `axes` (sorted, unique) into a contiguous tensor of `shape` (the
-    /// reduced shape, with or without kept dims).
-    fn sum(&self, x: &Tensor, axes: &[usize], shape: &[usize]) -> Result<Tensor>;
-}
-
-impl ReduceKernels for crate::backend::Cpu {
-    fn sum(&self, x: &Tensor, axes: &[usize], shape: &[usize]) -> Result<Tensor> {
-        x.sum_cpu(axes, shape.to_vec())
-    }
-}
-
-#[cfg(feature = "wgpu")]
-impl ReduceKernels for crate::backend::Wgpu {
-    fn sum(&self, x: &Tensor, axes: &[usize], shape: &[usize]) -> Result<Tensor> {
-        if x.dtype() != DType::F32 {
-            bail!(
-                DType,
-                "sum on wgpu supports float32 tensors, got {}",
-                x.dtype()
-            )
-        }
-        if axes.is_empty() {
-            return crate::ops::copy::to_contiguous(x)?.reshape_usize(shape);
-        }
-        let out = wgpu::sum(x.storage().wgpu()?, x.layout(), axes)?;
-        let n = crate::tensor::shape::numel(shape);
-        Ok(Tensor::from_storage(
-            crate::tensor::Storage::from_wgpu(out, DType::F32, n),
-            shape,
-        ))
+        self.reduce_fwd(ReduceOp::Any, axes, keepdims)
     }
 }

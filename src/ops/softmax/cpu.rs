@@ -1,11 +1,12 @@
-//! softmax and log_softmax along one axis, fused per row and stable for large logits:
-//! softmax(x) = exp(x - max) / sum(exp(x - max)); log_softmax = x - max - log(sum(...)).
+//! The CPU side of softmax: the axis is moved last (a contiguous copy), then each row
+//! is one fused pass over L1-resident data.
 
+use super::SoftmaxKernels;
+use crate::backend::Cpu;
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
 use crate::ops::elementwise::math::FloatMath;
 use crate::ops::norm::{sum_map, Real};
 use crate::ops::simd::simd;
-use crate::tensor::shape::normalize_axis;
 use crate::tensor::Tensor;
 use crate::{dispatch_float, Result};
 
@@ -13,6 +14,8 @@ fn rows<T: FloatMath + Real>(x: &Tensor, log: bool) -> Result<Tensor> {
     let out = crate::ops::copy::uninit_cpu(x.dtype(), x.shape())?;
     let n = *x.shape().last().unwrap_or(&1);
     let rows = if n == 0 { 0 } else { x.numel() / n };
+    // SAFETY: x is a contiguous CPU tensor (made so by the caller) whose offset lies
+    // inside its storage.
     let src = SendPtr(unsafe { x.storage().cpu_ptr::<T>().add(x.offset()) });
     let dst = SendPtr(out.storage().cpu_ptr::<T>());
     let level = simd();
@@ -82,32 +85,8 @@ fn row_max<T: Real>(x: &[T]) -> T {
     acc.into_iter().fold(T::lowest(), max)
 }
 
-impl Tensor {
-    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
-        self.softmax_recorded(axis, false)
-    }
-    pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
-        self.softmax_recorded(axis, true)
-    }
-
-    fn softmax_recorded(&self, axis: isize, log: bool) -> Result<Tensor> {
-        if self.ndim() == 0 {
-            // PyTorch takes a 0-d tensor as one element (dims -1 and 0 only) through the
-            // same formula: 1 (log: 0) for a finite value, NaN for an infinite or NaN
-            // one. As a (1,) view, so that the backward has an axis to sum over.
-            normalize_axis(axis, 1)?;
-            return self.reshape(&[1])?.softmax_recorded(0, log)?.reshape(&[]);
-        }
-        let out = crate::autograd::untracked(|| self.softmax_impl(axis, log))?;
-        Ok(crate::autograd::formulas::record_softmax(
-            out, self, axis, log,
-        ))
-    }
-
-    fn softmax_impl(&self, axis: isize, log: bool) -> Result<Tensor> {
-        self.storage().cpu()?;
-        let x = self.to_dtype(self.dtype().to_float())?;
-        let ax = normalize_axis(axis, x.ndim())?;
+impl SoftmaxKernels for Cpu {
+    fn softmax(&self, x: &Tensor, ax: usize, log: bool) -> Result<Tensor> {
         let last = x.ndim() - 1;
         let moved = if ax == last {
             x.contiguous()?
