@@ -14,5 +14,6 @@ pub mod norm;
 pub mod random;
 pub mod reduce;
 pub mod softmax;
+pub(crate) mod util;
 
 pub use elementwise::{BinaryOp, Operand, UnaryOp};

@@ -18,7 +18,7 @@ mod tests;
 
 use crate::autograd::{is_grad_enabled, record, untracked};
 use crate::ops::copy::uninit_cpu;
-use crate::ops::norm::{check_input, slice, slice_mut};
+use crate::ops::util::{check_input, slice, slice_mut};
 use crate::random::{next_stream, PhiloxStream};
 use crate::tensor::{Element, Tensor};
 use crate::{bail, dispatch_float, Result};

@@ -50,8 +50,9 @@ pub use layer_norm::{layer_norm, rms_norm};
 use crate::autograd::{record, sum_to};
 use crate::ops::copy::uninit_cpu;
 pub(crate) use crate::ops::lanes::{shifted_sums, sum_map, sum_map2, Real};
+pub(crate) use crate::ops::util::{check_input, slice, slice_mut};
 use crate::tensor::shape::{fmt_shape, numel};
-use crate::tensor::{Element, Tensor};
+use crate::tensor::Tensor;
 use crate::{bail, dispatch_float, Result};
 
 /// `v` clamped at 0 from below (a variance computed as E[x^2] - E[x]^2 can round to a
@@ -71,19 +72,6 @@ pub(crate) fn nonneg(v: f64) -> f64 {
 #[inline]
 pub(crate) fn rstd_of(var: f64, eps: f64) -> f64 {
     1.0 / (nonneg(var) + eps).sqrt()
-}
-
-/// The input checks every norm shares: a CPU float tensor.
-pub(crate) fn check_input(op: &str, x: &Tensor) -> Result<()> {
-    crate::backend::cpu_kernel_only(op, &[x])?;
-    if !x.dtype().is_float() {
-        bail!(
-            DType,
-            "{op} needs a floating-point input (float32 or float64), got {}",
-            x.dtype()
-        )
-    }
-    Ok(())
 }
 
 /// Checks an optional parameter (weight, bias, running stat) against its expected shape
@@ -146,19 +134,6 @@ pub(crate) fn check_eps(op: &str, eps: f64) -> Result<()> {
         bail!(Value, "{op}: eps must be non-negative, got {eps}")
     }
     Ok(())
-}
-
-/// A contiguous slice of a CPU tensor of element type T (callers checked dtype/device).
-pub(crate) fn slice<T: Element>(t: &Tensor) -> &[T] {
-    t.contiguous_slice::<T>()
-        .expect("norm kernels get contiguous CPU tensors of their dtype")
-}
-
-/// A writable slice of a tensor this op just allocated.
-#[allow(clippy::mut_from_ref)]
-pub(crate) fn slice_mut<T: Element>(t: &Tensor) -> &mut [T] {
-    // SAFETY: `t` is a fresh contiguous CPU tensor that nothing else references yet.
-    unsafe { std::slice::from_raw_parts_mut(t.storage().cpu_ptr::<T>(), t.numel()) }
 }
 
 /// The composite (differentiable) backward shared by all norms, for create_graph.

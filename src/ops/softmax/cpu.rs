@@ -5,7 +5,7 @@ use super::SoftmaxKernels;
 use crate::backend::Cpu;
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
 use crate::ops::elementwise::math::FloatMath;
-use crate::ops::norm::{sum_map, Real};
+use crate::ops::lanes::{sum_map, Real};
 use crate::ops::simd::simd;
 use crate::tensor::Tensor;
 use crate::{dispatch_float, Result};
