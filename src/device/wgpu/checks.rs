@@ -16,7 +16,11 @@ use std::sync::OnceLock;
 use super::storage::WgpuStorage;
 use crate::{Error, Result};
 
-/// One u32 word: 0, or 1 once a kernel found an index out of bounds.
+/// Bits of the flag word: what a kernel found.
+pub(crate) const INDEX_OUT_OF_BOUNDS: u32 = 1;
+pub(crate) const INT32_OVERFLOW: u32 = 2;
+
+/// One u32 word: 0, or the bits of what kernels found since the last check.
 static FLAG: OnceLock<WgpuStorage> = OnceLock::new();
 /// Whether a kernel that may set the flag was recorded since the last read checked it
 /// (reads skip the extra word otherwise).
@@ -48,8 +52,17 @@ pub(crate) fn take_armed() -> Option<&'static WgpuStorage> {
     }
 }
 
-/// The error a set flag stands for.
-pub(crate) fn error() -> Error {
+/// The error a set flag word stands for (an index error first: it also makes the
+/// values unspecified).
+pub(crate) fn error(bits: u32) -> Error {
+    if bits & INDEX_OUT_OF_BOUNDS == 0 && bits & INT32_OVERFLOW != 0 {
+        return Error::Runtime(
+            "int64 overflow on wgpu: a kernel produced an integer outside [-2147483648, \
+             2147483647], the 32 bits the GPU stores int64 in (found by a kernel, so \
+             reported at this first read from the device after it; the CPU keeps 64 bits)"
+                .into(),
+        );
+    }
     Error::Index(
         "index out of bounds: an index tensor on wgpu held a value outside [-size, size) of \
          the axis it indexes (found by a kernel, so reported at this first read from the \

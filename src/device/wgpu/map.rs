@@ -65,6 +65,9 @@ pub(crate) struct MapKernel<'a> {
     pub name: &'a str,
     pub expr: &'a str,
     pub helpers: &'a str,
+    /// Binds the device-side error flag as `fr_flag` (see `checks`), for expressions
+    /// that report errors only the GPU can see (an int64 result past int32).
+    pub checked: bool,
 }
 
 fn source(k: &MapKernel, out: &str, inputs: &[&str]) -> String {
@@ -97,6 +100,12 @@ struct Params {{
         ));
         params.push(format!("x{j}: {t}"));
         args.push(format!("in{j}[u32(o{})]", j + 1));
+    }
+    if k.checked {
+        s.push_str(&format!(
+            "@group(0) @binding({}) var<storage, read_write> fr_flag: array<atomic<u32>>;\n",
+            inputs.len() + 2
+        ));
     }
     s.push_str(&format!(
         "fn f({}) -> {} {{ return {}; }}\n",
@@ -185,7 +194,10 @@ pub(crate) fn run(
     }
     let ndim = c.shape.len().max(1);
     let in_types: Vec<DType> = inputs.iter().map(|v| v.dtype).collect();
-    let key = format!("map:{}:{:?}:{:?}:{ndim}", k.name, out.dtype, in_types);
+    let key = format!(
+        "map:{}:{}:{:?}:{:?}:{ndim}",
+        k.name, k.checked, out.dtype, in_types
+    );
     let ctx = context()?;
     let out_t = wgsl_type(out.dtype)?;
     let in_t = in_types
@@ -195,13 +207,15 @@ pub(crate) fn run(
     let pipeline = ctx.pipeline(&key, || source(k, out_t, &in_t), &[("NDIM", ndim as f64)])?;
     let mut bufs = vec![&out.storage.buffer];
     bufs.extend(inputs.iter().map(|v| &v.storage.buffer));
-    launch(
-        ctx,
-        &pipeline,
-        bytemuck::bytes_of(&p),
-        &bufs,
-        (n as u64).div_ceil(WG),
-    )
+    if k.checked {
+        bufs.push(&super::checks::flag()?.buffer);
+    }
+    let groups = (n as u64).div_ceil(WG);
+    launch(ctx, &pipeline, bytemuck::bytes_of(&p), &bufs, groups)?;
+    if k.checked {
+        super::checks::arm();
+    }
+    Ok(())
 }
 
 /// A fresh contiguous output of `shape` computed by `k` from `inputs`.

@@ -189,7 +189,7 @@ impl WgpuStorage {
                 if flag[0] != 0 {
                     drop(view);
                     staging.unmap();
-                    return Err(super::checks::error());
+                    return Err(super::checks::error(flag[0]));
                 }
             }
             // Copies through an aligned Vec, so no alignment of the mapping is assumed.

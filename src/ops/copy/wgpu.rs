@@ -9,13 +9,16 @@ use crate::device::wgpu::WgpuStorage;
 use crate::tensor::{DType, Storage, Tensor};
 use crate::{bail, Result};
 
-const MATH: &str = include_str!("../elementwise/math.wgsl");
+const MATH: &str = concat!(
+    include_str!("../elementwise/math.wgsl"),
+    include_str!("../elementwise/checked.wgsl")
+);
 
 /// The WGSL expression converting an element `x0` of `from` to `to`.
 fn cast_expr(from: DType, to: DType) -> &'static str {
     use DType::*;
     match (from, to) {
-        (F32, I64) => "fr_f2i(x0)",
+        (F32, I64) => "fr_f2i_c(x0)",
         (F32, Bool) => "u32(x0 != 0.0)",
         (I64, F32) | (Bool, F32) => "f32(x0)",
         (I64, Bool) => "u32(x0 != 0)",
@@ -26,10 +29,13 @@ fn cast_expr(from: DType, to: DType) -> &'static str {
 
 fn kernel(from: DType, to: DType) -> MapKernel<'static> {
     let expr = cast_expr(from, to);
+    let checked = (from, to) == (DType::F32, DType::I64);
     MapKernel {
         name: if expr == "x0" { "copy" } else { expr },
         expr,
-        helpers: MATH,
+        // Only the float -> int64 conversion can overflow (and binds the error flag).
+        helpers: if checked { MATH } else { "" },
+        checked,
     }
 }
 

@@ -10,6 +10,15 @@ use crate::{bail, Result};
 
 /// WGSL helpers for the expressions below.
 const MATH: &str = include_str!("math.wgsl");
+/// The overflow-checked int64 helpers, for kernels that bind the error flag.
+const CHECKED: &str = include_str!("checked.wgsl");
+
+/// Whether an expression calls the checked int64 helpers (and so needs the flag bound).
+fn is_checked(expr: &str) -> bool {
+    ["fr_iadd", "fr_isub", "fr_imul", "fr_ineg", "fr_iabs", "_c("]
+        .iter()
+        .any(|f| expr.contains(f))
+}
 
 /// A view of `t` broadcast to `shape`, as a map-kernel operand.
 fn view<'a>(t: &'a Tensor, layout: &'a crate::tensor::Layout) -> Result<View<'a>> {
@@ -37,10 +46,17 @@ pub(crate) fn map_tensors(
         .zip(&layouts)
         .map(|(t, l)| view(t, l))
         .collect::<Result<Vec<_>>>()?;
+    let checked = is_checked(expr);
+    let helpers = if checked {
+        format!("{MATH}{CHECKED}")
+    } else {
+        MATH.to_string()
+    };
     let kernel = MapKernel {
         name,
         expr,
-        helpers: MATH,
+        helpers: &helpers,
+        checked,
     };
     let storage = map_new(&kernel, shape, out_dtype, &views, 0)?;
     let n = crate::tensor::shape::numel(shape);
@@ -54,8 +70,10 @@ pub(crate) fn map_tensors(
 fn unary_expr(op: UnaryOp, dtype: DType) -> Result<&'static str> {
     use UnaryOp::*;
     Ok(match (op, dtype) {
-        (Neg, DType::F32 | DType::I64) => "-x0",
-        (Abs, DType::F32 | DType::I64) => "abs(x0)",
+        (Neg, DType::F32) => "-x0",
+        (Abs, DType::F32) => "abs(x0)",
+        (Neg, DType::I64) => "fr_ineg(x0)",
+        (Abs, DType::I64) => "fr_iabs(x0)",
         (Sign, DType::I64) => "sign(x0)",
         (Relu, DType::I64) => "max(x0, 0)",
         (LogicalNot, DType::Bool) => "u32(x0 == 0u)",
@@ -94,16 +112,19 @@ fn binary_expr(op: BinaryOp, dtype: DType) -> Result<&'static str> {
         Mul if b => "x0 & x1",
         Maximum if b => "x0 | x1",
         Minimum if b => "x0 & x1",
+        Add if int => "fr_iadd(x0, x1)",
+        Sub if int => "fr_isub(x0, x1)",
+        Mul if int => "fr_imul(x0, x1)",
         Add => "x0 + x1",
         Sub if !b => "x0 - x1",
         Mul => "x0 * x1",
         Div if float => "x0 / x1",
         FloorDiv if float => "fr_floordiv(x0, x1)",
-        FloorDiv if int => "fr_ifloordiv(x0, x1)",
+        FloorDiv if int => "fr_ifloordiv_c(x0, x1)",
         Rem if float => "fr_rem(x0, x1)",
         Rem if int => "fr_irem(x0, x1)",
         Pow if float => "fr_pow(x0, x1)",
-        Pow if int => "fr_ipow(x0, x1)",
+        Pow if int => "fr_ipow_c(x0, x1)",
         Maximum if float => "fr_maximum(x0, x1)",
         Minimum if float => "fr_minimum(x0, x1)",
         Maximum => "max(x0, x1)",
@@ -190,6 +211,7 @@ impl ElementwiseKernels for Wgpu {
             name: "fill",
             expr: &expr,
             helpers: "",
+            checked: false,
         };
         let storage = map_new(&kernel, shape, dtype, &[], bits)?;
         let n = crate::tensor::shape::numel(shape);

@@ -50,7 +50,7 @@ fn main(
         j = j + p.size;
     }
     if (j < 0 || j >= p.size) {
-        atomicMax(&flag[0], 1u);
+        atomicOr(&flag[0], 1u);
         j = 0;
     }
     let c = j * p.stride;
