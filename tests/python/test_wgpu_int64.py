@@ -69,3 +69,19 @@ def test_int64_arithmetic_inside_int32_matches_the_cpu():
 def test_float_to_int64_inside_int32_and_nan():
     x = fg.tensor(np.array([-2.5, 2.5, 2147483520.0, -2147483648.0, np.nan], np.float32))
     np.testing.assert_array_equal(read(x.to("wgpu").astype(fg.int64)), x.astype(fg.int64).numpy())
+
+
+@pytest.mark.parametrize("op", ["sum", "prod"])
+def test_int_reductions_past_int32_raise_at_the_next_read(op):
+    x = gpu([I32_MAX, 2, 3])
+    y = getattr(x, op)()
+    e = raises_cleanly(read, y, exc=(RuntimeError,))
+    assert "int64 overflow on wgpu" in str(e)
+    ok = gpu([I32_MAX - 10, 4, 6]) if op == "sum" else gpu([1 << 10, 1 << 10, 1 << 10])
+    want = getattr(fg.tensor(read(ok)), op)().item()
+    assert getattr(ok, op)().item() == want
+
+
+def test_bool_sum_counts_on_the_gpu():
+    m = fg.tensor(np.arange(1000) % 3 == 0).to("wgpu")
+    assert m.sum().item() == 334

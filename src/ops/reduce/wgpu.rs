@@ -4,8 +4,9 @@
 //! pass; var and logsumexp take two reductions, the second reading the first's per-output
 //! result (the mean, the max) as a shift: two-pass variance, max-shifted logsumexp.
 //! Float sums accumulate in f32; the tree keeps their error at O(log n) roundings.
-//! int64 lives in 32-bit words on the GPU, so int64/bool sums and products wrap modulo
-//! 2^32 there (the CPU wraps modulo 2^64); a count of bools is exact below 2^31.
+//! int64 lives in 32-bit words on the GPU: int64/bool sums and products whose partial
+//! results leave the int32 range set the device-side overflow flag, raised at the next
+//! read (the CPU would have kept 64 bits); a count of bools is exact below 2^31.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -202,10 +203,23 @@ fn spec(kind: Kind, dt: DType) -> Result<Spec> {
     let word = "return bitcast<u32>(a);".to_string();
     Ok(match kind {
         Kind::Sum if float => plain(Acc::F32, "0.0", "return a + b;", "return x;", word),
-        // int64 and bool sum to int64 (as int32 words; the add wraps).
-        Kind::Sum => plain(Acc::I32, "0", "return a + b;", "return i32(x);", word),
+        // int64 and bool sum to int64 (as int32 words): a partial past int32 sets the
+        // device-side overflow flag (see `Spec::checked`).
+        Kind::Sum => plain(
+            Acc::I32,
+            "0",
+            "return fr_iadd(a, b);",
+            "return i32(x);",
+            word,
+        ),
         Kind::Prod if float => plain(Acc::F32, "1.0", "return a * b;", "return x;", word),
-        Kind::Prod => plain(Acc::I32, "1", "return a * b;", "return i32(x);", word),
+        Kind::Prod => plain(
+            Acc::I32,
+            "1",
+            "return fr_imul(a, b);",
+            "return i32(x);",
+            word,
+        ),
         Kind::Mean => plain(
             Acc::F32,
             "0.0",
@@ -316,7 +330,20 @@ struct Stage {
     last: bool,
 }
 
+/// The elementwise math and the overflow-checked int64 helpers, for checked kernels
+/// (the bindings are declared in `source`).
+const CHECKED: &str = concat!(
+    include_str!("../elementwise/math.wgsl"),
+    include_str!("../elementwise/checked.wgsl")
+);
+
 impl Spec {
+    /// Whether the combine uses the overflow-checked int64 helpers, which report into
+    /// the device-side error flag (bound at binding 4; see device/wgpu/checks.rs).
+    fn checked(&self) -> bool {
+        self.comb.contains("fr_iadd") || self.comb.contains("fr_imul")
+    }
+
     fn uses_aux(&self, s: Stage) -> bool {
         (s.first && self.lift_aux) || (s.last && self.finish_aux)
     }
@@ -335,6 +362,14 @@ impl Spec {
         ));
         if self.uses_aux(s) {
             w.push_str("@group(0) @binding(3) var<storage, read> aux: array<f32>;\n");
+        }
+        if self.checked() {
+            // Bound after src, out (and aux when this pass reads it).
+            let binding = 3 + u32::from(self.uses_aux(s));
+            w.push_str(CHECKED);
+            w.push_str(&format!(
+                "@group(0) @binding({binding}) var<storage, read_write> fr_flag: array<atomic<u32>>;\n"
+            ));
         }
         if s.first {
             w.push_str(&format!(
@@ -568,6 +603,9 @@ impl Run<'_> {
         if self.spec.uses_aux(stage) {
             bufs.push(&self.aux.expect("checked by reduce_view").buffer);
         }
+        if self.spec.checked() {
+            bufs.push(&crate::device::wgpu::checks::flag()?.buffer);
+        }
         let groups = capped(
             self.ctx,
             if mode == 1 {
@@ -577,6 +615,9 @@ impl Run<'_> {
             },
         );
         launch(self.ctx, &pipeline, bytemuck::bytes_of(&p), &bufs, groups)?;
+        if self.spec.checked() {
+            crate::device::wgpu::checks::arm();
+        }
         Ok(out)
     }
 
