@@ -178,3 +178,26 @@ fn float64_and_mixed_devices_are_clean_errors() {
     let err = a.add(&b).unwrap_err().to_string();
     assert!(err.contains("cpu") && err.contains("wgpu"), "{err}");
 }
+
+#[test]
+fn matmul_sizes_around_the_tile_edges() {
+    if !gpu() {
+        return;
+    }
+    // The kernel computes 64x64 output tiles in 4-wide columns: sizes on both sides of
+    // each edge, a k of zero, and vectors.
+    for (m, k, n) in [
+        (1, 1, 1),
+        (63, 65, 64),
+        (65, 3, 129),
+        (7, 130, 5),
+        (64, 64, 64),
+    ] {
+        parity(&[&[m, k], &[k, n]], 1e-4, |t| t[0].matmul(&t[1]).unwrap());
+    }
+    let a = cpu_tensor(&[3, 0], 1).to_device(Device::Wgpu).unwrap();
+    let b = cpu_tensor(&[0, 4], 2).to_device(Device::Wgpu).unwrap();
+    assert_eq!(host(&a.matmul(&b).unwrap()), vec![0.0; 12]);
+    parity(&[&[9], &[9, 4]], 1e-4, |t| t[0].matmul(&t[1]).unwrap());
+    parity(&[&[4, 9], &[9]], 1e-4, |t| t[0].matmul(&t[1]).unwrap());
+}
