@@ -1,6 +1,7 @@
 //! The CPU side of the random fills: element i computed independently from the stream,
 //! in parallel chunks (so the numbers do not depend on the thread count).
 
+use super::normal::normal_pair_f32;
 use super::RandomKernels;
 use crate::backend::Cpu;
 use crate::random::{u32_to_unit_f32, u64_to_unit_f64, PhiloxStream};
@@ -14,6 +15,10 @@ impl RandomKernels for Cpu {
     }
 
     fn randn(&self, shape: &[usize], dtype: DType, s: PhiloxStream) -> Result<Tensor> {
+        if dtype == DType::F32 {
+            // Integer Box-Muller (normal.rs): the same bits as the GPU's.
+            return generate::<f32>(shape, |i| normal_pair_f32(s.block((i / 2) as u64))[i % 2]);
+        }
         dispatch_float!(dtype, "randn", T => generate::<T>(shape, |i| {
             let b = s.block((i / 2) as u64);
             let u1 = 1.0 - u64_to_unit_f64(b[0], b[1]); // (0, 1]
