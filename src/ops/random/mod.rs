@@ -7,12 +7,12 @@
 //!
 //! Bitwise across devices: rand and randint are built from integer operations and one
 //! exact float scaling, so the GPU's values are the CPU's bits. randn is Box-Muller on two
-//! 53-bit uniforms evaluated in float64 with the platform's libm on the CPU; WGSL has no
-//! float64 and only loose accuracy bounds on log/sin/cos (and lets drivers fuse a * b + c),
-//! so the GPU evaluates the same formula in float32 with its own range reduction and
-//! polynomials and lands within about 1e-6 of the CPU's value (see `philox.wgsl`).
+//! 53-bit uniforms. In float32 it is evaluated with integer arithmetic only (`normal.rs`
+//! on the CPU, `normal.wgsl` on wgpu), so both devices give the same bits; float64 (CPU
+//! only) evaluates it in float64 with the platform's libm.
 
 pub mod cpu;
+pub(crate) mod normal;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
@@ -96,5 +96,7 @@ pub fn randint(
     b.randint(low, high, shape, dtype, next_stream())
 }
 
+#[cfg(test)]
+mod normal_tests;
 #[cfg(all(test, feature = "wgpu"))]
 mod tests;

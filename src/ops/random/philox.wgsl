@@ -1,5 +1,5 @@
 // Random fills from Philox4x32-10, element for element the CPU's numbers (src/random.rs,
-// src/ops/random/cpu.rs).
+// src/ops/random/cpu.rs). The host appends normal.wgsl (randn) to this source.
 //
 // Element i of a draw comes from counter block i / E of the stream (seed, offset), where
 // E is 4 for rand (one 32-bit word each) and raw words, 2 for randn and randint (64 bits
@@ -9,9 +9,10 @@
 //
 // MODE (an override, so each pipeline keeps one branch):
 //   0 rand float32: (w >> 8) * 2^-24, exact in f32, so bitwise the CPU's value
-//   1 randn float32: Box-Muller in f32 (see randn_pair; within ~1e-6 of the CPU's f64)
+//   1 randn float32: Box-Muller in integers (normal.wgsl), bitwise the CPU's value
 //   2 randint into int32 words (int64 on the GPU)  3 randint into float32
 //   4 randint into bool                             5 the raw words (tests)
+//   6 randn of blocks given in `out` (tests)
 
 struct Params {
     n: u32,            // elements to write
@@ -66,12 +67,7 @@ fn philox(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     return c;
 }
 
-// ----------------------------------------------------------------------------- randn
-
-const LN2_HI: f32 = 6.9313812256e-01;   // 0x3f317180: 17 bits, so n * LN2_HI is exact
-const LN2_LO: f32 = 9.0580006145e-06;   // ln 2 - LN2_HI
-const SQRT2: f32 = 1.41421356;
-const PIO4: f32 = 0.785398163397;
+// ----------------------------------------------------------------------------- 64-bit
 
 // Shifts the 64-bit value (hi, lo) left by s in 0..=63.
 fn shl64(hi: u32, lo: u32, s: u32) -> vec2<u32> {
@@ -82,80 +78,6 @@ fn shl64(hi: u32, lo: u32, s: u32) -> vec2<u32> {
         return vec2<u32>(lo << (s - 32u), 0u);
     }
     return vec2<u32>((hi << s) | (lo >> (32u - s)), lo << s);
-}
-
-// -ln(k * 2^-53) for an integer 1 <= k <= 2^53 given as (hi, lo) words, with a relative
-// error of a few f32 ulps. The exponent of k is exact (an integer); its leading 48 bits
-// become m_hi + m_lo (each exact in f32), and ln(m_hi) is 2 atanh(s), s = (m-1)/(m+1).
-fn neg_ln_u53(hi: u32, lo: u32) -> f32 {
-    var e: i32;
-    if (hi != 0u) {
-        e = i32(firstLeadingBit(hi)) + 32;
-    } else {
-        e = i32(firstLeadingBit(lo));
-    }
-    let nrm = shl64(hi, lo, u32(63 - e));           // leading bit at 63
-    var m_hi = f32(nrm.x >> 8u) * 1.1920929e-7;      // top 24 bits, in [1, 2)
-    var m_lo = f32(((nrm.x & 0xffu) << 16u) | (nrm.y >> 16u)) * 7.1054274e-15; // * 2^-47
-    if (m_hi > SQRT2) {
-        m_hi = m_hi * 0.5;
-        m_lo = m_lo * 0.5;
-        e = e + 1;
-    }
-    let s2 = 2.0 * (m_hi - 1.0) / (m_hi + 1.0);      // m_hi - 1 is exact
-    let z = 0.25 * s2 * s2;
-    let poly = z * (1.0 / 3.0 + z * (1.0 / 5.0 + z * (1.0 / 7.0 + z * (1.0 / 9.0 + z * (1.0 / 11.0)))));
-    let ln_m = s2 + s2 * poly + m_lo / m_hi;         // ln(m_hi + m_lo)
-    let n = f32(53 - e);
-    return (n * LN2_HI - ln_m) + n * LN2_LO;
-}
-
-// sin and cos of a in [-pi/4, pi/4] (Taylor to a^9 and a^10: error below 2e-9).
-fn sincos_small(a: f32) -> vec2<f32> {
-    let z = a * a;
-    let s = a + a * z * (-1.0 / 6.0 + z * (1.0 / 120.0 + z * (-1.0 / 5040.0 + z * (1.0 / 362880.0))));
-    let c = 1.0 - 0.5 * z + z * z * (1.0 / 24.0 + z * (-1.0 / 720.0 + z * (1.0 / 40320.0 + z * (-1.0 / 3628800.0))));
-    return vec2<f32>(s, c);
-}
-
-// (cos, sin) of 2 pi m * 2^-53 for a 53-bit integer m = (hi: 21 bits, lo). The octant is
-// read off the top three bits exactly, so only an angle below pi/4 meets f32 rounding.
-fn turn_cos_sin(hi: u32, lo: u32) -> vec2<f32> {
-    let o = hi >> 18u;
-    var rh = hi & 0x3ffffu;                          // 50 bits left: rh * 2^32 + rl
-    var rl = lo;
-    var q = o / 2u;
-    var sign = 1.0;
-    if ((o & 1u) == 1u) {
-        // Measure from the next multiple of pi/4 backwards: 2^50 - rem, exactly.
-        rh = 0x40000u - rh - select(0u, 1u, rl != 0u);
-        rl = 0u - rl;
-        q = q + 1u;
-        sign = -1.0;
-    }
-    let f = f32(rh) * 3.8146973e-6 + f32(rl) * 8.8817842e-16;   // 2^-18, 2^-50
-    let sc = sincos_small(sign * PIO4 * f);
-    let s = sc.x;
-    let c = sc.y;
-    switch (q & 3u) {
-        case 0u: { return vec2<f32>(c, s); }
-        case 1u: { return vec2<f32>(-s, c); }
-        case 2u: { return vec2<f32>(-c, -s); }
-        default: { return vec2<f32>(s, -c); }
-    }
-}
-
-// The CPU's randn pair from one block: u1 = 1 - (b0:b1 >> 11) * 2^-53 in (0, 1],
-// u2 = (b2:b3 >> 11) * 2^-53, r = sqrt(-2 ln u1), (r cos 2 pi u2, r sin 2 pi u2).
-fn randn_pair(b: vec4<u32>) -> vec2<f32> {
-    // k = 2^53 - m1 with m1 = (b0:b1) >> 11, as (hi, lo) words.
-    let mh = b.x >> 11u;
-    let ml = (b.x << 21u) | (b.y >> 11u);
-    let kl = 0u - ml;
-    let kh = 0x200000u - mh - select(0u, 1u, ml != 0u);
-    let r = sqrt(2.0 * neg_ln_u53(kh, kl));
-    let cs = turn_cos_sin(b.z >> 11u, (b.z << 21u) | (b.w >> 11u));
-    return r * cs;
 }
 
 // ----------------------------------------------------------------------------- randint
@@ -222,9 +144,14 @@ fn main(
             put(i + t, w);
         }
     } else if (MODE == 1u) {
-        let z = randn_pair(b);
-        put(2u * j, bitcast<u32>(z.x));
-        put(2u * j + 1u, bitcast<u32>(z.y));
+        let z = normal_pair_bits(b);
+        put(2u * j, z.x);
+        put(2u * j + 1u, z.y);
+    } else if (MODE == 6u) {
+        // Tests: the block comes from out[4j..4j + 4], the pair goes to out[4j], out[4j + 1].
+        let z = normal_pair_bits(vec4<u32>(out[4u * j], out[4u * j + 1u], out[4u * j + 2u], out[4u * j + 3u]));
+        out[4u * j] = z.x;
+        out[4u * j + 1u] = z.y;
     } else {
         put(2u * j, randint_word(b.x, b.y));
         put(2u * j + 1u, randint_word(b.z, b.w));

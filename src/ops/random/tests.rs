@@ -1,7 +1,9 @@
 //! The GPU's Philox streams against the CPU's: raw words (with the counter crossing
-//! 2^32), rand and randint bit for bit, randn within 1e-6. Skipped without an adapter.
+//! 2^32), rand, randn and randint bit for bit. Skipped without an adapter.
 
-use super::wgpu::{philox_fill, Mode};
+use super::normal::normal_pair_f32_bits;
+use super::normal_tests::block_of;
+use super::wgpu::{normal_of_blocks, philox_fill, Mode};
 use super::RandomKernels;
 use crate::backend::{Cpu, Wgpu};
 use crate::random::PhiloxStream;
@@ -109,27 +111,74 @@ fn randint_refuses_values_past_int32() {
 }
 
 #[test]
-fn randn_within_1e6_of_the_cpu() {
+fn randn_is_bitwise_the_cpu_across_the_counter_carry() {
     if !gpu() {
         return;
     }
-    let n = 1 << 18;
-    let c = Cpu
-        .randn(&[n], DType::F32, STREAM)
+    // 100,001 elements from blocks 2^32 - 20,000 on: the counter's low word wraps midway.
+    let first = (1u64 << 32) - 20_000;
+    let n = 100_001;
+    let got: Vec<u32> = philox_fill(Mode::Randn, n, STREAM, first, 0, 0)
         .unwrap()
-        .to_vec::<f32>()
+        .to_host()
         .unwrap();
-    let g = Wgpu
-        .randn(&[n], DType::F32, STREAM)
-        .unwrap()
-        .to_vec::<f32>()
-        .unwrap();
-    let (mut worst, mut equal) = (0f32, 0usize);
-    for (a, b) in g.iter().zip(&c) {
-        let err = (a - b).abs() / b.abs().max(1.0);
-        worst = worst.max(err);
-        equal += (a.to_bits() == b.to_bits()) as usize;
+    let want: Vec<u32> = (0..n as u64)
+        .map(|j| normal_pair_f32_bits(STREAM.block(first + j / 2))[(j % 2) as usize])
+        .collect();
+    let differ = got.iter().zip(&want).filter(|(g, w)| g != w).count();
+    assert_eq!(
+        differ, 0,
+        "{differ} of {n} randn values differ from the CPU's bits"
+    );
+    // And through the backends, from block 0 (70,001: several CPU chunks, odd length).
+    for shape in [vec![70_001], vec![1001], vec![3, 5], vec![0], vec![]] {
+        let c = Cpu.randn(&shape, DType::F32, STREAM).unwrap();
+        let g = Wgpu.randn(&shape, DType::F32, STREAM).unwrap();
+        assert_eq!(g.shape(), c.shape());
+        assert_eq!(bits_f32(&g), bits_f32(&c), "shape {shape:?}");
     }
-    eprintln!("randn: max |gpu - cpu| / max(|cpu|, 1) = {worst:e}, {equal} of {n} bitwise equal");
-    assert!(worst <= 1e-6, "randn differs by {worst:e}");
+}
+
+#[test]
+fn randn_is_bitwise_the_cpu_on_rare_inputs() {
+    if !gpu() {
+        return;
+    }
+    // u1 = k 2^-53 and u2 = m 2^-53 over every binade of k and near every octant edge of
+    // m, which a stream reaches only once in 2^50 draws or so.
+    let mut blocks = Vec::new();
+    for k in [
+        1,
+        2,
+        3,
+        1 << 52,
+        (1 << 52) + 1,
+        0x0016_A09E_667F_3BCC, // either side of sqrt(2) 2^52
+        0x0016_A09E_667F_3BCD,
+        (1 << 53) - 1,
+        1 << 53,
+    ] {
+        for o in 0..8u64 {
+            for m in [o << 50, (o << 50) + 1, ((o + 1) << 50) - 1] {
+                blocks.push(block_of(k, m));
+            }
+        }
+    }
+    let mut x = 0x9E37_79B9_7F4A_7C15u64; // xorshift64
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..50_000 {
+        let (a, b, c) = (next(), next(), next());
+        let k = ((a >> 11) >> (c % 53)).max(1);
+        let m = (b >> 61 << 50) | ((b << 3) >> 14 >> ((c >> 8) % 51));
+        blocks.push(block_of(k, m));
+    }
+    let got = normal_of_blocks(&blocks).unwrap();
+    for (b, g) in blocks.iter().zip(&got) {
+        assert_eq!(*g, normal_pair_f32_bits(*b), "block {b:08x?}");
+    }
 }

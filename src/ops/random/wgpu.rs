@@ -13,7 +13,12 @@ use crate::tensor::shape::checked_numel;
 use crate::tensor::{DType, Storage, Tensor};
 use crate::{bail, Result};
 
-const PHILOX_WGSL: &str = include_str!("philox.wgsl");
+/// The Philox kernel with the integer Box-Muller of randn after it.
+const PHILOX_WGSL: &str = concat!(
+    include_str!("philox.wgsl"),
+    "\n",
+    include_str!("normal.wgsl")
+);
 /// Invocations per workgroup (`@workgroup_size` in philox.wgsl).
 const WORKGROUP: u64 = 256;
 
@@ -28,6 +33,9 @@ pub(crate) enum Mode {
     /// The Philox words themselves: only the tests read them.
     #[cfg_attr(not(test), allow(dead_code))]
     Raw = 5,
+    /// randn of counter blocks the tests upload (see `normal_of_blocks`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    NormalOfBlocks = 6,
 }
 
 impl Mode {
@@ -104,6 +112,49 @@ pub(crate) fn philox_fill(
         groups,
     )?;
     Ok(out)
+}
+
+/// The kernel's float32 randn pair (as bits) of each given block: the tests feed it
+/// inputs that a stream reaches only once in 2^50 draws (u1 = 1, u2 on an octant edge).
+#[cfg(test)]
+pub(crate) fn normal_of_blocks(blocks: &[[u32; 4]]) -> Result<Vec<[u32; 2]>> {
+    let ctx = context()?;
+    let words: Vec<u32> = blocks.iter().flatten().copied().collect();
+    let buf = WgpuStorage::from_host(&words)?;
+    if blocks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let p = Params {
+        n: words.len() as u32,
+        blocks: blocks.len() as u32,
+        seed_lo: 0,
+        seed_hi: 0,
+        offset_lo: 0,
+        offset_hi: 0,
+        first_lo: 0,
+        first_hi: 0,
+        low: 0,
+        range: 0,
+        _pad0: 0,
+        _pad1: 0,
+    };
+    let mode = Mode::NormalOfBlocks;
+    let key = format!("philox-{}", mode as u32);
+    let pipeline = ctx.pipeline(
+        &key,
+        || PHILOX_WGSL.to_string(),
+        &[("MODE", mode as u32 as f64)],
+    )?;
+    let groups = (blocks.len() as u64).div_ceil(WORKGROUP);
+    launch(
+        ctx,
+        &pipeline,
+        bytemuck::bytes_of(&p),
+        &[&buf.buffer],
+        groups,
+    )?;
+    let out: Vec<u32> = buf.to_host()?;
+    Ok(out.chunks(4).map(|c| [c[0], c[1]]).collect())
 }
 
 fn fill(
