@@ -214,6 +214,18 @@ def rng():
     return np.random.default_rng(20240601)
 
 
+@pytest.fixture(scope="module")
+def wgpu_device():
+    """The wgpu device. A GPU test module uses it for all its tests
+    (`pytestmark = pytest.mark.usefixtures("wgpu_device")`), so the whole module is
+    skipped, with the adapter error as the reason, where ``fg.device("wgpu")`` raises
+    RuntimeError (no adapter, or a build without wgpu)."""
+    try:
+        return fg.device("wgpu")
+    except RuntimeError as e:
+        pytest.skip(str(e))
+
+
 @pytest.fixture(params=FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 def float_dtype(request):
     return request.param

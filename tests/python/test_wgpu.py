@@ -10,12 +10,7 @@ from conftest import assert_close, raises_cleanly
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def wgpu_device():
-    try:
-        return fg.device("wgpu")
-    except RuntimeError as e:
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("wgpu_device")
 
 
 def _on_gpu(t):

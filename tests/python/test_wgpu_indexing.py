@@ -12,12 +12,7 @@ import ferrograd as fg
 from wgpu_cases import GPU, Case, Inp, check_case, expect_raises, on
 
 
-@pytest.fixture(scope="module", autouse=True)
-def wgpu_device():
-    try:
-        return fg.device(GPU)
-    except RuntimeError as e:
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("wgpu_device")
 
 
 R = np.random.default_rng(4242)

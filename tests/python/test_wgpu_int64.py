@@ -12,12 +12,7 @@ I32_MAX = 2**31 - 1
 I32_MIN = -(2**31)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def wgpu_device():
-    try:
-        return fg.device("wgpu")
-    except RuntimeError as e:
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("wgpu_device")
 
 
 def gpu(values):

@@ -28,12 +28,7 @@ from wgpu_op_cases import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def wgpu_device():
-    try:
-        return fg.device(GPU)
-    except RuntimeError as e:
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("wgpu_device")
 
 
 def _params(cases):

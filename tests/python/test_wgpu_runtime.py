@@ -12,12 +12,7 @@ import pytest
 import ferrograd as fg
 
 
-@pytest.fixture(scope="module", autouse=True)
-def wgpu_device():
-    try:
-        return fg.device("wgpu")
-    except RuntimeError as e:
-        pytest.skip(str(e))
+pytestmark = pytest.mark.usefixtures("wgpu_device")
 
 
 def _stats():

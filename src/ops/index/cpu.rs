@@ -2,7 +2,9 @@
 //! storage offsets, nonzero and one_hot, as rayon-parallel (or, where order matters,
 //! serial) loops over host memory.
 
-use super::{prepare_value, rest_dims, to_result_order, IndexKernels};
+use super::{
+    normalize_index, one_hot_classes, prepare_value, rest_dims, to_result_order, IndexKernels,
+};
 use crate::backend::Cpu;
 use crate::device::cpu::{for_each_chunk, NdIter, SendPtr, GRAIN};
 use crate::ops::copy::uninit_cpu;
@@ -44,14 +46,7 @@ pub(crate) fn adv_offsets(p: &IndexPlan) -> Result<Vec<isize>> {
             crate::Error::Runtime("index array is not a contiguous int64 CPU tensor".into())
         })?;
         for (o, &i) in offs.iter_mut().zip(idx) {
-            let j = if i < 0 { i + size } else { i };
-            if j < 0 || j >= size {
-                bail!(
-                    Index,
-                    "index {i} is out of bounds for axis {d} with size {size}"
-                )
-            }
-            *o += j as isize * stride;
+            *o += normalize_index(i, d, size)? as isize * stride;
         }
     }
     Ok(offs)
@@ -215,27 +210,8 @@ fn nonzero(x: &Tensor) -> Result<Vec<Tensor>> {
 /// int64 like PyTorch. `num_classes` None means max + 1.
 fn one_hot(idx: &Tensor, num_classes: Option<usize>) -> Result<Tensor> {
     let v = idx.contiguous()?.to_vec::<i64>()?;
-    if let Some(&mn) = v.iter().min() {
-        if mn < 0 {
-            bail!(
-                Value,
-                "one_hot: class values must be non-negative (got {mn})"
-            )
-        }
-    }
     let mx = v.iter().max().copied().unwrap_or(-1);
-    let c = match num_classes {
-        Some(c) => {
-            if mx >= c as i64 {
-                bail!(
-                    Value,
-                    "one_hot: class values must be smaller than num_classes ({c}), got {mx}"
-                )
-            }
-            c
-        }
-        None => (mx + 1).max(0) as usize,
-    };
+    let c = one_hot_classes(v.iter().min().copied(), mx, num_classes)?;
     let mut shape = idx.shape().to_vec();
     shape.push(c);
     // Zeros of the final size, allocated fallibly: num_classes can be huge.

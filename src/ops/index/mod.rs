@@ -52,6 +52,44 @@ pub(crate) fn rest_dims(p: &IndexPlan) -> (Vec<usize>, Vec<isize>) {
     (sh, st)
 }
 
+/// Index `i` into `axis` of `size`, a negative one counting from the end; outside
+/// [-size, size) the IndexError both backends raise for index arrays on the host.
+pub(crate) fn normalize_index(i: i64, axis: usize, size: i64) -> Result<i64> {
+    let j = if i < 0 { i + size } else { i };
+    if j < 0 || j >= size {
+        bail!(
+            Index,
+            "index {i} is out of bounds for axis {axis} with size {size}"
+        )
+    }
+    Ok(j)
+}
+
+/// one_hot's class count, after checking the class values' min (None when there are
+/// none) and max (-1 when there are none): `num_classes`, or max + 1 when None.
+pub(crate) fn one_hot_classes(
+    min: Option<i64>,
+    max: i64,
+    num_classes: Option<usize>,
+) -> Result<usize> {
+    if let Some(min) = min {
+        if min < 0 {
+            bail!(
+                Value,
+                "one_hot: class values must be non-negative (got {min})"
+            )
+        }
+    }
+    match num_classes {
+        Some(c) if max >= c as i64 => bail!(
+            Value,
+            "one_hot: class values must be smaller than num_classes ({c}), got {max}"
+        ),
+        Some(c) => Ok(c),
+        None => Ok((max + 1).max(0) as usize),
+    }
+}
+
 /// The permutation from [B..., rest...] order to NumPy's result order.
 pub(crate) fn result_perm(p: &IndexPlan, rest_ndim: usize) -> Option<Vec<usize>> {
     let nb = p.bshape.len();

@@ -14,12 +14,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> perm: array<u32>;
 
 @compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+fn main(t: Thread) {
+    let i = thread_index(t);
     if (i >= p.count) {
         return;
     }

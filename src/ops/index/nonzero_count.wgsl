@@ -2,24 +2,14 @@
 // permutation: the last position whose key is 0 writes its position + 1. out[0] starts
 // at 0 (no non-zero element). One thread per position.
 
-struct Params {
-    n: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-};
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<uniform> p: CountParams;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<storage, read> perm: array<u32>;
 @group(0) @binding(3) var<storage, read> keys: array<i32>;
 
 @compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+fn main(t: Thread) {
+    let i = thread_index(t);
     if (i >= p.n) {
         return;
     }

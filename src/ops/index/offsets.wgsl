@@ -8,8 +8,8 @@
 // through the offsets stays inside the tensor.
 
 struct Params {
-    shape: array<vec4<u32>, 2>,
-    strides: array<vec4<i32>, 2>,
+    // The index array's view, broadcast over B.
+    view: Strided,
     n: u32,
     idx_offset: u32,
     size: i32,
@@ -24,28 +24,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> idx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> flag: array<atomic<u32>>;
 
-override NDIM: i32 = 1;
-
 @compute @workgroup_size(256)
-fn main(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+fn main(t: Thread) {
+    let i = thread_index(t);
     if (i >= p.n) {
         return;
     }
-    var rem = i;
-    var o = i32(p.idx_offset);
-    for (var d = NDIM - 1; d > 0; d = d - 1) {
-        let s = p.shape[d / 4][d % 4];
-        let q = rem / s;
-        o = o + i32(rem - q * s) * p.strides[d / 4][d % 4];
-        rem = q;
-    }
-    o = o + i32(rem) * p.strides[0].x;
-    var j = idx[u32(o)];
+    var j = idx[u32(view_offset(i, i32(p.idx_offset)))];
     if (j < 0) {
         j = j + p.size;
     }

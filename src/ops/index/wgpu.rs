@@ -22,11 +22,15 @@
 //! synchronises here too). one_hot reads back the min and max of its classes (two
 //! words), which its ValueErrors and an inferred class count need.
 
+use ::wgpu::ComputePipeline;
 use bytemuck::{Pod, Zeroable};
 
-use super::{prepare_value, rest_dims, to_result_order, IndexKernels};
+use super::{
+    normalize_index, one_hot_classes, prepare_value, rest_dims, to_result_order, IndexKernels,
+};
 use crate::backend::Wgpu;
 use crate::device::wgpu::dispatch::launch;
+use crate::device::wgpu::map::wgsl_type;
 use crate::device::wgpu::strided::{
     check_view, collapse, pack_shape, pack_strides, to_i32, to_u32, MAX_DIMS,
 };
@@ -35,8 +39,12 @@ use crate::device::Device;
 use crate::tensor::index::IndexPlan;
 use crate::tensor::shape::{checked_numel, numel};
 use crate::tensor::{DType, Layout, Storage, Tensor};
-use crate::{bail, Result};
+use crate::Result;
 
+/// Prepended to every kernel below (the thread numbering).
+const COMMON: &str = include_str!("common.wgsl");
+/// Prepended, after COMMON, to the kernels that walk a strided view.
+const WALK: &str = include_str!("walk.wgsl");
 const RAMP: &str = include_str!("ramp.wgsl");
 const OFFSETS: &str = include_str!("offsets.wgsl");
 const GATHER: &str = include_str!("gather.wgsl");
@@ -47,23 +55,67 @@ const NZ_COORDS: &str = include_str!("nonzero_coords.wgsl");
 const MINMAX: &str = include_str!("minmax.wgsl");
 
 /// Threads per workgroup in every kernel here.
-const WG: u64 = 256;
+const WG: usize = 256;
 
-fn groups(n: usize) -> u64 {
-    (n as u64).div_ceil(WG)
+/// The pipeline of an index kernel, compiled once per `name` and `walk`: the rank
+/// (NDIM) of the view the kernel walks, with walk.wgsl, or None.
+fn kernel(name: &str, source: &str, walk: Option<usize>) -> Result<ComputePipeline> {
+    let ctx = context()?;
+    match walk {
+        None => ctx.pipeline(name, || format!("{COMMON}{source}"), &[]),
+        Some(ndim) => ctx.pipeline(
+            &format!("{name}_{ndim}d"),
+            || format!("{COMMON}{WALK}{source}"),
+            &[("NDIM", ndim as f64)],
+        ),
+    }
 }
 
-/// Mirrors the four-word `Params` of ramp, sort, nonzero_count and minmax.
+/// Records `k` over `threads` threads, with the uniform `params` and `buffers` at
+/// bindings 1.. in order.
+fn run<P: Pod>(
+    k: &ComputePipeline,
+    params: &P,
+    buffers: &[&WgpuStorage],
+    threads: usize,
+) -> Result<()> {
+    let buffers: Vec<&::wgpu::Buffer> = buffers.iter().map(|b| &b.buffer).collect();
+    let groups = threads.div_ceil(WG) as u64;
+    launch(context()?, k, bytemuck::bytes_of(params), &buffers, groups)
+}
+
+/// Mirrors the four-word uniforms of ramp and nonzero_count (`CountParams` in
+/// common.wgsl), sort and minmax.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct Words([u32; 4]);
+
+/// Mirrors `Strided` in walk.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Strided {
+    shape: [u32; MAX_DIMS],
+    strides: [i32; MAX_DIMS],
+}
+
+impl Strided {
+    /// The view `shape` walked with `strides`, its dims merged, and the merged rank
+    /// (NDIM for the kernel that walks it).
+    fn new(shape: &[usize], strides: &[isize]) -> Result<(Self, usize)> {
+        let c = collapse(shape, &[strides]);
+        let packed = Strided {
+            shape: pack_shape(&c.shape)?,
+            strides: pack_strides(&c.strides[0])?,
+        };
+        Ok((packed, c.shape.len().max(1)))
+    }
+}
 
 /// Mirrors `Params` in offsets.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct OffsetParams {
-    shape: [u32; MAX_DIMS],
-    strides: [i32; MAX_DIMS],
+    view: Strided,
     n: u32,
     idx_offset: u32,
     size: i32,
@@ -72,12 +124,11 @@ struct OffsetParams {
     _pad: [u32; 3],
 }
 
-/// Mirrors `Params` in gather.wgsl and scatter.wgsl.
+/// Mirrors `RestParams` in walk.wgsl (gather and scatter).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct RestParams {
-    rshape: [u32; MAX_DIMS],
-    rstrides: [i32; MAX_DIMS],
+    view: Strided,
     n: u32,
     r: u32,
     base: i32,
@@ -96,16 +147,8 @@ struct CoordParams {
 
 /// `out[i] = i` for i < n, into a buffer of at least n words.
 fn ramp_into(out: &WgpuStorage, n: usize) -> Result<()> {
-    let ctx = context()?;
-    let pipeline = ctx.pipeline("index_ramp", || RAMP.to_string(), &[])?;
     let p = Words([to_u32(n)?, 0, 0, 0]);
-    launch(
-        ctx,
-        &pipeline,
-        bytemuck::bytes_of(&p),
-        &[&out.buffer],
-        groups(n),
-    )
+    run(&kernel("index_ramp", RAMP, None)?, &p, &[out], n)
 }
 
 /// The positions 0..n sorted by (keys[i], i): a buffer of n.next_power_of_two() words
@@ -114,21 +157,14 @@ fn sort_by_key(keys: &WgpuStorage, n: usize) -> Result<WgpuStorage> {
     let npad = n.next_power_of_two();
     let perm = WgpuStorage::uninit(npad)?;
     ramp_into(&perm, npad)?;
-    let ctx = context()?;
-    let pipeline = ctx.pipeline("index_sort", || SORT.to_string(), &[])?;
+    let sort = kernel("index_sort", SORT, None)?;
     let (n32, npad32) = (to_u32(n)?, to_u32(npad)?);
     let mut k = 2u32;
     while k <= npad32 {
         let mut j = k / 2;
         while j > 0 {
             let p = Words([j, k, n32, npad32]);
-            launch(
-                ctx,
-                &pipeline,
-                bytemuck::bytes_of(&p),
-                &[&perm.buffer, &keys.buffer],
-                groups(npad),
-            )?;
+            run(&sort, &p, &[&perm, keys], npad)?;
             j /= 2;
         }
         k *= 2;
@@ -141,22 +177,6 @@ fn sort_by_key(keys: &WgpuStorage, n: usize) -> Result<WgpuStorage> {
 struct Offsets {
     offs: WgpuStorage,
     base: isize,
-}
-
-/// Checks a host index array against an axis of `size`, as the CPU does.
-fn check_host_index(a: &Tensor, d: usize, size: usize) -> Result<Vec<i64>> {
-    let v = a.contiguous()?.to_vec::<i64>()?;
-    let size = size as i64;
-    for &i in &v {
-        let j = if i < 0 { i + size } else { i };
-        if j < 0 || j >= size {
-            bail!(
-                Index,
-                "index {i} is out of bounds for axis {d} with size {size}"
-            )
-        }
-    }
-    Ok(v)
 }
 
 fn offsets(p: &IndexPlan) -> Result<Offsets> {
@@ -174,15 +194,7 @@ fn offsets(p: &IndexPlan) -> Result<Offsets> {
             base,
         });
     }
-    let ctx = context()?;
     let flag = checks::flag()?;
-    let pipeline_for = |ndim: usize| {
-        ctx.pipeline(
-            &format!("index_offsets_{ndim}d"),
-            || OFFSETS.to_string(),
-            &[("NDIM", ndim as f64)],
-        )
-    };
     let offs = WgpuStorage::uninit(nb)?;
     let mut first = true;
     for (a, &d) in p.arrays.iter().zip(&p.dims) {
@@ -190,11 +202,14 @@ fn offsets(p: &IndexPlan) -> Result<Offsets> {
         let stride = p.view.strides()[d];
         let uploaded;
         let g = if a.device() == Device::Cpu {
-            let v = check_host_index(a, d, size)?;
+            // Checked on the host, raising at once as the CPU does.
+            let v = a.contiguous()?.to_vec::<i64>()?;
+            let v = v
+                .iter()
+                .map(|&i| normalize_index(i, d, size as i64))
+                .collect::<Result<Vec<i64>>>()?;
             if a.ndim() == 0 {
-                let i = v[0];
-                let j = if i < 0 { i + size as i64 } else { i };
-                base += j as isize * stride;
+                base += v[0] as isize * stride;
                 continue;
             }
             uploaded = a.to_device(Device::Wgpu)?;
@@ -205,10 +220,9 @@ fn offsets(p: &IndexPlan) -> Result<Offsets> {
         let l = g.layout().broadcast_to(&p.bshape)?;
         let s = g.storage().wgpu()?;
         check_view(s, &l)?;
-        let c = collapse(&p.bshape, &[&l.strides]);
+        let (view, ndim) = Strided::new(&p.bshape, &l.strides)?;
         let params = OffsetParams {
-            shape: pack_shape(&c.shape)?,
-            strides: pack_strides(&c.strides[0])?,
+            view,
             n: to_u32(nb)?,
             idx_offset: to_u32(l.offset)?,
             size: to_i32(size as isize)?,
@@ -216,14 +230,8 @@ fn offsets(p: &IndexPlan) -> Result<Offsets> {
             accumulate: u32::from(!first),
             _pad: [0; 3],
         };
-        let pipeline = pipeline_for(c.shape.len().max(1))?;
-        launch(
-            ctx,
-            &pipeline,
-            bytemuck::bytes_of(&params),
-            &[&offs.buffer, &s.buffer, &flag.buffer],
-            groups(nb),
-        )?;
+        let k = kernel("index_offsets", OFFSETS, Some(ndim))?;
+        run(&k, &params, &[&offs, s, flag], nb)?;
         checks::arm();
         first = false;
     }
@@ -238,7 +246,7 @@ fn offsets(p: &IndexPlan) -> Result<Offsets> {
     Ok(Offsets { offs, base })
 }
 
-/// The rest dims (those no index array replaces) as kernel parameters.
+/// The rest dims (those no index array replaces) as kernel parameters, with NDIM.
 fn rest_params(
     rsh: &[usize],
     rst: &[isize],
@@ -246,32 +254,15 @@ fn rest_params(
     base: isize,
     accumulate: bool,
 ) -> Result<(RestParams, usize)> {
-    let c = collapse(rsh, &[rst]);
-    Ok((
-        RestParams {
-            rshape: pack_shape(&c.shape)?,
-            rstrides: pack_strides(&c.strides[0])?,
-            n: to_u32(n)?,
-            r: to_u32(numel(rsh))?,
-            base: to_i32(base)?,
-            accumulate: u32::from(accumulate),
-        },
-        c.shape.len().max(1),
-    ))
-}
-
-/// The WGSL type and the accumulation of a scatter-add for `dtype` (bool adds as or,
-/// like the CPU's).
-fn scatter_types(dtype: DType) -> Result<(&'static str, &'static str)> {
-    Ok(match dtype {
-        DType::F32 => ("f32", "a + b"),
-        DType::I64 => ("i32", "a + b"),
-        DType::Bool => ("u32", "a | b"),
-        DType::F64 => bail!(
-            DType,
-            "float64 tensors are not supported on wgpu: it holds float32, int64 and bool"
-        ),
-    })
+    let (view, ndim) = Strided::new(rsh, rst)?;
+    let params = RestParams {
+        view,
+        n: to_u32(n)?,
+        r: to_u32(numel(rsh))?,
+        base: to_i32(base)?,
+        accumulate: u32::from(accumulate),
+    };
+    Ok((params, ndim))
 }
 
 impl IndexKernels for Wgpu {
@@ -287,20 +278,9 @@ impl IndexKernels for Wgpu {
         let o = offsets(p)?;
         if n > 0 {
             check_view(src, p.view.layout())?;
-            let (params, rnd) = rest_params(&rsh, &rst, n, o.base, false)?;
-            let ctx = context()?;
-            let pipeline = ctx.pipeline(
-                &format!("index_gather_{rnd}d"),
-                || GATHER.to_string(),
-                &[("RNDIM", rnd as f64)],
-            )?;
-            launch(
-                ctx,
-                &pipeline,
-                bytemuck::bytes_of(&params),
-                &[&out.buffer, &src.buffer, &o.offs.buffer],
-                groups(n),
-            )?;
+            let (params, ndim) = rest_params(&rsh, &rst, n, o.base, false)?;
+            let k = kernel("index_gather", GATHER, Some(ndim))?;
+            run(&k, &params, &[&out, src, &o.offs], n)?;
         }
         let out = Tensor::from_storage(Storage::from_wgpu(out, p.view.dtype(), n), &shape);
         to_result_order(p, out, rsh.len())
@@ -321,22 +301,16 @@ impl IndexKernels for Wgpu {
         check_view(dst, p.view.layout())?;
         let vs = v.storage().wgpu()?;
         let perm = sort_by_key(&o.offs, nb)?;
-        let (params, rnd) = rest_params(&rsh, &rst, nb, o.base, accumulate)?;
-        let (elem, combine) = scatter_types(p.view.dtype())?;
-        let ctx = context()?;
-        let pipeline = ctx.pipeline(
-            &format!("index_scatter_{elem}_{rnd}d"),
-            || SCATTER.replace("ELEM", elem).replace("COMBINE", combine),
-            &[("RNDIM", rnd as f64)],
-        )?;
-        launch(
-            ctx,
-            &pipeline,
-            bytemuck::bytes_of(&params),
-            &[&dst.buffer, &vs.buffer, &o.offs.buffer, &perm.buffer],
-            groups(n),
-        )?;
-        Ok(())
+        let (params, ndim) = rest_params(&rsh, &rst, nb, o.base, accumulate)?;
+        let elem = wgsl_type(p.view.dtype())?;
+        // Bool accumulates as or, like the CPU's.
+        let combine = match p.view.dtype() {
+            DType::Bool => "a | b",
+            _ => "a + b",
+        };
+        let source = SCATTER.replace("ELEM", elem).replace("COMBINE", combine);
+        let k = kernel(&format!("index_scatter_{elem}"), &source, Some(ndim))?;
+        run(&k, &params, &[dst, vs, &o.offs, &perm], n)
     }
 
     fn nonzero(&self, x: &Tensor) -> Result<Vec<Tensor>> {
@@ -370,34 +344,21 @@ impl IndexKernels for Wgpu {
             )?;
             let ks = keys.storage().wgpu()?;
             let perm = sort_by_key(ks, n)?;
-            let ctx = context()?;
             let cnt = WgpuStorage::zeros(1)?;
-            let pipeline = ctx.pipeline("index_nonzero_count", || NZ_COUNT.to_string(), &[])?;
             let p = Words([to_u32(n)?, 0, 0, 0]);
-            launch(
-                ctx,
-                &pipeline,
-                bytemuck::bytes_of(&p),
-                &[&cnt.buffer, &perm.buffer, &ks.buffer],
-                groups(n),
-            )?;
+            let k = kernel("index_nonzero_count", NZ_COUNT, None)?;
+            run(&k, &p, &[&cnt, &perm, ks], n)?;
             // The output size depends on the data: one word crosses to the host.
             let count = cnt.read_range::<u32>(0, 1)?[0] as usize;
             let cols = WgpuStorage::uninit(checked_numel(&[nd, count])?)?;
-            let pipeline = ctx.pipeline("index_nonzero_coords", || NZ_COORDS.to_string(), &[])?;
             let p = CoordParams {
                 shape: shape_params,
                 count: to_u32(count)?,
                 ndim: to_u32(shape.len())?,
                 _pad: [0; 2],
             };
-            launch(
-                ctx,
-                &pipeline,
-                bytemuck::bytes_of(&p),
-                &[&cols.buffer, &perm.buffer],
-                groups(count),
-            )?;
+            let k = kernel("index_nonzero_coords", NZ_COORDS, None)?;
+            run(&k, &p, &[&cols, &perm], count)?;
             return Ok(columns(cols, nd, count));
         };
         Ok(columns(WgpuStorage::uninit(0)?, nd, count))
@@ -411,40 +372,14 @@ impl IndexKernels for Wgpu {
             let c = idx.contiguous()?;
             let s = c.storage().wgpu()?;
             let out = WgpuStorage::uninit(2)?;
-            let ctx = context()?;
-            let pipeline = ctx.pipeline("index_minmax", || MINMAX.to_string(), &[])?;
             let p = Words([to_u32(n)?, to_u32(c.offset())?, 0, 0]);
-            launch(
-                ctx,
-                &pipeline,
-                bytemuck::bytes_of(&p),
-                &[&out.buffer, &s.buffer],
-                1,
-            )?;
+            // One workgroup: WG threads.
+            run(&kernel("index_minmax", MINMAX, None)?, &p, &[&out, s], WG)?;
             // The checks below need the values on the host: two words cross.
             let v = out.read_range::<i32>(0, 2)?;
             (Some(v[0] as i64), v[1] as i64)
         };
-        if let Some(mn) = mn {
-            if mn < 0 {
-                bail!(
-                    Value,
-                    "one_hot: class values must be non-negative (got {mn})"
-                )
-            }
-        }
-        let c = match num_classes {
-            Some(c) => {
-                if mx >= c as i64 {
-                    bail!(
-                        Value,
-                        "one_hot: class values must be smaller than num_classes ({c}), got {mx}"
-                    )
-                }
-                c
-            }
-            None => (mx + 1).max(0) as usize,
-        };
+        let c = one_hot_classes(mn, mx, num_classes)?;
         let classes = self.index_ramp(c)?;
         idx.detach()
             .unsqueeze(-1)?
