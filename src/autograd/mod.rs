@@ -151,6 +151,11 @@ impl Node {
 /// Records `out` as produced by a differentiable op when grad mode is on and an input
 /// requires grad; otherwise returns `out` unchanged. `saved` are the tensors the
 /// backward closure reads (checked for in-place modification before it runs).
+///
+/// Backward closures (the op families' `backward.rs`) compute input gradients from the
+/// output gradient with tensor ops, so running them under create_graph differentiates
+/// them in turn. They recompute what they need from the inputs rather than holding the
+/// output, which would make a reference cycle (output -> node -> output).
 pub(crate) fn record(
     out: Tensor,
     name: &'static str,
@@ -206,6 +211,12 @@ pub(crate) fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
         }
     }
     g.sum(Some(&axes), true)?.reshape_usize(shape)
+}
+
+/// Whether gradients flow through a tensor of this dtype (floats only: integer and bool
+/// results are never recorded).
+pub(crate) fn is_diff(t: &Tensor) -> bool {
+    t.dtype().is_float()
 }
 
 /// Brings a gradient to an input's shape and dtype.

@@ -287,7 +287,7 @@ impl Tensor {
             }
             Ok((adv_gather(&p)?, p.key))
         })?;
-        Ok(crate::autograd::formulas::record_index(out, self, key))
+        Ok(crate::ops::index::backward::record_index(out, self, key))
     }
 
     /// `x[idx] += value`, adding repeated indices up (the backward of indexing).

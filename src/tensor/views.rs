@@ -2,10 +2,12 @@
 
 use super::shape::{fmt_shape, infer_reshape, normalize_axes, normalize_axis};
 use super::{DType, Tensor};
-use crate::autograd::formulas::{record_cast, record_index, record_view};
+use crate::autograd::formulas::record_view;
 use crate::autograd::untracked;
 use crate::device::Device;
 use crate::ops::copy;
+use crate::ops::copy::backward::record_cast;
+use crate::ops::index::backward::record_index;
 use crate::tensor::index::TensorIndex;
 use crate::{bail, Result};
 

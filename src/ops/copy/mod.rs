@@ -1,6 +1,7 @@
 //! Strided copies: making a view contiguous, casting between dtypes, writing into a
 //! view (setitem, concat), and moving between devices.
 
+pub(crate) mod backward;
 pub mod cpu;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;

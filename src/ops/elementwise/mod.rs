@@ -1,13 +1,14 @@
 //! Elementwise operations: unary math, binary arithmetic and comparisons with NumPy
 //! broadcasting and PyTorch's type promotion (Python scalars are "weak"), and `where`.
 
+mod backward;
 pub mod cpu;
 pub mod kernels;
 pub mod math;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
-use crate::autograd::{formulas, untracked};
+use crate::autograd::untracked;
 use crate::device::Device;
 use crate::tensor::shape::broadcast_shapes;
 use crate::tensor::{DType, Scalar, Tensor};
@@ -165,7 +166,7 @@ impl Tensor {
                 let (cd, _) = op.dtypes(DType::promote(self.dtype(), o.dtype()))?;
                 let out =
                     untracked(|| run_binary(op, &self.to_dtype(cd)?, &o.to_dtype(cd)?, &shape))?;
-                Ok(formulas::record_binary(out, op, self, &o))
+                Ok(backward::record_binary(out, op, self, &o))
             }
             Operand::Scalar(s) => self.binary_scalar(s, op, false),
         }
@@ -183,7 +184,7 @@ impl Tensor {
                 run_binary(op, &me, &st, self.shape())
             }
         })?;
-        Ok(formulas::record_binary_scalar(out, op, self, s, reversed))
+        Ok(backward::record_binary_scalar(out, op, self, s, reversed))
     }
 
     pub fn add(&self, o: impl Into<Operand>) -> Result<Tensor> {
@@ -220,7 +221,7 @@ impl Tensor {
     /// Applies a unary op. Float functions (exp, log, ...) promote integers to float32.
     pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
         let out = untracked(|| self.unary_forward(op))?;
-        Ok(formulas::record_unary(out, op, self))
+        Ok(backward::record_unary(out, op, self))
     }
 
     /// Picks the compute dtype (integers go to float for float functions), refuses what
@@ -303,7 +304,7 @@ impl Tensor {
         let c = cond.to_dtype(DType::Bool)?;
         let backend = crate::backend::for_tensors("where", &[&c, &a, &b])?;
         let out = untracked(|| backend.where_(&c, &a, &b, &shape))?;
-        Ok(formulas::record_where(
+        Ok(backward::record_where(
             out,
             cond,
             a_in.as_ref(),

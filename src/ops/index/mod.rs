@@ -10,6 +10,7 @@
 //! whole family; nonzero (boolean masks), one_hot and the index ramps take_along_axis
 //! needs are the rest of the trait.
 
+pub(crate) mod backward;
 pub mod cpu;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;

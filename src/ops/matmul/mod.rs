@@ -2,6 +2,7 @@
 //! removed again; batch dims broadcast). Operands reach the backend as strided views, so
 //! transposes are read in place on every device.
 
+mod backward;
 pub mod cpu;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
@@ -21,7 +22,7 @@ pub trait MatmulKernels {
 impl Tensor {
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
         let out = crate::autograd::untracked(|| self.matmul_fwd(other))?;
-        Ok(crate::autograd::formulas::record_matmul(out, self, other))
+        Ok(backward::record_matmul(out, self, other))
     }
 
     fn matmul_fwd(&self, other: &Tensor) -> Result<Tensor> {

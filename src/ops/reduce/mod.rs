@@ -4,6 +4,7 @@
 //! the CPU accumulates floats in f64 (cpu.rs), wgpu runs one generated tree reduction
 //! per op (wgpu.rs, reduce.wgsl).
 
+mod backward;
 mod cpu;
 pub mod kernels;
 #[cfg(feature = "wgpu")]
@@ -11,10 +12,10 @@ pub mod wgpu;
 #[cfg(all(test, feature = "wgpu"))]
 mod wgpu_tests;
 
-use crate::autograd::formulas::Reduction;
 use crate::tensor::shape::{fmt_shape, normalize_axes, normalize_axis};
 use crate::tensor::Tensor;
 use crate::{bail, Result};
+use backward::Reduction;
 
 /// A reduction a backend computes. Output dtypes follow NumPy: `Sum` and `Prod` keep
 /// float dtypes and give int64 for int64 and bool; `Mean`, `Var` and `LogSumExp` give a
@@ -174,9 +175,7 @@ impl Tensor {
     ) -> Result<Tensor> {
         let ax = self.reduce_axes(axes)?;
         let out = crate::autograd::untracked(|| f(self))?;
-        Ok(crate::autograd::formulas::record_reduce(
-            out, kind, self, ax, keepdims,
-        ))
+        Ok(backward::record_reduce(out, kind, self, ax, keepdims))
     }
     /// Minimum over all elements (a 0-d tensor).
     pub fn min_all(&self) -> Result<Tensor> {

@@ -1,8 +1,9 @@
 //! softmax and log_softmax along one axis, fused per row and stable for large logits:
 //! softmax(x) = exp(x - max) / sum(exp(x - max)); log_softmax = x - max - log(sum(...)).
-//! The backward (autograd/formulas.rs, `record_softmax`) is built from softmax itself,
-//! a sum and elementwise ops, so it runs wherever they do.
+//! The backward (backward.rs) is built from softmax itself, a sum and elementwise ops,
+//! so it runs wherever they do.
 
+mod backward;
 mod cpu;
 #[cfg(feature = "wgpu")]
 mod wgpu;
@@ -38,9 +39,7 @@ impl Tensor {
             return self.reshape(&[1])?.softmax_recorded(0, log)?.reshape(&[]);
         }
         let out = crate::autograd::untracked(|| self.softmax_impl(axis, log))?;
-        Ok(crate::autograd::formulas::record_softmax(
-            out, self, axis, log,
-        ))
+        Ok(backward::record_softmax(out, self, axis, log))
     }
 
     fn softmax_impl(&self, axis: isize, log: bool) -> Result<Tensor> {

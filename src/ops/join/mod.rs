@@ -1,5 +1,7 @@
 //! Joining and splitting: concat, stack, split.
 
+mod backward;
+
 use crate::tensor::shape::{fmt_shape, normalize_axis};
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
@@ -18,7 +20,7 @@ impl Tensor {
         };
         let out = crate::autograd::untracked(|| Tensor::concat_fwd(ts, Some(axis)))?;
         let ax = normalize_axis(axis, out.ndim())?;
-        Ok(crate::autograd::formulas::record_concat(out, ts, ax))
+        Ok(backward::record_concat(out, ts, ax))
     }
 
     fn concat_fwd(tensors: &[Tensor], axis: Option<isize>) -> Result<Tensor> {
