@@ -201,3 +201,27 @@ fn matmul_sizes_around_the_tile_edges() {
     parity(&[&[9], &[9, 4]], 1e-4, |t| t[0].matmul(&t[1]).unwrap());
     parity(&[&[4, 9], &[9]], 1e-4, |t| t[0].matmul(&t[1]).unwrap());
 }
+
+#[test]
+fn a_launch_past_65535_workgroups_spills_into_a_second_dimension() {
+    if !gpu() {
+        return;
+    }
+    // 2^24 + 1000 elements: 65,540 workgroups of 256 threads, past the per-dimension
+    // limit of every adapter, without the test hook that lowers it.
+    let n = (1usize << 24) + 1000;
+    let host: Vec<f32> = (0..n).map(|i| (i % 1024) as f32).collect();
+    let x = Tensor::from_vec(host, &[n])
+        .unwrap()
+        .to_device(Device::Wgpu)
+        .unwrap();
+    let y = x.mul(2.0).unwrap().add(1.0).unwrap();
+    let back = y.to_device(Device::Cpu).unwrap().to_vec::<f32>().unwrap();
+    for i in [0, 65_535 * 256 - 1, 65_535 * 256, 65_535 * 256 + 1, n - 1] {
+        assert_eq!(back[i], (i % 1024) as f32 * 2.0 + 1.0, "element {i}");
+    }
+    assert!(back
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == (i % 1024) as f32 * 2.0 + 1.0));
+}
