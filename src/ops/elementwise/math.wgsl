@@ -177,24 +177,3 @@ fn fr_irem(a: i32, b: i32) -> i32 {
     if (r != 0 && ((r < 0) != (b < 0))) { return r + b; }
     return r;
 }
-
-fn fr_ipow(x: i32, n: i32) -> i32 {
-    var r = 1;
-    var b = x;
-    var e = u32(max(n, 0));
-    loop {
-        if (e == 0u) { break; }
-        if ((e & 1u) == 1u) { r = r * b; }
-        b = b * b;
-        e = e >> 1u;
-    }
-    return r;
-}
-
-// float -> int64 as the CPU converts (saturating, NaN to 0), within int32 on the GPU.
-fn fr_f2i(x: f32) -> i32 {
-    if (fr_isnan(x)) { return 0; }
-    if (x >= 2147483520.0) { return 2147483647; }
-    if (x <= -2147483648.0) { return -2147483647 - 1; }
-    return i32(x);
-}

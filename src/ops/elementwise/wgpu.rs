@@ -10,8 +10,8 @@ use crate::{bail, Result};
 
 /// WGSL helpers for the expressions below.
 const MATH: &str = include_str!("math.wgsl");
-/// The overflow-checked int64 helpers, for kernels that bind the error flag.
-const CHECKED: &str = include_str!("checked.wgsl");
+/// MATH plus the overflow-checked int64 helpers, for kernels that bind the error flag.
+const MATH_CHECKED: &str = concat!(include_str!("math.wgsl"), include_str!("checked.wgsl"));
 
 /// Whether an expression calls the checked int64 helpers (and so needs the flag bound).
 fn is_checked(expr: &str) -> bool {
@@ -47,15 +47,10 @@ pub(crate) fn map_tensors(
         .map(|(t, l)| view(t, l))
         .collect::<Result<Vec<_>>>()?;
     let checked = is_checked(expr);
-    let helpers = if checked {
-        format!("{MATH}{CHECKED}")
-    } else {
-        MATH.to_string()
-    };
     let kernel = MapKernel {
         name,
         expr,
-        helpers: &helpers,
+        helpers: if checked { MATH_CHECKED } else { MATH },
         checked,
     };
     let storage = map_new(&kernel, shape, out_dtype, &views, 0)?;

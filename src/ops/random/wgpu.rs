@@ -77,7 +77,6 @@ pub(crate) fn philox_fill(
     low: i32,
     range: u32,
 ) -> Result<WgpuStorage> {
-    let ctx = context()?;
     let out = WgpuStorage::uninit(n)?;
     if n == 0 {
         return Ok(out);
@@ -97,6 +96,13 @@ pub(crate) fn philox_fill(
         _pad0: 0,
         _pad1: 0,
     };
+    run(mode, &p, &out, blocks)?;
+    Ok(out)
+}
+
+/// Launches the Philox kernel specialised to `mode`, one thread per counter block.
+fn run(mode: Mode, p: &Params, out: &WgpuStorage, blocks: usize) -> Result<()> {
+    let ctx = context()?;
     let key = format!("philox-{}", mode as u32);
     let pipeline = ctx.pipeline(
         &key,
@@ -107,18 +113,16 @@ pub(crate) fn philox_fill(
     launch(
         ctx,
         &pipeline,
-        bytemuck::bytes_of(&p),
+        bytemuck::bytes_of(p),
         &[&out.buffer],
         groups,
-    )?;
-    Ok(out)
+    )
 }
 
 /// The kernel's float32 randn pair (as bits) of each given block: the tests feed it
 /// inputs that a stream reaches only once in 2^50 draws (u1 = 1, u2 on an octant edge).
 #[cfg(test)]
 pub(crate) fn normal_of_blocks(blocks: &[[u32; 4]]) -> Result<Vec<[u32; 2]>> {
-    let ctx = context()?;
     let words: Vec<u32> = blocks.iter().flatten().copied().collect();
     let buf = WgpuStorage::from_host(&words)?;
     if blocks.is_empty() {
@@ -138,21 +142,7 @@ pub(crate) fn normal_of_blocks(blocks: &[[u32; 4]]) -> Result<Vec<[u32; 2]>> {
         _pad0: 0,
         _pad1: 0,
     };
-    let mode = Mode::NormalOfBlocks;
-    let key = format!("philox-{}", mode as u32);
-    let pipeline = ctx.pipeline(
-        &key,
-        || PHILOX_WGSL.to_string(),
-        &[("MODE", mode as u32 as f64)],
-    )?;
-    let groups = (blocks.len() as u64).div_ceil(WORKGROUP);
-    launch(
-        ctx,
-        &pipeline,
-        bytemuck::bytes_of(&p),
-        &[&buf.buffer],
-        groups,
-    )?;
+    run(Mode::NormalOfBlocks, &p, &buf, blocks.len())?;
     let out: Vec<u32> = buf.to_host()?;
     Ok(out.chunks(4).map(|c| [c[0], c[1]]).collect())
 }
