@@ -3,6 +3,7 @@
     ferrograd train                        # MLP on the embedded MNIST subset, ~1 minute
     ferrograd train --norm batch --optimizer sgd --lr 0.05 --schedule cosine
     ferrograd train --data-dir ~/data/mnist --epochs 10 --mixup 0.2
+    ferrograd train --device wgpu          # the same, trained on the GPU
     ferrograd evaluate runs/mlp            # test accuracy of a saved run
 
 ``train`` prints each epoch's train and validation loss/accuracy and writes into the
@@ -10,6 +11,11 @@ run directory: ``config.json`` (every option), ``history.json``, ``curves.png`` 
 ``model.safetensors`` (the weights of the epoch with the lowest validation loss).
 The validation set is 10% of the training images, held out with the seed; the test
 split is only used for the final report and by ``evaluate``.
+
+``--device wgpu`` trains (or evaluates) on the GPU; ``config.json`` records the device,
+and ``evaluate`` uses it unless given ``--device``. A checkpoint loads on either device.
+Without a usable GPU adapter ``--device wgpu`` is one ``ferrograd: error:`` line saying
+so (``FERROGRAD_DISABLE_WGPU=1`` hides the adapters, to try that path).
 
 Errors: argparse reports malformed options (unknown, not a number, ``--epochs 0``) with
 its usage line and exit code 2. Everything that goes wrong after parsing (a ``--seed``
@@ -31,6 +37,7 @@ import numpy as np
 
 NUM_CLASSES = 10
 IN_FEATURES = 28 * 28
+DEVICES = ("cpu", "wgpu")
 
 
 def _positive_int(text):
@@ -101,6 +108,8 @@ def build_parser():
     t.add_argument("--epochs", type=_positive_int, default=8)
     t.add_argument("--batch-size", type=_positive_int, default=128)
     t.add_argument("--seed", type=int, default=0, help="in [0, 2**64)")
+    t.add_argument("--device", choices=DEVICES, default="cpu",
+                   help="where to train: the CPU or the GPU (wgpu)")
     t.add_argument("--threads", type=_positive_int, default=None,
                    help="CPU threads (default: all cores)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -110,6 +119,8 @@ def build_parser():
     e.add_argument("path", help="a run directory, or the model.safetensors inside one")
     e.add_argument("--data-dir", help="MNIST directory (default: the run's own data)")
     e.add_argument("--batch-size", type=_positive_int, default=512)
+    e.add_argument("--device", choices=DEVICES, default=None,
+                   help="where to evaluate (default: the device the run trained on)")
     return parser
 
 
@@ -147,6 +158,20 @@ def _writing(path):
         if e.filename is None:
             raise OSError(e.errno, e.strerror or str(e), path) from None
         raise
+
+
+def _open_device(name):
+    """The device ``name``, started now so that a missing GPU is reported before any
+    work, as one line."""
+    import ferrograd as fg
+
+    try:
+        return fg.device(name)
+    except RuntimeError as e:
+        if name == "cpu":
+            raise
+        raise CliError(f"--device {name}: no GPU adapter is available ({e}); "
+                       "use --device cpu") from None
 
 
 def _datasets(data_dir, limit, transform=None):
@@ -254,6 +279,7 @@ def train(args):
         _check_data_dir(cfg["data_dir"])
     if cfg["threads"]:
         fg.set_num_threads(cfg["threads"])
+    device = _open_device(cfg["device"])
     fg.manual_seed(cfg["seed"])
 
     augment = RandomAffine(10, (0.1, 0.1), seed=cfg["seed"]) if cfg["augment"] else None
@@ -266,7 +292,7 @@ def train(args):
     val_loader = DataLoader(val_set, 512)
     test_loader = DataLoader(test_set, 512)
 
-    model = _model(cfg)
+    model = _model(cfg).to(device)  # before the optimizer: it keeps these parameters
     optimizer = _optimizer(model, cfg)
     scheduler = _scheduler(optimizer, cfg)
     loss_fn = _loss_fn(cfg["label_smoothing"])
@@ -277,7 +303,8 @@ def train(args):
     with _writing(config_path), open(config_path, "w") as f:
         json.dump(cfg, f, indent=2)
     print(f"training on {len(train_set)} images, validating on {len(val_set)}; "
-          f"{sum(p.size for p in model.parameters())} parameters; run dir {run_dir}")
+          f"{sum(p.size for p in model.parameters())} parameters on {_device_name(device)}; "
+          f"run dir {run_dir}")
     checkpoint = os.path.join(run_dir, "model.safetensors")
     history = fit(model, optimizer, loss_fn, train_loader, val_loader, epochs=cfg["epochs"],
                   scheduler=scheduler, early_stopping=stopper,
@@ -294,6 +321,17 @@ def train(args):
           f"best checkpoint)")
     print(f"wrote {run_dir}/: config.json history.json curves.png model.safetensors")
     return 0
+
+
+def _device_name(device):
+    import ferrograd as fg
+
+    if device.type == "cpu":
+        return "cpu"
+    try:
+        return f"wgpu ({fg._core.wgpu_adapter_name()})"
+    except RuntimeError:
+        return "wgpu"
 
 
 def _print(line):
@@ -321,7 +359,8 @@ def evaluate_run(args):
         _check_data_dir(args.data_dir)
     else:
         _check_data_dir(cfg["data_dir"], f"the data_dir of {config_path},")
-    model = _model(cfg)
+    device = _open_device(args.device or cfg["device"] or "cpu")
+    model = _model(cfg).to(device)
     model.load_state_dict(fg.load(checkpoint))
     _, test_set = _datasets(args.data_dir or cfg["data_dir"], cfg["limit"])
     loss, acc = evaluate(model, DataLoader(test_set, args.batch_size), _loss_fn(0.0))
@@ -354,6 +393,8 @@ def _config_schema():
         "init_scale": (True, lambda v: _is_number(v) and v > 0, "a number > 0"),
         "data_dir": (False, lambda v: v is None or isinstance(v, str), "a path or null"),
         "limit": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
+        "device": (False, lambda v: v is None or v in DEVICES,
+                   "one of " + ", ".join(map(repr, DEVICES)) + " or null"),
     }
 
 

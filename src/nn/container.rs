@@ -1,5 +1,5 @@
 use super::{prefixed, Module};
-use crate::{Result, Tensor};
+use crate::{Device, Result, Tensor};
 
 /// Layers applied in order; parameter names are "<index>.<name>".
 #[derive(Default)]
@@ -44,6 +44,9 @@ impl Module for Sequential {
             l.set_training(training);
         }
     }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        self.layers.iter_mut().try_for_each(|l| l.to_device(device))
+    }
 }
 
 /// `x + fn(x)`, the skip connection of residual networks; names are "fn.<name>".
@@ -71,5 +74,8 @@ impl Module for Residual {
     }
     fn set_training(&mut self, training: bool) {
         self.inner.set_training(training);
+    }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        self.inner.to_device(device)
     }
 }

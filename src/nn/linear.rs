@@ -1,5 +1,5 @@
-use super::{parameter, Module};
-use crate::{DType, Result, Tensor};
+use super::{move_optional, move_parameter, parameter, Module};
+use crate::{DType, Device, Result, Tensor};
 
 /// `y = x @ weight.T + bias`, weight of shape (out_features, in_features), initialised
 /// like PyTorch: weight and bias uniform in +-1/sqrt(in_features).
@@ -41,5 +41,9 @@ impl Module for Linear {
             v.push(("bias".to_string(), b.clone()));
         }
         v
+    }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        move_parameter(&mut self.weight, device)?;
+        move_optional(&mut self.bias, device)
     }
 }

@@ -27,7 +27,7 @@ pub use linear::Linear;
 pub use norm::{BatchNorm, GroupNorm, LayerNorm, RMSNorm};
 
 use crate::tensor::shape::fmt_shape;
-use crate::{bail, Result, Tensor};
+use crate::{bail, Device, Result, Tensor};
 
 /// A layer: a forward function plus its named parameters and buffers (PyTorch's
 /// dotted state-dict names).
@@ -44,6 +44,12 @@ pub trait Module: Send + Sync {
     }
     /// Training mode on or off (Dropout and BatchNorm behave differently).
     fn set_training(&mut self, _training: bool) {}
+    /// Moves the parameters and buffers to `device` (`model.to("wgpu")` in Python).
+    /// Parameters are replaced by new leaves on the device (their gradients dropped), so
+    /// build the optimizer after moving the model. Layers without tensors keep this no-op.
+    fn to_device(&mut self, _device: Device) -> Result<()> {
+        Ok(())
+    }
 
     fn parameters(&self) -> Vec<Tensor> {
         self.named_parameters()
@@ -117,9 +123,68 @@ pub(crate) fn prefixed(prefix: &str, v: Vec<(String, Tensor)>) -> Vec<(String, T
         .collect()
 }
 
+/// Replaces the parameter `p` by a trainable leaf on `device` (a no-op where it is).
+pub(crate) fn move_parameter(p: &mut Tensor, device: Device) -> Result<()> {
+    if p.device() != device {
+        *p = parameter(p.to_device(device)?)?;
+    }
+    Ok(())
+}
+
+/// `move_parameter` for an optional one (a bias, an affine weight).
+pub(crate) fn move_optional(p: &mut Option<Tensor>, device: Device) -> Result<()> {
+    match p {
+        Some(t) => move_parameter(t, device),
+        None => Ok(()),
+    }
+}
+
 /// A trainable leaf holding `t`'s values.
 pub(crate) fn parameter(t: Tensor) -> Result<Tensor> {
     let p = t.detach();
     p.set_requires_grad(true)?;
     Ok(p)
+}
+
+#[cfg(all(test, feature = "wgpu"))]
+mod wgpu_tests {
+    use super::*;
+    use crate::DType;
+
+    /// `to_device` moves every parameter and buffer, keeps them trainable leaves, and
+    /// round-trips the values exactly; layers without tensors are untouched.
+    #[test]
+    fn to_device_moves_parameters_and_buffers() {
+        if !crate::device::wgpu::is_available() {
+            return; // no adapter on this machine: nothing to move to
+        }
+        let mut model = Sequential::new()
+            .add(Linear::new(3, 4, true, DType::F32).unwrap())
+            .add(LayerNorm::new(&[4], 1e-5, true, DType::F32).unwrap())
+            .add(ReLU)
+            .add(BatchNorm::new(4, 1e-5, Some(0.1), true, DType::F32).unwrap());
+        let before: Vec<Vec<f64>> = model
+            .state_dict()
+            .iter()
+            .map(|(_, t)| t.astype(DType::F64).unwrap().to_vec::<f64>().unwrap())
+            .collect();
+        model.to_device(Device::Wgpu).unwrap();
+        for (name, p) in model.named_parameters() {
+            assert_eq!(p.device(), Device::Wgpu, "{name}");
+            assert!(p.requires_grad() && p.is_leaf(), "{name}");
+        }
+        for (name, b) in model.named_buffers() {
+            assert_eq!(b.device(), Device::Wgpu, "{name}");
+        }
+        model.to_device(Device::Cpu).unwrap();
+        let after: Vec<Vec<f64>> = model
+            .state_dict()
+            .iter()
+            .map(|(_, t)| {
+                assert_eq!(t.device(), Device::Cpu);
+                t.astype(DType::F64).unwrap().to_vec::<f64>().unwrap()
+            })
+            .collect();
+        assert_eq!(before, after);
+    }
 }

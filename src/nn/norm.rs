@@ -1,8 +1,8 @@
 //! Normalization layers over the fused kernels of `ops::norm`.
 
-use super::{parameter, Module};
+use super::{move_optional, parameter, Module};
 use crate::ops::norm::{batch_norm, group_norm, layer_norm, rms_norm};
-use crate::{bail, DType, Result, Tensor};
+use crate::{bail, DType, Device, Result, Tensor};
 
 fn affine(shape: &[usize], dtype: DType, on: bool, value: f64) -> Result<Option<Tensor>> {
     if !on {
@@ -51,6 +51,10 @@ impl Module for LayerNorm {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         named([("weight", &self.weight), ("bias", &self.bias)])
     }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        move_optional(&mut self.weight, device)?;
+        move_optional(&mut self.bias, device)
+    }
 }
 
 /// x / sqrt(mean(x^2) + eps) * weight; eps None is the dtype's machine epsilon.
@@ -81,6 +85,9 @@ impl Module for RMSNorm {
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         named([("weight", &self.weight), ("bias", &None)])
+    }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        move_optional(&mut self.weight, device)
     }
 }
 
@@ -128,6 +135,10 @@ impl Module for GroupNorm {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         named([("weight", &self.weight), ("bias", &self.bias)])
     }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        move_optional(&mut self.weight, device)?;
+        move_optional(&mut self.bias, device)
+    }
 }
 
 /// Per-channel statistics over the batch (and spatial dims) of an (N, C, *) input:
@@ -171,10 +182,22 @@ impl BatchNorm {
 impl Module for BatchNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let factor = if self.training {
-            let n = self.num_batches_tracked.item()? as i64 + 1;
             let _g = crate::autograd::no_grad();
-            crate::ops::copy::assign(&self.num_batches_tracked, &Tensor::scalar(n))?;
-            self.momentum.unwrap_or(1.0 / n as f64)
+            let count = &self.num_batches_tracked;
+            match self.momentum {
+                // The count is incremented where it lives: no readback on a GPU.
+                Some(m) => {
+                    crate::ops::copy::assign(count, &count.add(1i64)?)?;
+                    m
+                }
+                // The cumulative average needs the count on the host.
+                None => {
+                    let n = count.item()? as i64 + 1;
+                    let value = Tensor::scalar(n).to_device(count.device())?;
+                    crate::ops::copy::assign(count, &value)?;
+                    1.0 / n as f64
+                }
+            }
         } else {
             0.0
         };
@@ -191,6 +214,18 @@ impl Module for BatchNorm {
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         named([("weight", &self.weight), ("bias", &self.bias)])
+    }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        move_optional(&mut self.weight, device)?;
+        move_optional(&mut self.bias, device)?;
+        for b in [
+            &mut self.running_mean,
+            &mut self.running_var,
+            &mut self.num_batches_tracked,
+        ] {
+            *b = b.to_device(device)?;
+        }
+        Ok(())
     }
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
         vec![

@@ -421,9 +421,10 @@ class Module:
         With ``strict=True`` (the default) missing and unexpected keys raise a
         RuntimeError listing them; a shape mismatch or a non-tensor value always raises.
         Nothing is copied unless every check passes. Returns a named tuple
-        ``(missing_keys, unexpected_keys)``. CPU tensors are written in place; tensors on
-        another device (which take no in-place writes yet) are replaced by new ones,
-        tied parameters staying tied.
+        ``(missing_keys, unexpected_keys)``. Values are written in place, on the
+        device of each target (a CPU checkpoint loads into a wgpu model and back), so
+        the module's tensors, and an optimizer built on its parameters, stay the same
+        objects.
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(
@@ -466,31 +467,18 @@ class Module:
                     self._get_name(), "\n\t".join(errors)
                 )
             )
-        replaced = {}  # id(old tensor) -> new tensor, for targets off the CPU
         with no_grad():
             for target, value in copies:
                 v = value.detach()
                 if v.dtype != target.dtype:
                     v = v.to(target.dtype)
-                if target.device.type == "cpu":
-                    if v.device.type != "cpu":
-                        v = v.to("cpu")
-                    if v._shares_storage(target):
-                        v = v.clone()
-                    target[...] = v
-                elif id(target) not in replaced:
-                    # Device tensors take no in-place writes yet: swap in a new tensor
-                    # (a Parameter keeps its class and requires_grad).
+                if v.device != target.device:
                     v = v.to(target.device)
-                    if isinstance(target, Parameter):
-                        v = Parameter(v, target.requires_grad)
-                    replaced[id(target)] = v
-        if replaced:
-            for m in self.modules():
-                for store in (m._parameters, m._buffers):
-                    for name, t in store.items():
-                        if t is not None and id(t) in replaced:
-                            store[name] = replaced[id(t)]
+                if v._shares_storage(target):
+                    v = v.clone()
+                # In place on every device: an optimizer built on these parameters
+                # keeps training them after a load.
+                target[...] = v
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

@@ -7,20 +7,33 @@ One epoch = one pass over ``train_loader`` in training mode (dropout on, BatchNo
 using batch statistics), then one pass over ``val_loader`` in eval mode without
 gradients. Accuracy compares ``output.argmax(-1)`` with the labels (or with the
 argmax of probability targets, e.g. after Mixup).
+
+Both run on the model's device (that of its first parameter or buffer; ``model.to("wgpu")``
+before building the optimizer trains on the GPU). Off the CPU, each batch is uploaded
+once, and the running loss sum and correct count are accumulated on the device and read
+back together (one small readback) at most every ``REFRESH_SECONDS`` and at the end of
+an epoch, so the host never waits for the GPU step by step. On the CPU the loss is read
+at every step, as before.
 """
 
+import itertools
 import math
 import sys
 import time
 
 import numpy as np
 
+from .. import _core
 from ..autograd import no_grad
 from ..data.loader import check_batchnorm
 from ..serialization import save
 from .history import History
 
-__all__ = ["fit", "evaluate"]
+__all__ = ["fit", "evaluate", "REFRESH_SECONDS"]
+
+# Off the CPU: seconds between readbacks of the running loss/accuracy (which also refresh
+# the progress bar and check for divergence).
+REFRESH_SECONDS = 0.5
 
 
 def _numpy(t):
@@ -36,20 +49,97 @@ def _correct(output, target):
     return int((pred == labels).sum())
 
 
+def _model_device(model):
+    """The device of the model's first parameter (or buffer); the CPU for a model
+    without tensors."""
+    for t in itertools.chain(model.parameters(), model.buffers()):
+        return t.device
+    return _core.device("cpu")
+
+
+def _divergence(value, epoch, step):
+    return RuntimeError(
+        f"the training loss is {value} at epoch {epoch}, step {step}: training "
+        "diverged. Try a lower learning rate or a smaller initialization scale "
+        "(or gradient clipping)."
+    )
+
+
+class _DeviceMeter:
+    """Loss sum and correct count of the batches since the last readback, as device
+    tensors: adding a batch queues a few tiny kernels and waits for nothing. ``read``
+    fetches both in one transfer and folds them into exact host totals (so float32 on
+    the device only ever sums the batches between two readbacks)."""
+
+    def __init__(self):
+        self.total, self.correct, self.count = 0.0, 0, 0
+        self._loss = self._hits = None
+        self._pending = []  # (step, detached loss) since the last readback
+
+    def add(self, step, loss, out, target):
+        with no_grad():
+            loss = loss.detach()
+            n = int(out.shape[0])
+            pred = out.argmax(-1)
+            labels = target.argmax(-1) if target.ndim == pred.ndim + 1 else target
+            hits = (pred == labels).sum()
+            weighted = loss * n
+            self._loss = weighted if self._loss is None else self._loss + weighted
+            self._hits = hits if self._hits is None else self._hits + hits
+        self._pending.append((step, loss))
+        self.count += n
+
+    def read(self, epoch=None):
+        """Folds the device sums into the host totals (one readback). With ``epoch``,
+        a non-finite sum raises the divergence RuntimeError naming the first step whose
+        loss was non-finite."""
+        if self._loss is None:
+            return
+        with no_grad():
+            both = _core.stack([self._loss, self._hits.astype(self._loss.dtype)])
+        loss_sum, hits = both.to("cpu").tolist()
+        pending, self._pending = self._pending, []
+        self._loss = self._hits = None
+        if epoch is not None and not math.isfinite(loss_sum):
+            # Rare path: read the losses of the batches since the last readback one by one.
+            for step, loss in pending:
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    raise _divergence(value, epoch, step)
+            raise RuntimeError(
+                f"the training loss sum became {loss_sum} at epoch {epoch}, between steps "
+                f"{pending[0][0]} and {pending[-1][0]}: training diverged. Try a lower "
+                "learning rate or a smaller initialization scale (or gradient clipping)."
+            )
+        self.total += loss_sum
+        self.correct += int(round(hits))
+
+
 def evaluate(model, loader, loss_fn):
     """Mean loss and accuracy of ``model`` over ``loader``, in eval mode and without
-    gradients; the model's previous mode is restored. Returns ``(loss, accuracy)``."""
+    gradients; the model's previous mode is restored. Returns ``(loss, accuracy)``.
+    Runs on the model's device; off the CPU the sums are read back once, at the end."""
+    device = _model_device(model)
     was_training = model.training
     model.eval()
     total, correct, count = 0.0, 0, 0
     try:
         with no_grad():
-            for x, y in loader:
-                out = model(x)
-                n = int(out.shape[0])
-                total += float(loss_fn(out, y).item()) * n
-                correct += _correct(out, y)
-                count += n
+            if device.type == "cpu":
+                for x, y in loader:
+                    out = model(x)
+                    n = int(out.shape[0])
+                    total += float(loss_fn(out, y).item()) * n
+                    correct += _correct(out, y)
+                    count += n
+            else:
+                meter = _DeviceMeter()
+                for x, y in loader:
+                    x, y = x.to(device), y.to(device)
+                    out = model(x)
+                    meter.add(None, loss_fn(out, y), out, y)
+                meter.read()
+                total, correct, count = meter.total, meter.correct, meter.count
     finally:
         model.train(was_training)
     if count == 0:
@@ -67,6 +157,54 @@ def _progress(iterable, enabled, **kwargs):
 def _lr(optimizer):
     groups = getattr(optimizer, "param_groups", None)
     return groups[0].get("lr") if groups else None
+
+
+def _cpu_epoch(model, optimizer, loss_fn, bar, progress, batch_transform, epoch):
+    """One training epoch on the CPU: the loss is read (and checked) at every step."""
+    total, correct, count = 0.0, 0, 0
+    for step, (x, y) in enumerate(bar, 1):
+        if batch_transform is not None:
+            x, y = batch_transform(x, y)
+        out = model(x)
+        loss = loss_fn(out, y)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            raise _divergence(value, epoch, step)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        n = int(out.shape[0])
+        total += value * n
+        correct += _correct(out, y)
+        count += n
+        if progress:
+            bar.set_postfix(loss=f"{total / count:.4f}", acc=f"{correct / count:.3f}")
+    return total, correct, count
+
+
+def _device_epoch(model, optimizer, loss_fn, bar, progress, batch_transform, epoch, device):
+    """One training epoch on a GPU: nothing is read back between two refreshes."""
+    meter = _DeviceMeter()
+    last = time.monotonic()
+    for step, (x, y) in enumerate(bar, 1):
+        if batch_transform is not None:
+            x, y = batch_transform(x, y)
+        x, y = x.to(device), y.to(device)
+        out = model(x)
+        loss = loss_fn(out, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        meter.add(step, loss, out, y)
+        now = time.monotonic()
+        if now - last >= REFRESH_SECONDS:
+            last = now
+            meter.read(epoch)
+            if progress:
+                bar.set_postfix(loss=f"{meter.total / meter.count:.4f}",
+                                acc=f"{meter.correct / meter.count:.3f}")
+    meter.read(epoch)
+    return meter.total, meter.correct, meter.count
 
 
 def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, scheduler=None,
@@ -88,37 +226,27 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
 
     Models with BatchNorm are checked against the loader first (``check_batchnorm``):
     ValueError for batch size 1, a warning for a last batch of 1 sample.
-    RuntimeError naming the epoch and step if the loss becomes NaN or infinite.
+    RuntimeError naming the epoch and step if the loss becomes NaN or infinite (off the
+    CPU this is noticed at the next readback, a few steps later at most).
+
+    Training runs on the model's device: move the model first, then build the
+    optimizer (``model.to("wgpu")``; the loaders yield CPU batches, which are uploaded
+    once each; ``batch_transform`` runs on them before the upload).
     """
     check_batchnorm(model, train_loader)
+    device = _model_device(model)
     history = History()
     best = math.inf
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         model.train()
-        total, correct, count = 0.0, 0, 0
         bar = _progress(train_loader, progress, desc=f"epoch {epoch}/{epochs}", total=len(train_loader))
-        for step, (x, y) in enumerate(bar, 1):
-            if batch_transform is not None:
-                x, y = batch_transform(x, y)
-            out = model(x)
-            loss = loss_fn(out, y)
-            value = float(loss.item())
-            if not math.isfinite(value):
-                raise RuntimeError(
-                    f"the training loss is {value} at epoch {epoch}, step {step}: training "
-                    "diverged. Try a lower learning rate or a smaller initialization scale "
-                    "(or gradient clipping)."
-                )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            n = int(out.shape[0])
-            total += value * n
-            correct += _correct(out, y)
-            count += n
-            if progress:
-                bar.set_postfix(loss=f"{total / count:.4f}", acc=f"{correct / count:.3f}")
+        if device.type == "cpu":
+            total, correct, count = _cpu_epoch(model, optimizer, loss_fn, bar, progress,
+                                               batch_transform, epoch)
+        else:
+            total, correct, count = _device_epoch(model, optimizer, loss_fn, bar, progress,
+                                                  batch_transform, epoch, device)
         if count == 0:
             raise ValueError("fit: the training loader yielded no batches")
         lr = _lr(optimizer)

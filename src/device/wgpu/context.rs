@@ -12,7 +12,7 @@ use std::sync::{Mutex, OnceLock};
 use super::allocator::BufferPool;
 use super::stream::{Stats, Stream};
 
-use crate::{Error, Result};
+use crate::{bail, Error, Result};
 
 /// Everything the kernels need: device, queue, the adapter's limits and compiled pipelines.
 pub struct WgpuContext {
@@ -47,6 +47,10 @@ impl std::fmt::Debug for WgpuContext {
 /// What a user without a GPU driver should do, appended to the no-adapter error.
 const NO_ADAPTER_HINT: &str = "install a Vulkan/Metal/DX12 driver, e.g. Debian's \
      mesa-vulkan-drivers for a software one";
+
+/// Set (to anything but "" or "0") to hide every adapter: the process behaves as on a
+/// machine without a GPU. Documented in docs/gpu.md.
+pub const DISABLE_ENV: &str = "FERROGRAD_DISABLE_WGPU";
 
 static CONTEXT: OnceLock<Result<WgpuContext>> = OnceLock::new();
 
@@ -96,6 +100,18 @@ impl WgpuContext {
     }
 
     fn create_inner() -> Result<WgpuContext> {
+        // A switch to act as a machine without a GPU (to test the no-adapter paths of
+        // programs, and to keep a broken driver out of a process): any value but "" and
+        // "0". Read once, when the context is first created.
+        if let Some(v) = std::env::var_os(DISABLE_ENV) {
+            if !v.is_empty() && v != "0" {
+                bail!(
+                    Device,
+                    "no wgpu adapter found: GPU adapters are hidden by {DISABLE_ENV}={}",
+                    v.to_string_lossy()
+                )
+            }
+        }
         let mut desc = ::wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         desc.backends = ::wgpu::Backends::PRIMARY.with_env();
         let instance = ::wgpu::Instance::new(desc);
