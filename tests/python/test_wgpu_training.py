@@ -270,6 +270,8 @@ def test_checkpoint_gpu_to_cpu_to_gpu(tmp_path):
                                cpu_model(xe).numpy(), rtol=1e-4, atol=1e-5)
 
     fg.save(cpu_model.state_dict(), tmp_path / "cpu.safetensors")
+    # the same checkpoint, byte for byte, whichever device wrote it
+    assert (tmp_path / "cpu.safetensors").read_bytes() == path.read_bytes()
     back, opt2, _ = _recipe("wgpu", seed=5)
     params = list(back.parameters())
     back.load_state_dict(fg.load(tmp_path / "cpu.safetensors"))
