@@ -21,7 +21,6 @@ import pytest
 import ferrograd as fg
 from ferrograd import cli, nn
 from ferrograd.data import DataLoader, TensorDataset, load_default
-from ferrograd.nn import functional as F
 from ferrograd.train import evaluate, fit, loop
 
 gpu = pytest.mark.usefixtures("wgpu_device")
