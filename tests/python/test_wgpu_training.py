@@ -25,7 +25,7 @@ from ferrograd.train import evaluate, fit, loop
 
 gpu = pytest.mark.usefixtures("wgpu_device")
 
-BATCH = 64
+BATCH = 128  # the CLI's default batch size
 LABEL_SMOOTHING = 0.1
 
 
