@@ -15,6 +15,7 @@ use crate::ops::copy::CopyKernels;
 use crate::ops::elementwise::ElementwiseKernels;
 use crate::ops::index::IndexKernels;
 use crate::ops::matmul::MatmulKernels;
+use crate::ops::norm::NormKernels;
 use crate::ops::random::RandomKernels;
 use crate::ops::reduce::ReduceKernels;
 use crate::ops::softmax::SoftmaxKernels;
@@ -30,6 +31,7 @@ pub trait Backend:
     + MatmulKernels
     + IndexKernels
     + RandomKernels
+    + NormKernels
     + Sync
 {
     fn device(&self) -> Device;
@@ -98,7 +100,7 @@ pub fn for_tensors(what: &str, tensors: &[&Tensor]) -> Result<&'static dyn Backe
     Ok(b)
 }
 
-/// For the ops that have only a CPU kernel so far (the fused layers, losses and
+/// For the ops that have only a CPU kernel so far (dropout, losses and
 /// optimizer updates, whose GPU kernels come with the GPU layers work): the operands
 /// must share one device, and a GPU one is refused here, in one wording, before any
 /// kernel could touch GPU memory as host memory.

@@ -410,8 +410,8 @@ def test_bad_inputs_never_panic():
 
 
 def test_gpu_tensor_is_cpu_only_error():
-    # The fused layers, losses and optimizer updates have CPU kernels only so far: a GPU
-    # operand gets one error, worded in one place, naming the op and the device.
+    # Dropout, losses and optimizer updates have CPU kernels only so far (the norms run
+    # on wgpu: test_wgpu_norms.py): a GPU operand gets one error, worded in one place, naming the op and the device.
     if not C.wgpu_is_available():
         pytest.fail("no wgpu adapter: cannot check the CPU-only error (run `make vulkan`)")
     xg = t(np.ones((2, 4), np.float32)).to("wgpu")
@@ -420,10 +420,6 @@ def test_gpu_tensor_is_cpu_only_error():
     p = fg.nn.Parameter(fg.tensor(np.ones(4, np.float32)).to("wgpu"))
     p.grad = fg.tensor(np.ones(4, np.float32)).to("wgpu")
     calls = {
-        "layer_norm": lambda: C.layer_norm(xg, 4),
-        "rms_norm": lambda: C.rms_norm(xg, 4),
-        "group_norm": lambda: C.group_norm(xg, 2),
-        "batch_norm": lambda: C.batch_norm(xg, None, None, training=True),
         "dropout": lambda: C.dropout(xg, 0.5),
         "cross_entropy": lambda: fg.nn.functional.cross_entropy(xg, labels.to("wgpu")),
         "optimizer": lambda: fg.optim.SGD([p], lr=0.1).step(),
