@@ -15,8 +15,8 @@
 //! dy * (x - mean), then dx).
 
 use super::{
-    channel_input, record_norm, slice, sum_map, sum_map2, BatchMode, CompositeView,
-    FusedBackward, Kind, Real, Saved, Stats,
+    channel_input, record_norm, slice, sum_map, sum_map2, BatchMode, CompositeView, FusedBackward,
+    Kind, Real, Saved, Stats,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
 use crate::ops::simd::simd;

@@ -101,7 +101,9 @@ impl NormKernels for Cpu {
                 };
                 backward(k, st, w, g, param)
             }
-            Kind::Group(geo) => backward(group_norm::Backward { geo, want_params }, st, w, g, param),
+            Kind::Group(geo) => {
+                backward(group_norm::Backward { geo, want_params }, st, w, g, param)
+            }
             Kind::Batch { geo, training } => {
                 let k = batch_norm::Backward {
                     geo,

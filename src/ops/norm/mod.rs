@@ -11,12 +11,14 @@
 //! | group_norm | (sample, group): C/G channels x spatial| channel        | `group_norm.rs`  |
 //! | batch_norm | channel: N x spatial                  | channel         | `batch_norm.rs`  |
 //!
-//! Each forward is one fused CPU kernel that saves the per-row (or per-channel) `mean`
-//! and `rstd` (llm.c style); each backward is a fused kernel reading x, dy, mean, rstd
-//! once or twice. Under `create_graph` the backward instead runs the composite formula
+//! The kernels sit behind `NormKernels` (CPU: rows.rs, group_norm.rs and batch_norm.rs,
+//! wired in cpu.rs; wgpu: wgpu.rs and its .wgsl files, float32). Each forward saves the
+//! per-row (or per-channel) `mean` and `rstd` (llm.c style); each backward is a fused
+//! kernel reading x, dy, mean, rstd once or twice. Under `create_graph` the backward instead runs the composite formula
 //! of `composite_grads` in differentiable tensor ops, so second derivatives work.
-//! Work is chunked with `device::cpu` helpers (fixed chunk boundaries, partial sums
-//! combined in chunk order), so results are bitwise identical for any thread count.
+//! On the CPU, work is chunked with `device::cpu` helpers (fixed chunk boundaries, partial
+//! sums combined in chunk order), so results are bitwise identical for any thread count;
+//! on wgpu, every sum runs over blocks fixed by the shape and a fixed tree.
 
 /// Asks the CPU to start loading `x` into cache, one request per 64-byte line: the row
 /// kernel calls it on the head of the next row before the current row's output pass,

@@ -92,7 +92,11 @@ struct ApplyParams {
 fn f32_only(op: &str, ts: &[Option<&Tensor>]) -> Result<()> {
     for t in ts.iter().flatten() {
         if t.dtype() != DType::F32 {
-            bail!(DType, "{op} on wgpu takes float32 tensors, got {}", t.dtype())
+            bail!(
+                DType,
+                "{op} on wgpu takes float32 tensors, got {}",
+                t.dtype()
+            )
         }
     }
     Ok(())
@@ -144,7 +148,11 @@ impl NormKernels for Wgpu {
     ) -> Result<(Tensor, Tensor, Tensor)> {
         f32_only("norm", &[Some(xc), w, b])?;
         let (rows, len, groups, run, center) = row_geo(xc, kind)?;
-        let (x, w, b) = (dense(xc)?, w.map(dense).transpose()?, b.map(dense).transpose()?);
+        let (x, w, b) = (
+            dense(xc)?,
+            w.map(dense).transpose()?,
+            b.map(dense).transpose()?,
+        );
         let y = WgpuStorage::uninit(rows * len)?;
         let (mean, rstd) = (WgpuStorage::uninit(rows)?, WgpuStorage::uninit(rows)?);
         let p = RowParams {
@@ -164,8 +172,18 @@ impl NormKernels for Wgpu {
         let ctx = context()?;
         let pipeline = rows_pipeline("fwd", include_str!("rows_fwd.wgsl"))?;
         let bufs = [xb, wb, bb, &y.buffer, &mean.buffer, &rstd.buffer];
-        launch(ctx, &pipeline, bytemuck::bytes_of(&p), &bufs, capped(ctx, rows as u64))?;
-        Ok((tensor(y, xc.shape()), tensor(mean, &[rows]), tensor(rstd, &[rows])))
+        launch(
+            ctx,
+            &pipeline,
+            bytemuck::bytes_of(&p),
+            &bufs,
+            capped(ctx, rows as u64),
+        )?;
+        Ok((
+            tensor(y, xc.shape()),
+            tensor(mean, &[rows]),
+            tensor(rstd, &[rows]),
+        ))
     }
 
     fn batch_norm(
@@ -179,7 +197,11 @@ impl NormKernels for Wgpu {
     ) -> Result<(Tensor, Tensor, Tensor)> {
         let (rm, rv) = (mode.running.map(|r| r.0), mode.running.map(|r| r.1));
         f32_only("batch_norm", &[Some(xc), w, b, rm, rv])?;
-        let (x, w, b) = (dense(xc)?, w.map(dense).transpose()?, b.map(dense).transpose()?);
+        let (x, w, b) = (
+            dense(xc)?,
+            w.map(dense).transpose()?,
+            b.map(dense).transpose()?,
+        );
         let c = geo.c;
         let (mean, rstd) = if mode.training {
             batch_stats(&x, geo, mode, eps)?
@@ -262,9 +284,10 @@ impl NormKernels for Wgpu {
             }
             Kind::Batch { geo, training } => {
                 // dw and db feed dx in training, so they are always computed there.
+                // The statistics index of a channel is the channel: (stat_outer, div) = (0, 1).
                 let sums = if training || want_params {
-                    let s = chan_sums(&x, Some(&g), &mean, Some(&rstd), (geo.n, geo.c, geo.s))?;
-                    Some(s)
+                    let view = (geo.n, geo.c, geo.s);
+                    Some(chan_sums_stat(&x, &g, &mean, &rstd, view, (0, 1))?)
                 } else {
                     None
                 };
@@ -273,7 +296,16 @@ impl NormKernels for Wgpu {
                     None => (xb, xb),
                 };
                 let mode = if training { 1 } else { 2 };
-                let bufs = [xb, buf(&g)?, buf(&mean)?, buf(&rstd)?, wb, dwb, dbb, &dx.buffer];
+                let bufs = [
+                    xb,
+                    buf(&g)?,
+                    buf(&mean)?,
+                    buf(&rstd)?,
+                    wb,
+                    dwb,
+                    dbb,
+                    &dx.buffer,
+                ];
                 apply(geo, mode, w.is_some(), false, &bufs)?;
                 let dx = tensor(dx, x.shape());
                 return Ok(match sums.filter(|_| want_params) {
@@ -299,7 +331,13 @@ fn row_backward(p: &RowParams, bufs: [&::wgpu::Buffer; 6]) -> Result<()> {
 }
 
 /// BatchNorm's elementwise pass `mode` (see bn_apply.wgsl) over the 8 bindings.
-fn apply(geo: BatchGeo, mode: u32, has_w: bool, has_b: bool, bufs: &[&::wgpu::Buffer; 8]) -> Result<()> {
+fn apply(
+    geo: BatchGeo,
+    mode: u32,
+    has_w: bool,
+    has_b: bool,
+    bufs: &[&::wgpu::Buffer; 8],
+) -> Result<()> {
     let total = geo.n * geo.c * geo.s;
     let p = ApplyParams {
         total: to_u32(total)?,
@@ -312,7 +350,11 @@ fn apply(geo: BatchGeo, mode: u32, has_w: bool, has_b: bool, bufs: &[&::wgpu::Bu
         _pad: 0,
     };
     let ctx = context()?;
-    let pipeline = ctx.pipeline("norm_bn_apply", || include_str!("bn_apply.wgsl").to_string(), &[])?;
+    let pipeline = ctx.pipeline(
+        "norm_bn_apply",
+        || include_str!("bn_apply.wgsl").to_string(),
+        &[],
+    )?;
     let groups = capped(ctx, total.div_ceil(WG) as u64);
     launch(ctx, &pipeline, bytemuck::bytes_of(&p), bufs, groups)
 }
@@ -368,7 +410,13 @@ fn partials(
         &[],
     )?;
     let threads = to_u32(blocks * chans)? as u64;
-    launch(ctx, &pipeline, bytemuck::bytes_of(&p), &bufs, threads.div_ceil(WG as u64))?;
+    launch(
+        ctx,
+        &pipeline,
+        bytemuck::bytes_of(&p),
+        &bufs,
+        threads.div_ceil(WG as u64),
+    )?;
     Ok((part, blocks))
 }
 
@@ -420,23 +468,14 @@ fn chan_sums_stat(
     Ok((dw, db))
 }
 
-/// BatchNorm's (dw, db): per-channel statistics (stat index = the channel).
-fn chan_sums(
-    x: &Tensor,
-    g: Option<&Tensor>,
-    mean: &Tensor,
-    rstd: Option<&Tensor>,
-    view: (usize, usize, usize),
-) -> Result<(WgpuStorage, WgpuStorage)> {
-    match (g, rstd) {
-        (Some(g), Some(rstd)) => chan_sums_stat(x, g, mean, rstd, view, (0, 1)),
-        _ => bail!(Runtime, "batch_norm: the gradient sums need dy and rstd"),
-    }
-}
-
 /// BatchNorm's batch statistics (two passes: the mean, then the corrected variance),
 /// the running statistics updated in place on the way.
-fn batch_stats(x: &Tensor, geo: BatchGeo, mode: BatchMode<'_>, eps: f64) -> Result<(Tensor, Tensor)> {
+fn batch_stats(
+    x: &Tensor,
+    geo: BatchGeo,
+    mode: BatchMode<'_>,
+    eps: f64,
+) -> Result<(Tensor, Tensor)> {
     let (c, m) = (geo.c, geo.n * geo.s);
     let view = (geo.n, c, geo.s);
     let (mean, rstd) = (WgpuStorage::uninit(c)?, WgpuStorage::uninit(c)?);
@@ -447,7 +486,11 @@ fn batch_stats(x: &Tensor, geo: BatchGeo, mode: BatchMode<'_>, eps: f64) -> Resu
     );
     let (part, blocks) = partials(x, None, None, None, view, (0, 1))?;
     let p = finish_params(c, blocks, 1, m)?;
-    finish(&p, &part, [&mean.buffer, &d1.buffer, &d2.buffer, &d3.buffer])?;
+    finish(
+        &p,
+        &part,
+        [&mean.buffer, &d1.buffer, &d2.buffer, &d3.buffer],
+    )?;
     let (part, blocks) = partials(x, None, Some(&mean.buffer), None, view, (0, 1))?;
     let mut p = finish_params(c, blocks, 2, m)?;
     p.eps = eps as f32;
