@@ -18,6 +18,7 @@ use crate::ops::matmul::MatmulKernels;
 use crate::ops::random::RandomKernels;
 use crate::ops::reduce::ReduceKernels;
 use crate::ops::softmax::SoftmaxKernels;
+use crate::optim::OptimKernels;
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
@@ -30,6 +31,7 @@ pub trait Backend:
     + MatmulKernels
     + IndexKernels
     + RandomKernels
+    + OptimKernels
     + Sync
 {
     fn device(&self) -> Device;
