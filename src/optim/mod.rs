@@ -11,6 +11,8 @@ mod adam;
 mod sgd;
 #[cfg(feature = "wgpu")]
 mod wgpu;
+#[cfg(all(test, feature = "wgpu"))]
+mod wgpu_tests;
 
 pub use adam::{adam_step, Adam, AdamConfig};
 pub use sgd::{sgd_step, Sgd, SgdConfig};
