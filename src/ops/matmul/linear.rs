@@ -34,7 +34,7 @@ fn fused(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, relu: bool) -> Result<Op
     if xd == 0 || wd != 2 || x.shape()[xd - 1] != w.shape()[1] {
         return Ok(None);
     }
-    let (n, k) = (w.shape()[0], w.shape()[1]);
+    let n = w.shape()[0];
     if bias.is_some_and(|b| b.shape() != [n]) {
         return Ok(None);
     }
@@ -43,21 +43,11 @@ fn fused(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, relu: bool) -> Result<Op
         return Ok(None);
     }
     let backend = crate::backend::for_tensors("linear", &all)?;
-    let m = x.numel() / k.max(1);
-    // m rows of k: with k = 0 every row is empty, and the batch size is the product of
-    // the leading dims.
-    let m = if k == 0 {
-        x.shape()[..xd - 1].iter().product()
-    } else {
-        m
-    };
-    let x2 = untracked(|| x.reshape_usize(&[m, k]))?;
-    let Some(y2) = untracked(|| backend.linear(&x2, w, bias, relu))? else {
+    let Some(y) = untracked(|| backend.linear(x, w, bias, relu))? else {
         return Ok(None);
     };
-    let mut out_shape = x.shape()[..xd - 1].to_vec();
-    out_shape.push(n);
-    let y = y2.reshape_usize(&out_shape)?;
+    debug_assert_eq!(y.shape()[..xd - 1], x.shape()[..xd - 1]);
+    debug_assert_eq!(y.shape()[xd - 1], n);
     Ok(Some(record_linear(y, x, w, bias, relu)))
 }
 
@@ -86,12 +76,7 @@ fn record_linear(y: Tensor, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, relu:
             Some(y) => g.mul(&y.gt(0.0)?.to_dtype(g.dtype())?)?,
             None => g.clone(),
         };
-        let m = gm.numel() / n.max(1);
-        let m = if n == 0 {
-            x.shape()[..x.ndim() - 1].iter().product()
-        } else {
-            m
-        };
+        let m: usize = x.shape()[..x.ndim() - 1].iter().product();
         let g2 = gm.reshape_usize(&[m, n])?;
         let xr = x.reshape_usize(&[m, k])?;
         let dx = g2.matmul(w)?.reshape_usize(x.shape())?;

@@ -20,10 +20,11 @@ pub trait MatmulKernels {
     /// the same batch dims and cast to one dtype (float32, float64 or int64); the result
     /// is contiguous with shape `out_shape` = (batch..., m, n).
     fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor>;
-    /// `x @ w^T (+ bias)`, then ReLU when `relu`, for x: (m, k), w: (n, k) and bias:
+    /// `x @ w^T (+ bias)`, then ReLU when `relu`, for x: (..., k), w: (n, k) and bias:
     /// (n,) of one dtype (checked by `linear`), with the bias and activation fused into
-    /// the GEMM's store. None where the backend has no fused kernel for these operands:
-    /// the CPU's Linear stays its GEMM + add graph, bitwise as before.
+    /// the GEMM's store; the result has shape (..., n). None where the backend has no
+    /// fused kernel for these operands: the CPU's Linear stays its GEMM + add graph,
+    /// bitwise as before.
     fn linear(
         &self,
         x: &Tensor,

@@ -61,7 +61,7 @@ impl MatmulKernels for Wgpu {
 
 impl Wgpu {
     /// Linear's forward on the GPU: one GEMM whose store adds the bias (and applies
-    /// ReLU); the weight is read transposed in place.
+    /// ReLU); the weight is read transposed in place. x: (..., k) is taken as m rows.
     fn linear_fused(
         &self,
         x: &Tensor,
@@ -69,7 +69,13 @@ impl Wgpu {
         bias: Option<&Tensor>,
         relu: bool,
     ) -> Result<Tensor> {
-        let (m, k, n) = (x.shape()[0], x.shape()[1], w.shape()[0]);
+        let (k, n) = (w.shape()[1], w.shape()[0]);
+        let lead = &x.shape()[..x.ndim() - 1];
+        let m: usize = lead.iter().product();
+        let mut out_shape = lead.to_vec();
+        out_shape.push(n);
+        // A view where the strides allow, else a copy on the device.
+        let x = x.reshape_usize(&[m, k])?;
         let lx = Layout {
             shape: vec![1, m, k],
             strides: vec![0, x.layout().strides[0], x.layout().strides[1]],
@@ -95,7 +101,7 @@ impl Wgpu {
         let out = gemm(x.storage().wgpu()?, &lx, w.storage().wgpu()?, &lw, epi)?;
         Ok(Tensor::from_storage(
             Storage::from_wgpu(out, DType::F32, m * n),
-            &[m, n],
+            &out_shape,
         ))
     }
 }
