@@ -19,6 +19,7 @@ use crate::ops::norm::NormKernels;
 use crate::ops::random::RandomKernels;
 use crate::ops::reduce::ReduceKernels;
 use crate::ops::softmax::SoftmaxKernels;
+use crate::optim::OptimKernels;
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
@@ -32,6 +33,7 @@ pub trait Backend:
     + IndexKernels
     + RandomKernels
     + NormKernels
+    + OptimKernels
     + Sync
 {
     fn device(&self) -> Device;

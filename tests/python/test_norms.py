@@ -417,12 +417,9 @@ def test_gpu_tensor_is_cpu_only_error():
     xg = t(np.ones((2, 4), np.float32)).to("wgpu")
     w = t(np.ones(4, np.float32))
     labels = fg.tensor(np.array([0, 1]))
-    p = fg.nn.Parameter(fg.tensor(np.ones(4, np.float32)).to("wgpu"))
-    p.grad = fg.tensor(np.ones(4, np.float32)).to("wgpu")
     calls = {
         "dropout": lambda: C.dropout(xg, 0.5),
         "cross_entropy": lambda: fg.nn.functional.cross_entropy(xg, labels.to("wgpu")),
-        "optimizer": lambda: fg.optim.SGD([p], lr=0.1).step(),
     }
     for name, call in calls.items():
         with pytest.raises(RuntimeError, match=f"{name}.* has no wgpu kernel yet"):

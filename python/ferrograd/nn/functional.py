@@ -12,18 +12,34 @@ from .. import _core
 Tensor = _core.Tensor
 
 __all__ = [
-    "linear", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softmax", "log_softmax",
+    "linear", "linear_relu", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softmax", "log_softmax",
     "dropout", "layer_norm", "rms_norm", "group_norm", "batch_norm",
 ]
 
 
+def _on_gpu(t):
+    return isinstance(t, Tensor) and t.device.type != "cpu"
+
+
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features).
-    The transpose is a view (no copy)."""
+    The transpose is a view (no copy). On the GPU it is one fused op (the bias is added
+    as the GEMM stores its output); on the CPU a GEMM and an add, as always."""
+    if _on_gpu(input):
+        return _core._linear(input, weight, bias)
     out = input @ weight.mT
     if bias is not None:
         out = out + bias
     return out
+
+
+def linear_relu(input, weight, bias=None):
+    """``relu(linear(input, weight, bias))``; on the GPU the bias and the ReLU are both
+    applied in the GEMM's store (one kernel forward; the backward masks with the
+    output)."""
+    if _on_gpu(input):
+        return _core._linear(input, weight, bias, relu=True)
+    return linear(input, weight, bias).relu()
 
 
 def relu(input, inplace=False):
