@@ -12,6 +12,8 @@
 
 use crate::device::Device;
 use crate::ops::copy::CopyKernels;
+use crate::ops::cross_entropy::CrossEntropyKernels;
+use crate::ops::dropout::DropoutKernels;
 use crate::ops::elementwise::ElementwiseKernels;
 use crate::ops::index::IndexKernels;
 use crate::ops::matmul::MatmulKernels;
@@ -30,6 +32,8 @@ pub trait Backend:
     + MatmulKernels
     + IndexKernels
     + RandomKernels
+    + DropoutKernels
+    + CrossEntropyKernels
     + Sync
 {
     fn device(&self) -> Device;
