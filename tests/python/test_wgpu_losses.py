@@ -211,6 +211,21 @@ def test_ce_probabilities(shape, reduction, weight, eps):
     _close(ta, tb)
 
 
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_ce_probabilities_unbatched(reduction):
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(7) * 2).astype(np.float32)
+    t = rng.dirichlet(np.ones(7)).astype(np.float32)
+    kw = dict(reduction=reduction, label_smoothing=0.1,
+              weight=rng.uniform(0.5, 2, 7).astype(np.float32))
+    gout = np.float32(1.5) if reduction == "none" else None
+    (la, ga, ta), (lb, gb, tb) = _ce_both(x, t, kw, gout, grad_t=True)
+    assert la.shape == lb.shape == ()
+    _close(la, lb)
+    _close(ga, gb)
+    _close(ta, tb)
+
+
 @pytest.mark.parametrize("probs", [False, True])
 def test_ce_long_rows(probs):
     # C = 1000: each row spans four sweeps of a 256-thread workgroup

@@ -7,6 +7,11 @@
 //! ignored targets give 0, and 'mean' divides by sum_n w[y_n] over non-ignored targets.
 //! With probabilities t: loss_n = -sum_c w[c] t'[n,c] log p[n,c], t' = (1-eps) t + eps/C,
 //! and 'mean' divides by the number of rows.
+//!
+//! This file validates and lays the operands out as (M, C) rows; the backend's
+//! `CrossEntropyKernels` does the rest: the CPU (`fused` below, cpu.rs) accumulates in
+//! f64 and checks class indices on the host; wgpu (wgpu.rs, cross_entropy.wgsl) works in
+//! f32 and checks them in the kernel (an IndexError at the next readback).
 
 mod cpu;
 #[cfg(feature = "wgpu")]
