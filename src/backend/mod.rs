@@ -12,6 +12,8 @@
 
 use crate::device::Device;
 use crate::ops::copy::CopyKernels;
+use crate::ops::cross_entropy::CrossEntropyKernels;
+use crate::ops::dropout::DropoutKernels;
 use crate::ops::elementwise::ElementwiseKernels;
 use crate::ops::index::IndexKernels;
 use crate::ops::matmul::MatmulKernels;
@@ -34,6 +36,8 @@ pub trait Backend:
     + RandomKernels
     + NormKernels
     + OptimKernels
+    + DropoutKernels
+    + CrossEntropyKernels
     + Sync
 {
     fn device(&self) -> Device;

@@ -138,8 +138,23 @@ fn _linear(
     wrap(py, y)
 }
 
+/// Test hook: dropout with an explicit Philox stream and first counter group (see
+/// `ops::dropout::dropout_at`).
+#[pyfunction]
+fn _dropout_at(
+    input: PyRef<'_, PyTensor>,
+    p: f64,
+    seed: u64,
+    offset: u64,
+    first_group: u64,
+) -> PyResult<Py<PyAny>> {
+    let r = drop_op::dropout_at(&input.t, p, seed, offset, first_group)?;
+    wrap(input.py(), r)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_linear, m)?)?;
+    m.add_function(wrap_pyfunction!(_dropout_at, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(rms_norm, m)?)?;
     m.add_function(wrap_pyfunction!(group_norm, m)?)?;

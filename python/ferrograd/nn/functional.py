@@ -215,12 +215,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(
             f"weight tensor should be defined either for all {c} classes or no classes "
             f"but got weight tensor of shape: {tuple(weight.shape)}")
-    tv = t.numpy()
-    bad = tv[(tv != ignore_index) & ((tv < 0) | (tv >= c))]
-    if bad.size:
-        raise IndexError(f"Target {int(bad[0])} is out of bounds.")
     keep = t != ignore_index
-    safe = _core.where(keep, t, 0)
+    if t.device.type == "cpu":
+        tv = t.numpy()
+        bad = tv[(tv != ignore_index) & ((tv < 0) | (tv >= c))]
+        if bad.size:
+            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+        safe = _core.where(keep, t, 0)
+    else:
+        # No readback on a GPU: a negative target becomes c, so the gather's device-side
+        # check flags every out-of-range target (IndexError at the next readback).
+        safe = _core.where(keep, _core.where(t < 0, c, t), 0)
     picked = _core.take_along_axis(x, safe.reshape((-1, 1)), 1).reshape((-1,))
     w = keep.astype(x.dtype)
     if weight is not None:
