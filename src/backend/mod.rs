@@ -106,26 +106,6 @@ pub fn for_tensors(what: &str, tensors: &[&Tensor]) -> Result<&'static dyn Backe
     Ok(b)
 }
 
-/// For the ops that have only a CPU kernel so far (dropout, losses and
-/// optimizer updates, whose GPU kernels come with the GPU layers work): the operands
-/// must share one device, and a GPU one is refused here, in one wording, before any
-/// kernel could touch GPU memory as host memory.
-pub fn cpu_kernel_only(what: &str, tensors: &[&Tensor]) -> Result<()> {
-    if let Some(first) = tensors.first() {
-        for t in &tensors[1..] {
-            check_same_device(what, first.device(), t.device())?;
-        }
-        if first.device() != Device::Cpu {
-            bail!(
-                Device,
-                "{what} has no {} kernel yet: move its tensors with .to(\"cpu\")",
-                first.device()
-            )
-        }
-    }
-    Ok(())
-}
-
 /// PyTorch's wording for operands on two devices (a RuntimeError).
 pub fn check_same_device(what: &str, a: Device, b: Device) -> Result<()> {
     if a != b {
