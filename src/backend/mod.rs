@@ -12,12 +12,16 @@
 
 use crate::device::Device;
 use crate::ops::copy::CopyKernels;
+use crate::ops::cross_entropy::CrossEntropyKernels;
+use crate::ops::dropout::DropoutKernels;
 use crate::ops::elementwise::ElementwiseKernels;
 use crate::ops::index::IndexKernels;
 use crate::ops::matmul::MatmulKernels;
+use crate::ops::norm::NormKernels;
 use crate::ops::random::RandomKernels;
 use crate::ops::reduce::ReduceKernels;
 use crate::ops::softmax::SoftmaxKernels;
+use crate::optim::OptimKernels;
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
@@ -30,6 +34,10 @@ pub trait Backend:
     + MatmulKernels
     + IndexKernels
     + RandomKernels
+    + NormKernels
+    + OptimKernels
+    + DropoutKernels
+    + CrossEntropyKernels
     + Sync
 {
     fn device(&self) -> Device;
@@ -96,26 +104,6 @@ pub fn for_tensors(what: &str, tensors: &[&Tensor]) -> Result<&'static dyn Backe
         check_dtype(b, t.dtype())?;
     }
     Ok(b)
-}
-
-/// For the ops that have only a CPU kernel so far (the fused layers, losses and
-/// optimizer updates, whose GPU kernels come with the GPU layers work): the operands
-/// must share one device, and a GPU one is refused here, in one wording, before any
-/// kernel could touch GPU memory as host memory.
-pub fn cpu_kernel_only(what: &str, tensors: &[&Tensor]) -> Result<()> {
-    if let Some(first) = tensors.first() {
-        for t in &tensors[1..] {
-            check_same_device(what, first.device(), t.device())?;
-        }
-        if first.device() != Device::Cpu {
-            bail!(
-                Device,
-                "{what} has no {} kernel yet: move its tensors with .to(\"cpu\")",
-                first.device()
-            )
-        }
-    }
-    Ok(())
 }
 
 /// PyTorch's wording for operands on two devices (a RuntimeError).

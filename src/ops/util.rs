@@ -1,21 +1,7 @@
-//! Small helpers shared by unrelated CPU kernels (the norms, dropout): input checks and
-//! slices of contiguous host tensors.
+//! Small helpers shared by unrelated CPU kernels (the norms, dropout): slices of
+//! contiguous host tensors.
 
 use crate::tensor::{Element, Tensor};
-use crate::{bail, Result};
-
-/// The input check of the fused CPU kernels: a float tensor on the CPU.
-pub(crate) fn check_input(op: &str, x: &Tensor) -> Result<()> {
-    crate::backend::cpu_kernel_only(op, &[x])?;
-    if !x.dtype().is_float() {
-        bail!(
-            DType,
-            "{op} needs a floating-point input (float32 or float64), got {}",
-            x.dtype()
-        )
-    }
-    Ok(())
-}
 
 /// A contiguous slice of a CPU tensor of element type T (callers checked dtype/device).
 pub(crate) fn slice<T: Element>(t: &Tensor) -> &[T] {

@@ -4,7 +4,7 @@
 //!   denom = sqrt(v or max(v_max, v)) / sqrt(1 - beta2^t) + eps
 //!   p -= lr / (1 - beta1^t) * m / denom
 
-use super::{check_buffer, check_param, grad_like, ptr, Optimizer, Real};
+use super::{check_buffer, check_param, grad_like, ptr, zeros_like_param, Optimizer, Real};
 use crate::device::cpu::{for_each_chunk, GRAIN};
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float, Result};
@@ -72,7 +72,7 @@ pub fn adam_step(
     step: u64,
     c: &AdamConfig,
 ) -> Result<()> {
-    let dtype = check_param(param)?;
+    let backend = check_param(param)?;
     let grad = grad_like(grad, param)?;
     check_buffer("exp_avg", exp_avg, param)?;
     check_buffer("exp_avg_sq", exp_avg_sq, param)?;
@@ -90,10 +90,24 @@ pub fn adam_step(
     } else {
         None
     };
-    dispatch_float!(dtype, "adam_step", T => kernel::<T>(param, &grad, exp_avg, exp_avg_sq, vmax, step, c));
+    backend.adam_step(param, &grad, exp_avg, exp_avg_sq, vmax, step, c)?;
     for t in [param, exp_avg, exp_avg_sq].into_iter().chain(vmax) {
         t.mark_modified();
     }
+    Ok(())
+}
+
+/// The CPU update (operands checked by `adam_step`).
+pub(super) fn cpu_kernel(
+    param: &Tensor,
+    grad: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    vmax: Option<&Tensor>,
+    step: u64,
+    c: &AdamConfig,
+) -> Result<()> {
+    dispatch_float!(param.dtype(), "adam_step", T => kernel::<T>(param, grad, m, v, vmax, step, c));
     Ok(())
 }
 
@@ -254,14 +268,14 @@ impl Optimizer for Adam {
             if st.is_none() {
                 *st = Some(State {
                     step: 0,
-                    m: Tensor::zeros_dtype(p.shape(), p.dtype())?,
-                    v: Tensor::zeros_dtype(p.shape(), p.dtype())?,
+                    m: zeros_like_param(p)?,
+                    v: zeros_like_param(p)?,
                     vmax: None,
                 });
             }
             let Some(s) = st.as_mut() else { continue };
             if self.config.amsgrad && s.vmax.is_none() {
-                s.vmax = Some(Tensor::zeros_dtype(p.shape(), p.dtype())?);
+                s.vmax = Some(zeros_like_param(p)?);
             }
             s.step += 1;
             adam_step(p, &g, &s.m, &s.v, s.vmax.as_ref(), s.step, &self.config)?;

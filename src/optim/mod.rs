@@ -9,11 +9,15 @@
 
 mod adam;
 mod sgd;
+#[cfg(feature = "wgpu")]
+mod wgpu;
+#[cfg(all(test, feature = "wgpu"))]
+mod wgpu_tests;
 
 pub use adam::{adam_step, Adam, AdamConfig};
 pub use sgd::{sgd_step, Sgd, SgdConfig};
 
-use crate::tensor::{DType, Element, Tensor};
+use crate::tensor::{Element, Tensor};
 use crate::{bail, Device, Result};
 
 /// An optimizer over a fixed list of parameters.
@@ -67,9 +71,68 @@ impl Real for f64 {
     }
 }
 
+/// The update kernels a backend provides (see `backend`). The public `sgd_step` and
+/// `adam_step` check their operands (same device, shapes, dtypes, contiguity) and bump
+/// the storage versions; a kernel only updates the buffers in place.
+pub trait OptimKernels {
+    fn sgd_step(
+        &self,
+        param: &Tensor,
+        grad: &Tensor,
+        buf: Option<&Tensor>,
+        c: &SgdConfig,
+        first_step: bool,
+    ) -> Result<()>;
+    #[allow(clippy::too_many_arguments)]
+    fn adam_step(
+        &self,
+        param: &Tensor,
+        grad: &Tensor,
+        exp_avg: &Tensor,
+        exp_avg_sq: &Tensor,
+        max_exp_avg_sq: Option<&Tensor>,
+        step: u64,
+        c: &AdamConfig,
+    ) -> Result<()>;
+}
+
+impl OptimKernels for crate::backend::Cpu {
+    fn sgd_step(
+        &self,
+        param: &Tensor,
+        grad: &Tensor,
+        buf: Option<&Tensor>,
+        c: &SgdConfig,
+        first_step: bool,
+    ) -> Result<()> {
+        sgd::cpu_kernel(param, grad, buf, c, first_step)
+    }
+    fn adam_step(
+        &self,
+        param: &Tensor,
+        grad: &Tensor,
+        exp_avg: &Tensor,
+        exp_avg_sq: &Tensor,
+        max_exp_avg_sq: Option<&Tensor>,
+        step: u64,
+        c: &AdamConfig,
+    ) -> Result<()> {
+        adam::cpu_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, c)
+    }
+}
+
+/// Zeroed optimizer state beside its parameter (same device and dtype).
+fn zeros_like_param(p: &Tensor) -> Result<Tensor> {
+    match p.device() {
+        // The CPU keeps its zero-initialised allocation.
+        Device::Cpu => Tensor::zeros_dtype(p.shape(), p.dtype()),
+        d => Tensor::zeros_on(p.shape(), p.dtype(), d),
+    }
+}
+
 /// Checks that `t` can be updated in place as a raw buffer like `param`.
 fn check_buffer(what: &str, t: &Tensor, param: &Tensor) -> Result<()> {
-    crate::backend::cpu_kernel_only(&format!("optimizer {what}"), &[t, param])?;
+    crate::backend::check_same_device(&format!("optimizer {what}"), param.device(), t.device())?;
     if t.shape() != param.shape() {
         bail!(
             Shape,
@@ -92,9 +155,10 @@ fn check_buffer(what: &str, t: &Tensor, param: &Tensor) -> Result<()> {
     Ok(())
 }
 
-/// The gradient as a contiguous CPU tensor of the parameter's dtype (a copy only when
-/// it is not one already).
+/// The gradient as a contiguous tensor of the parameter's dtype on its device (a copy
+/// only when it is not one already).
 fn grad_like(grad: &Tensor, param: &Tensor) -> Result<Tensor> {
+    crate::backend::check_same_device("optimizer gradient", param.device(), grad.device())?;
     if grad.shape() != param.shape() {
         bail!(
             Shape,
@@ -104,15 +168,14 @@ fn grad_like(grad: &Tensor, param: &Tensor) -> Result<Tensor> {
         );
     }
     let _g = crate::autograd::no_grad();
-    grad.detach()
-        .to_device(Device::Cpu)?
-        .to_dtype(param.dtype())?
-        .contiguous()
+    grad.detach().to_dtype(param.dtype())?.contiguous()
 }
 
-fn check_param(param: &Tensor) -> Result<DType> {
+/// The backend that updates `param`, after checking it.
+fn check_param(param: &Tensor) -> Result<&'static dyn crate::backend::Backend> {
+    let b = crate::backend::for_tensors("optimizer step", &[param])?;
     check_buffer("parameter", param, param)?;
-    Ok(param.dtype())
+    Ok(b)
 }
 
 /// A raw pointer to the first element of a contiguous CPU tensor.

@@ -4,7 +4,7 @@
 //!   g = g + momentum * buf (nesterov) | buf
 //!   p -= lr * g
 
-use super::{check_buffer, check_param, grad_like, ptr, Optimizer, Real};
+use super::{check_buffer, check_param, grad_like, ptr, zeros_like_param, Optimizer, Real};
 use crate::device::cpu::{for_each_chunk, GRAIN};
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float, Result};
@@ -59,7 +59,7 @@ pub fn sgd_step(
     c: &SgdConfig,
     first_step: bool,
 ) -> Result<()> {
-    let dtype = check_param(param)?;
+    let backend = check_param(param)?;
     let grad = grad_like(grad, param)?;
     if c.momentum != 0.0 {
         match buf {
@@ -67,11 +67,23 @@ pub fn sgd_step(
             None => bail!(Value, "sgd_step: momentum != 0 needs a momentum buffer"),
         }
     }
-    dispatch_float!(dtype, "sgd_step", T => kernel::<T>(param, &grad, buf, c, first_step));
+    backend.sgd_step(param, &grad, buf, c, first_step)?;
     param.mark_modified();
     if let (Some(b), true) = (buf, c.momentum != 0.0) {
         b.mark_modified();
     }
+    Ok(())
+}
+
+/// The CPU update (operands checked by `sgd_step`).
+pub(super) fn cpu_kernel(
+    param: &Tensor,
+    grad: &Tensor,
+    buf: Option<&Tensor>,
+    c: &SgdConfig,
+    first_step: bool,
+) -> Result<()> {
+    dispatch_float!(param.dtype(), "sgd_step", T => kernel::<T>(param, grad, buf, c, first_step));
     Ok(())
 }
 
@@ -144,7 +156,7 @@ impl Optimizer for Sgd {
             let Some(g) = p.grad() else { continue };
             let first = buf.is_none();
             if self.config.momentum != 0.0 && buf.is_none() {
-                *buf = Some(Tensor::zeros_dtype(p.shape(), p.dtype())?);
+                *buf = Some(zeros_like_param(p)?);
             }
             sgd_step(p, &g, buf.as_ref(), &self.config, first)?;
         }

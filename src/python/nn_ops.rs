@@ -119,7 +119,42 @@ fn dropout(
     wrap(py, r)
 }
 
+/// `x @ w^T (+ bias)` (then ReLU when `relu`) as one fused op where the device has it
+/// (wgpu: bias and ReLU in the GEMM's store); elsewhere the GEMM + add graph.
+/// `nn.functional.linear` calls this for GPU tensors.
+#[pyfunction]
+#[pyo3(signature = (input, weight, bias=None, relu=false))]
+fn _linear(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    weight: PyRef<'_, PyTensor>,
+    bias: Option<PyRef<'_, PyTensor>>,
+    relu: bool,
+) -> PyResult<Py<PyAny>> {
+    let (x, w, b) = (input.t.clone(), weight.t.clone(), opt(&bias));
+    let y = run(py, x.numel(), move || {
+        crate::ops::matmul::linear(&x, &w, b.as_ref(), relu)
+    })?;
+    wrap(py, y)
+}
+
+/// Test hook: dropout with an explicit Philox stream and first counter group (see
+/// `ops::dropout::dropout_at`).
+#[pyfunction]
+fn _dropout_at(
+    input: PyRef<'_, PyTensor>,
+    p: f64,
+    seed: u64,
+    offset: u64,
+    first_group: u64,
+) -> PyResult<Py<PyAny>> {
+    let r = drop_op::dropout_at(&input.t, p, seed, offset, first_group)?;
+    wrap(input.py(), r)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_linear, m)?)?;
+    m.add_function(wrap_pyfunction!(_dropout_at, m)?)?;
     m.add_function(wrap_pyfunction!(layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(rms_norm, m)?)?;
     m.add_function(wrap_pyfunction!(group_norm, m)?)?;

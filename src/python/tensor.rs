@@ -997,7 +997,9 @@ impl PyTensor {
     fn _fill_scalar(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let s = super::convert::scalar_for(value, self.t.dtype())?
             .ok_or_else(|| PyTypeError::new_err("fill value must be a number"))?;
-        let v = crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), Device::Cpu)?;
+        // The value is made on the tensor's device (by a fill kernel there), so filling
+        // a GPU tensor uploads nothing.
+        let v = crate::ops::elementwise::scalar_tensor(s, self.t.dtype(), self.t.device())?;
         Ok(crate::ops::copy::assign(&self.t, &v)?)
     }
 }

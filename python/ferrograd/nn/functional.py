@@ -12,18 +12,34 @@ from .. import _core
 Tensor = _core.Tensor
 
 __all__ = [
-    "linear", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softmax", "log_softmax",
+    "linear", "linear_relu", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softmax", "log_softmax",
     "dropout", "layer_norm", "rms_norm", "group_norm", "batch_norm",
 ]
 
 
+def _on_gpu(t):
+    return isinstance(t, Tensor) and t.device.type != "cpu"
+
+
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features).
-    The transpose is a view (no copy)."""
+    The transpose is a view (no copy). On the GPU it is one fused op (the bias is added
+    as the GEMM stores its output); on the CPU a GEMM and an add, as always."""
+    if _on_gpu(input):
+        return _core._linear(input, weight, bias)
     out = input @ weight.mT
     if bias is not None:
         out = out + bias
     return out
+
+
+def linear_relu(input, weight, bias=None):
+    """``relu(linear(input, weight, bias))``; on the GPU the bias and the ReLU are both
+    applied in the GEMM's store (one kernel forward; the backward masks with the
+    output)."""
+    if _on_gpu(input):
+        return _core._linear(input, weight, bias, relu=True)
+    return linear(input, weight, bias).relu()
 
 
 def relu(input, inplace=False):
@@ -199,12 +215,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(
             f"weight tensor should be defined either for all {c} classes or no classes "
             f"but got weight tensor of shape: {tuple(weight.shape)}")
-    tv = t.numpy()
-    bad = tv[(tv != ignore_index) & ((tv < 0) | (tv >= c))]
-    if bad.size:
-        raise IndexError(f"Target {int(bad[0])} is out of bounds.")
     keep = t != ignore_index
-    safe = _core.where(keep, t, 0)
+    if t.device.type == "cpu":
+        tv = t.numpy()
+        bad = tv[(tv != ignore_index) & ((tv < 0) | (tv >= c))]
+        if bad.size:
+            raise IndexError(f"Target {int(bad[0])} is out of bounds.")
+        safe = _core.where(keep, t, 0)
+    else:
+        # No readback on a GPU: a negative target becomes c, so the gather's device-side
+        # check flags every out-of-range target (IndexError at the next readback).
+        safe = _core.where(keep, _core.where(t < 0, c, t), 0)
     picked = _core.take_along_axis(x, safe.reshape((-1, 1)), 1).reshape((-1,))
     w = keep.astype(x.dtype)
     if weight is not None:

@@ -39,12 +39,16 @@ class Adam(Optimizer):
                     continue
                 state = self.state.setdefault(p, {})
                 if not state:
-                    # "step" is a float32 tensor, as in PyTorch.
+                    # "step" is a float32 CPU tensor, as in PyTorch (not capturable): the
+                    # bias corrections are host scalars, so reading it costs no GPU sync.
+                    # The moments live beside the parameter, on its device.
                     state["step"] = _core.zeros((), dtype=_core.float32)
-                    state["exp_avg"] = _core.zeros(p.shape, dtype=p.dtype)
-                    state["exp_avg_sq"] = _core.zeros(p.shape, dtype=p.dtype)
+                    dev = p.device
+                    state["exp_avg"] = _core.zeros(p.shape, dtype=p.dtype, device=dev)
+                    state["exp_avg_sq"] = _core.zeros(p.shape, dtype=p.dtype, device=dev)
                     if g["amsgrad"]:
-                        state["max_exp_avg_sq"] = _core.zeros(p.shape, dtype=p.dtype)
+                        state["max_exp_avg_sq"] = _core.zeros(p.shape, dtype=p.dtype,
+                                                              device=dev)
                 state["step"] += 1
                 _core._adam_step(p, grad, state["exp_avg"], state["exp_avg_sq"],
                                  state.get("max_exp_avg_sq") if g["amsgrad"] else None,

@@ -60,6 +60,24 @@ class _ParamState(dict):
         return iter(self.keys())
 
 
+def _cast_state(name, val, p):
+    """A loaded state value placed like PyTorch does: float tensors follow the parameter's
+    dtype and device (so a GPU checkpoint loads into a CPU optimizer and back); "step"
+    stays where it is (a CPU scalar)."""
+    if not isinstance(val, Tensor) or name == "step":
+        return val
+    if val.dtype != p.dtype and val.dtype in (_core.float32, _core.float64):
+        # Cast where the value is: a float64 CPU tensor becomes float32 before a move to
+        # a GPU that holds no float64.
+        if "cpu" in (val.device.type, p.device.type):
+            val = val.to("cpu").astype(p.dtype)
+        else:
+            val = val.astype(p.dtype)
+    if val.device != p.device:
+        val = val.to(p.device)
+    return val
+
+
 def _use_grad(step):
     """Runs ``step`` under no_grad (the closure, if any, re-enables grad)."""
 
@@ -173,13 +191,7 @@ class Optimizer:
         self.state = _ParamState()
         for k, v in state_dict["state"].items():
             p = params[int(k)]
-            self.state[p] = {
-                # Float state follows the parameter's dtype, as in PyTorch ("step" excepted).
-                name: (val.astype(p.dtype) if isinstance(val, Tensor) and name != "step"
-                       and val.dtype != p.dtype and val.dtype in (_core.float32, _core.float64)
-                       else val)
-                for name, val in v.items()
-            }
+            self.state[p] = {name: _cast_state(name, val, p) for name, val in v.items()}
         new_groups = []
         for g, s in zip(self.param_groups, saved):
             s["params"] = g["params"]

@@ -36,7 +36,7 @@ class SGD(Optimizer):
                 buf = state.get("momentum_buffer")
                 first = buf is None
                 if momentum != 0 and buf is None:
-                    buf = _core.zeros(p.shape, dtype=p.dtype)
+                    buf = _core.zeros(p.shape, dtype=p.dtype, device=p.device)
                 state["momentum_buffer"] = buf if momentum != 0 else None
                 _core._sgd_step(p, grad, buf if momentum != 0 else None, float(g["lr"]),
                                 float(momentum), float(g["dampening"]),

@@ -7,9 +7,17 @@
 //! ignored targets give 0, and 'mean' divides by sum_n w[y_n] over non-ignored targets.
 //! With probabilities t: loss_n = -sum_c w[c] t'[n,c] log p[n,c], t' = (1-eps) t + eps/C,
 //! and 'mean' divides by the number of rows.
+//!
+//! This file validates and lays the operands out as (M, C) rows; the backend's
+//! `CrossEntropyKernels` does the rest: the CPU (`fused` below, cpu.rs) accumulates in
+//! f64 and checks class indices on the host; wgpu (wgpu.rs, cross_entropy.wgsl) works in
+//! f32 and checks them in the kernel (an IndexError at the next readback).
 
 mod cpu;
+#[cfg(feature = "wgpu")]
+mod wgpu;
 
+use crate::backend::Cpu;
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{DType, Element, Tensor};
 use crate::{bail, dispatch_float, Result};
@@ -31,6 +39,21 @@ impl Reduction {
             _ => bail!(Value, "{s} is not a valid value for reduction"),
         })
     }
+}
+
+/// The fused cross-entropy a backend provides (see `backend`).
+pub trait CrossEntropyKernels {
+    /// The loss of (M, C) contiguous float rows `x` against `t`: (M) int64 class indices
+    /// (not yet range-checked) or, when `probs`, (M, C) probabilities of x's dtype; `o`'s
+    /// weight has C entries (checked) on x's device. Returns the (M) losses for
+    /// reduction 'none', else a 0-d tensor, with its own backward recorded.
+    fn cross_entropy_rows(
+        &self,
+        x: Tensor,
+        t: Tensor,
+        probs: bool,
+        o: &CrossEntropyOptions,
+    ) -> Result<Tensor>;
 }
 
 /// Options of [`cross_entropy`], with PyTorch's defaults.
@@ -58,19 +81,8 @@ impl Default for CrossEntropyOptions {
 pub fn cross_entropy(input: &Tensor, target: &Tensor, o: &CrossEntropyOptions) -> Result<Tensor> {
     let mut operands = vec![input, target];
     operands.extend(o.weight.as_ref());
-    crate::backend::cpu_kernel_only("cross_entropy", &operands)?;
-    // The kernel reads every operand's CPU memory: all of them must live with the logits.
-    let others = [Some(target), o.weight.as_ref()];
-    for t in others.into_iter().flatten() {
-        if t.device() != input.device() {
-            bail!(
-                Device,
-                "cross_entropy: expected all tensors to be on the same device, but found {} and {}",
-                input.device(),
-                t.device()
-            );
-        }
-    }
+    // One device for all operands (the kernels read them all there).
+    let backend = crate::backend::for_tensors("cross_entropy", &operands)?;
     if !input.dtype().is_float() {
         bail!(
             DType,
@@ -126,15 +138,15 @@ pub fn cross_entropy(input: &Tensor, target: &Tensor, o: &CrossEntropyOptions) -
             fmt_shape(target.shape())
         );
     }
-    let weight = match &o.weight {
-        Some(w) if w.shape() != [c] => bail!(
-            Shape,
-            "weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {}",
-            fmt_shape(w.shape())
-        ),
-        Some(w) => Some(w.detach().to_dtype(DType::F64)?.to_vec::<f64>()?),
-        None => None,
-    };
+    if let Some(w) = &o.weight {
+        if w.shape() != [c] {
+            bail!(
+                Shape,
+                "weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {}",
+                fmt_shape(w.shape())
+            )
+        }
+    }
     // Classes last, rows flattened: (M, C). These are differentiable views/copies.
     let to_rows = |t: &Tensor| -> Result<Tensor> {
         let t = match nd {
@@ -153,19 +165,36 @@ pub fn cross_entropy(input: &Tensor, target: &Tensor, o: &CrossEntropyOptions) -
     } else {
         target.reshape(&[-1])?.contiguous()?
     };
-    if !probs {
-        let ys = t.to_vec::<i64>()?;
-        if let Some(&bad) = ys
-            .iter()
-            .find(|&&y| y != o.ignore_index && (y < 0 || y as usize >= c))
-        {
-            bail!(Index, "Target {bad} is out of bounds.");
-        }
-    }
-    let out = fused(x, t, probs, weight, eps, o)?;
+    let out = backend.cross_entropy_rows(x, t, probs, o)?;
     match o.reduction {
         Reduction::None => out.reshape_usize(&out_shape),
         _ => Ok(out),
+    }
+}
+
+impl CrossEntropyKernels for Cpu {
+    fn cross_entropy_rows(
+        &self,
+        x: Tensor,
+        t: Tensor,
+        probs: bool,
+        o: &CrossEntropyOptions,
+    ) -> Result<Tensor> {
+        let c = x.shape()[1];
+        let weight = match &o.weight {
+            Some(w) => Some(w.detach().to_dtype(DType::F64)?.to_vec::<f64>()?),
+            None => None,
+        };
+        if !probs {
+            let ys = t.to_vec::<i64>()?;
+            if let Some(&bad) = ys
+                .iter()
+                .find(|&&y| y != o.ignore_index && (y < 0 || y as usize >= c))
+            {
+                bail!(Index, "Target {bad} is out of bounds.");
+            }
+        }
+        fused(x, t, probs, weight, o.label_smoothing, o)
     }
 }
 

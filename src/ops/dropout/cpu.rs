@@ -3,8 +3,14 @@
 //! when the CPU has it), each block giving 8 16-bit values for 8 elements.
 
 use super::super::norm::Real;
+use super::{DropoutKernels, Mask};
+use crate::backend::Cpu;
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
+use crate::ops::copy::uninit_cpu;
+use crate::ops::util::{slice, slice_mut};
 use crate::random::PhiloxStream;
+use crate::tensor::{Element, Tensor};
+use crate::{dispatch_float, Result};
 
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -175,4 +181,15 @@ pub(crate) fn apply<T: Real>(x: &[T], y: &mut [T], stream: PhiloxStream, t: u32,
         }
         run(&x[s..e], yc, s, &stream, t, scale)
     });
+}
+
+impl DropoutKernels for Cpu {
+    fn dropout(&self, x: &Tensor, mask: &Mask) -> Result<Tensor> {
+        let xc = x.contiguous()?;
+        let out = uninit_cpu(xc.dtype(), xc.shape())?;
+        dispatch_float!(xc.dtype(), "dropout", T => apply::<T>(
+            slice(&xc), slice_mut(&out), mask.stream, mask.threshold, T::from_f64(mask.scale),
+        ));
+        Ok(out)
+    }
 }

@@ -15,15 +15,25 @@
 mod cpu;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "wgpu")]
+mod wgpu;
+#[cfg(all(test, feature = "wgpu"))]
+mod wgpu_tests;
 
 use crate::autograd::{is_grad_enabled, record, untracked};
-use crate::ops::copy::uninit_cpu;
-use crate::ops::util::{check_input, slice, slice_mut};
 use crate::random::{next_stream, PhiloxStream};
-use crate::tensor::{Element, Tensor};
-use crate::{bail, dispatch_float, Result};
+use crate::tensor::{Scalar, Tensor};
+use crate::{bail, Result};
 
 pub(crate) use cpu::keep_threshold;
+
+/// The dropout kernel a backend provides (see `backend`).
+pub trait DropoutKernels {
+    /// `x * (keep ? scale : 0)` for a float tensor `x` of any layout, into a new
+    /// contiguous tensor of x's shape; element i (row-major) is kept when
+    /// `cpu::bits16(stream, i) >= threshold`, on every device.
+    fn dropout(&self, x: &Tensor, mask: &Mask) -> Result<Tensor>;
+}
 
 /// `torch.nn.functional.dropout` (p = drop probability).
 pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
@@ -33,7 +43,14 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
             "dropout probability has to be between 0 and 1, but got {p}"
         )
     }
-    check_input("dropout", x)?;
+    crate::backend::for_tensors("dropout", &[x])?;
+    if !x.dtype().is_float() {
+        bail!(
+            DType,
+            "dropout needs a floating-point input (float32 or float64), got {}",
+            x.dtype()
+        )
+    }
     if !training || p == 0.0 {
         return Ok(x.clone());
     }
@@ -46,7 +63,8 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
     Ok(record(out, "NativeDropoutBackward", &[x], &[], move |g| {
         let dx = if is_grad_enabled() {
             // create_graph: g * mask in tensor ops, so the result is differentiable in g.
-            let m = untracked(|| mask.apply(&Tensor::ones(g.shape(), g.dtype())?))?;
+            let ones = Tensor::full_on(g.shape(), Scalar::Int(1), g.dtype(), g.device())?;
+            let m = untracked(|| mask.apply(&ones))?;
             g.mul(&m)?
         } else {
             // the same mask and scale applied to the gradient
@@ -58,7 +76,7 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
 
 /// Everything needed to regenerate a dropout mask (24 bytes, instead of a copy).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Mask {
+pub struct Mask {
     pub stream: PhiloxStream,
     pub threshold: u32,
     pub scale: f64,
@@ -67,12 +85,49 @@ pub(crate) struct Mask {
 impl Mask {
     /// y = x * scale where kept, 0 * x where dropped (NaN stays NaN, as in PyTorch).
     pub(crate) fn apply(&self, x: &Tensor) -> Result<Tensor> {
-        crate::backend::cpu_kernel_only("dropout", &[x])?;
-        let xc = x.contiguous()?;
-        let out = uninit_cpu(xc.dtype(), xc.shape())?;
-        dispatch_float!(xc.dtype(), "dropout", T => cpu::apply::<T>(
-            slice(&xc), slice_mut(&out), self.stream, self.threshold, T::from_f64(self.scale),
-        ));
-        Ok(out)
+        crate::backend::for_tensors("dropout", &[x])?.dropout(x, self)
+    }
+}
+
+/// Test hook (`_core._dropout_at`): float32 dropout of `x` with the stream (seed, offset),
+/// element i using the mask bit of element `first_group * 64 + i`, so a test crosses the
+/// Philox counter's 2^32-block carry without 2^38 elements. On the CPU it evaluates the
+/// reference definition (`cpu::bits16`) element by element.
+#[doc(hidden)]
+pub fn dropout_at(x: &Tensor, p: f64, seed: u64, offset: u64, first_group: u64) -> Result<Tensor> {
+    if !(0.0..1.0).contains(&p) || x.dtype() != crate::tensor::DType::F32 {
+        bail!(Value, "_dropout_at takes a float32 tensor and p in [0, 1)")
+    }
+    let mask = Mask {
+        stream: PhiloxStream { seed, offset },
+        threshold: keep_threshold(p),
+        scale: 1.0 / (1.0 - p),
+    };
+    let x = x.detach().contiguous()?;
+    match x.device() {
+        #[cfg(feature = "wgpu")]
+        crate::device::Device::Wgpu => {
+            let out = wgpu::apply(x.storage().wgpu()?, x.layout(), &mask, first_group)?;
+            let n = out.len();
+            let s = crate::tensor::Storage::from_wgpu(out, crate::tensor::DType::F32, n);
+            Ok(Tensor::from_storage(s, x.shape()))
+        }
+        _ => {
+            let scale = mask.scale as f32;
+            let v: Vec<f32> = x
+                .to_vec::<f32>()?
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let e = first_group.wrapping_mul(64).wrapping_add(i as u64);
+                    v * if cpu::bits16(&mask.stream, e) >= mask.threshold {
+                        scale
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            Tensor::from_vec(v, x.shape())
+        }
     }
 }

@@ -7,6 +7,9 @@
 // Loads past m, n or k read 0, so any size works; stores past m or n are skipped. A and
 // B are read through their strides, so transposed or batch-broadcast (stride 0) operands
 // need no copy.
+//
+// `epilogue(col, value)` is appended by the host: the identity for matmul, or Linear's
+// fused bias add (and ReLU) applied while the tile is written (see wgpu.rs).
 
 struct Params {
     batch: u32,
@@ -23,7 +26,7 @@ struct Params {
     b_sn: i32,
     tiles_m: u32,
     tiles_n: u32,
-    _pad0: u32,
+    bias_offset: u32, // element offset of the bias (the linear epilogue only)
     _pad1: u32,
 };
 
@@ -136,7 +139,7 @@ fn store_row(c_base: u32, row: u32, col: u32, v: vec4<f32>) {
     let base = c_base + row * p.n + col;
     for (var s = 0u; s < 4u; s = s + 1u) {
         if (col + s < p.n) {
-            c[base + s] = v[s];
+            c[base + s] = epilogue(col + s, v[s]);
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod backward;
 pub mod cpu;
+mod linear;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
@@ -11,12 +12,26 @@ use crate::tensor::shape::{broadcast_shapes, fmt_shape};
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
+pub use linear::linear;
+
 /// The matmul kernel a backend provides (see `backend`).
 pub trait MatmulKernels {
     /// `a @ b` for a: (batch..., m, k) and b: (batch..., k, n), both already broadcast to
     /// the same batch dims and cast to one dtype (float32, float64 or int64); the result
     /// is contiguous with shape `out_shape` = (batch..., m, n).
     fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor>;
+    /// `x @ w^T (+ bias)`, then ReLU when `relu`, for x: (..., k), w: (n, k) and bias:
+    /// (n,) of one dtype (checked by `linear`), with the bias and activation fused into
+    /// the GEMM's store; the result has shape (..., n). None where the backend has no
+    /// fused kernel for these operands: the CPU's Linear stays its GEMM + add graph,
+    /// bitwise as before.
+    fn linear(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        relu: bool,
+    ) -> Result<Option<Tensor>>;
 }
 
 impl Tensor {

@@ -14,6 +14,18 @@ use crate::tensor::{DType, Storage, Tensor};
 use crate::{bail, Result};
 
 impl MatmulKernels for Wgpu {
+    fn linear(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        relu: bool,
+    ) -> Result<Option<Tensor>> {
+        if x.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        self.linear_fused(x, w, bias, relu).map(Some)
+    }
     fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
         if a.dtype() != DType::F32 {
             bail!(
@@ -47,6 +59,53 @@ impl MatmulKernels for Wgpu {
     }
 }
 
+impl Wgpu {
+    /// Linear's forward on the GPU: one GEMM whose store adds the bias (and applies
+    /// ReLU); the weight is read transposed in place. x: (..., k) is taken as m rows.
+    fn linear_fused(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        relu: bool,
+    ) -> Result<Tensor> {
+        let (k, n) = (w.shape()[1], w.shape()[0]);
+        let lead = &x.shape()[..x.ndim() - 1];
+        let m: usize = lead.iter().product();
+        let mut out_shape = lead.to_vec();
+        out_shape.push(n);
+        // A view where the strides allow, else a copy on the device.
+        let x = x.reshape_usize(&[m, k])?;
+        let lx = Layout {
+            shape: vec![1, m, k],
+            strides: vec![0, x.layout().strides[0], x.layout().strides[1]],
+            offset: x.offset(),
+        };
+        // w^T as a (1, k, n) view of w's (n, k) storage.
+        let lw = Layout {
+            shape: vec![1, k, n],
+            strides: vec![0, w.layout().strides[1], w.layout().strides[0]],
+            offset: w.offset(),
+        };
+        let bias = match bias {
+            Some(b) if !b.is_contiguous() => Some(b.contiguous()?),
+            b => b.cloned(),
+        };
+        let epi = Epilogue {
+            bias: match &bias {
+                Some(b) => Some((b.storage().wgpu()?, b.offset())),
+                None => None,
+            },
+            relu,
+        };
+        let out = gemm(x.storage().wgpu()?, &lx, w.storage().wgpu()?, &lw, epi)?;
+        Ok(Tensor::from_storage(
+            Storage::from_wgpu(out, DType::F32, m * n),
+            &out_shape,
+        ))
+    }
+}
+
 const MATMUL_WGSL: &str = include_str!("matmul.wgsl");
 /// Output tile side computed by one workgroup (BM = BN in matmul.wgsl).
 const TILE: usize = 64;
@@ -69,7 +128,7 @@ struct Params {
     b_sn: i32,
     tiles_m: u32,
     tiles_n: u32,
-    _pad0: u32,
+    bias_offset: u32,
     _pad1: u32,
 }
 
@@ -86,9 +145,45 @@ fn strides3(l: &Layout) -> Result<[i32; 3]> {
     Ok([s(0)?, s(1)?, s(2)?])
 }
 
+/// The identity epilogue of plain matmul.
+const EPILOGUE_NONE: &str = "\nfn epilogue(col: u32, v: f32) -> f32 { return v; }\n";
+/// Linear's epilogues: the bias (binding 4, read at `bias_offset + col`, col < n) and/or
+/// ReLU applied to each output element as it is stored.
+const EPILOGUE_BIAS: &str = "\n@group(0) @binding(4) var<storage, read> bias: array<f32>;
+fn epilogue(col: u32, v: f32) -> f32 { return v + bias[p.bias_offset + col]; }\n";
+const EPILOGUE_BIAS_RELU: &str = "\n@group(0) @binding(4) var<storage, read> bias: array<f32>;
+fn epilogue(col: u32, v: f32) -> f32 { return max(v + bias[p.bias_offset + col], 0.0); }\n";
+const EPILOGUE_RELU: &str = "\nfn epilogue(col: u32, v: f32) -> f32 { return max(v, 0.0); }\n";
+
+/// What the GEMM does to each output element as it stores it.
+#[derive(Clone, Copy)]
+pub(super) struct Epilogue<'a> {
+    /// A contiguous bias of n elements from this offset of the buffer.
+    pub bias: Option<(&'a WgpuStorage, usize)>,
+    pub relu: bool,
+}
+
+impl Epilogue<'_> {
+    const NONE: Epilogue<'static> = Epilogue {
+        bias: None,
+        relu: false,
+    };
+}
+
 /// `C[b] = A[b] @ B[b]` for `a` of layout (batch, m, k) and `b` of layout (batch, k, n),
 /// both any strided views (a batch stride of 0 broadcasts). Output contiguous (batch, m, n).
 fn matmul3(a: &WgpuStorage, la: &Layout, b: &WgpuStorage, lb: &Layout) -> Result<WgpuStorage> {
+    gemm(a, la, b, lb, Epilogue::NONE)
+}
+
+/// `matmul3` with `epi` applied to every output element as the kernel stores it.
+pub(super) fn gemm(
+    a: &WgpuStorage,
+    la: &Layout,
+    b: &WgpuStorage,
+    lb: &Layout,
+    epi: Epilogue<'_>,
+) -> Result<WgpuStorage> {
     if la.shape.len() != 3 || lb.shape.len() != 3 {
         bail!(
             Shape,
@@ -110,9 +205,16 @@ fn matmul3(a: &WgpuStorage, la: &Layout, b: &WgpuStorage, lb: &Layout) -> Result
     let ctx = context()?;
     check_view(a, la)?;
     check_view(b, lb)?;
-    // An empty output needs nothing; k = 0 is all zeros.
-    if batch * m * n == 0 || k == 0 {
+    let plain = epi.bias.is_none() && !epi.relu;
+    // An empty output needs nothing; k = 0 is all zeros (with an epilogue the kernel
+    // still runs: its k loop is empty and it stores epilogue(0)).
+    if batch * m * n == 0 || (k == 0 && plain) {
         return WgpuStorage::zeros(batch * m * n);
+    }
+    if let Some((bias, off)) = epi.bias {
+        if off.checked_add(n).is_none_or(|e| e > bias.len()) {
+            bail!(Runtime, "linear bias of {n} elements reaches outside its buffer")
+        }
     }
     let out = WgpuStorage::uninit(batch * m * n)?;
     let [a_sb, a_sm, a_sk] = strides3(la)?;
@@ -133,12 +235,21 @@ fn matmul3(a: &WgpuStorage, la: &Layout, b: &WgpuStorage, lb: &Layout) -> Result
         b_sn,
         tiles_m: to_u32(tiles_m)?,
         tiles_n: to_u32(tiles_n)?,
-        _pad0: 0,
+        bias_offset: to_u32(epi.bias.map_or(0, |(_, o)| o))?,
         _pad1: 0,
     };
-    let pipeline = ctx.pipeline("matmul", || MATMUL_WGSL.to_string(), &[])?;
+    let (key, tail) = match (epi.bias.is_some(), epi.relu) {
+        (false, false) => ("matmul", EPILOGUE_NONE),
+        (true, false) => ("matmul:bias", EPILOGUE_BIAS),
+        (true, true) => ("matmul:bias_relu", EPILOGUE_BIAS_RELU),
+        (false, true) => ("matmul:relu", EPILOGUE_RELU),
+    };
+    let pipeline = ctx.pipeline(key, || format!("{MATMUL_WGSL}{tail}"), &[])?;
     let groups = (batch * tiles_m * tiles_n) as u64;
-    let bufs = [&a.buffer, &b.buffer, &out.buffer];
+    let mut bufs = vec![&a.buffer, &b.buffer, &out.buffer];
+    if let Some((bias, _)) = epi.bias {
+        bufs.push(&bias.buffer);
+    }
     launch(ctx, &pipeline, bytemuck::bytes_of(&p), &bufs, groups)?;
     Ok(out)
 }

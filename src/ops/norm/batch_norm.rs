@@ -15,15 +15,14 @@
 //! dy * (x - mean), then dx).
 
 use super::{
-    channel_input, record_norm, rstd_of, slice, slice_mut, sum_map, sum_map2, CompositeView,
-    FusedBackward, Real, Saved, Stats,
+    channel_input, record_norm, slice, sum_map, sum_map2, BatchMode, CompositeView, FusedBackward,
+    Kind, Real, Saved, Stats,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
-use crate::ops::copy::uninit_cpu;
 use crate::ops::simd::simd;
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::{Element, Tensor};
-use crate::{bail, dispatch, dispatch_float, Result};
+use crate::{bail, dispatch, Result};
 
 /// `torch.nn.functional.batch_norm`.
 #[allow(clippy::too_many_arguments)]
@@ -61,43 +60,25 @@ pub fn batch_norm(
         )
     }
 
+    let running = running_mean.zip(running_var);
+    for (what, t) in [("running_mean", running_mean), ("running_var", running_var)] {
+        if let Some(t) = t {
+            crate::backend::check_same_device(&format!("{op} ({what})"), x.device(), t.device())?;
+        }
+    }
     let (out, st) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
-        let out = uninit_cpu(x.dtype(), x.shape())?;
-        let (mean_f, var_f) = if training {
-            if m_count == 0 {
-                (vec![f64::NAN; c], vec![f64::NAN; c])
-            } else {
-                let (m, v) = dispatch_float!(x.dtype(), op, T => batch_stats::<T>(slice(&xc), geo));
-                if let (Some(rm), Some(rv)) = (running_mean, running_var) {
-                    let unbias = m_count as f64 / (m_count - 1) as f64;
-                    update_running(rm, &m, momentum, 1.0)?;
-                    update_running(rv, &v, momentum, unbias)?;
-                }
-                (m, v)
-            }
-        } else {
-            (
-                read_f64(running_mean.unwrap())?,
-                read_f64(running_var.unwrap())?,
-            )
+        let be = crate::backend::for_tensors(op, &[&xc])?;
+        let mode = BatchMode {
+            training,
+            running,
+            momentum,
         };
-        let rs: Vec<f64> = var_f.iter().map(|&v| rstd_of(v, eps)).collect();
-        let (mean, rstd) = dispatch_float!(x.dtype(), op, T => {
-            let mt: Vec<T> = mean_f.iter().map(|&v| T::from_f64(v)).collect();
-            let a: Vec<T> = (0..c).map(|j| T::from_f64(rs[j] * w.as_ref().map_or(1.0, |w| slice::<T>(w)[j].to_f64()))).collect();
-            let sh: Vec<T> = match &b { Some(b) => slice::<T>(b).to_vec(), None => vec![T::zero(); c] };
-            channel_apply::<T>(slice(&xc), None, geo, None, &a, &mt, &sh, slice_mut(&out));
-            (Tensor::from_vec(mt, &[c])?, Tensor::from_vec(rs.iter().map(|&v| T::from_f64(v)).collect::<Vec<T>>(), &[c])?)
-        });
+        let (out, mean, rstd) = be.batch_norm(&xc, geo, w.as_ref(), b.as_ref(), mode, eps)?;
         Ok((out, Stats { xc, mean, rstd }))
     })?;
 
-    let kernel = Backward {
-        geo,
-        training,
-        want_params: w.is_some() || b.is_some(),
-    };
+    let kind = Kind::Batch { geo, training };
     // In eval mode the statistics are the running ones: constants of the graph.
     let fixed = if training {
         None
@@ -123,14 +104,13 @@ pub fn batch_norm(
         x,
         params,
         st,
-        kernel,
+        kind,
         cv,
     ))
 }
 
 fn check_running(what: &str, t: Option<&Tensor>, c: usize) -> Result<()> {
     let Some(t) = t else { return Ok(()) };
-    crate::backend::cpu_kernel_only(&format!("batch_norm ({what})"), &[t])?;
     if t.shape() != [c] {
         bail!(
             Shape,
@@ -149,14 +129,14 @@ fn check_running(what: &str, t: Option<&Tensor>, c: usize) -> Result<()> {
 }
 
 /// The values of a 1-D CPU float tensor (any strides) as f64.
-fn read_f64(t: &Tensor) -> Result<Vec<f64>> {
+pub(crate) fn read_f64(t: &Tensor) -> Result<Vec<f64>> {
     let t = t.contiguous()?;
     Ok(dispatch!(t.dtype(), T => slice::<T>(&t).iter().map(|v| v.to_f64()).collect()))
 }
 
 /// running = (1 - momentum) * running + momentum * stat * scale, written in place
 /// through the tensor's own (1-D, possibly strided) layout; bumps its version.
-fn update_running(t: &Tensor, stat: &[f64], momentum: f64, scale: f64) -> Result<()> {
+pub(crate) fn update_running(t: &Tensor, stat: &[f64], momentum: f64, scale: f64) -> Result<()> {
     let (off, stride) = (t.offset() as isize, t.strides()[0]);
     dispatch!(t.dtype(), T => {
         let p = t.storage().cpu_ptr::<T>();
@@ -173,8 +153,8 @@ fn update_running(t: &Tensor, stat: &[f64], momentum: f64, scale: f64) -> Result
 }
 
 /// Batch size, channels, spatial size.
-#[derive(Clone, Copy)]
-pub(crate) struct Geo {
+#[derive(Clone, Copy, Debug)]
+pub struct Geo {
     pub n: usize,
     pub c: usize,
     pub s: usize,
@@ -308,10 +288,10 @@ pub(crate) fn channel_apply<T: Real>(
 /// dw = sum dy * xhat, db = sum dy; dx = a * (dy - db/M - xhat * dw/M) in training
 /// (a = w * rstd), dx = a * dy in eval (the statistics are constants there).
 #[derive(Clone, Copy)]
-struct Backward {
-    geo: Geo,
-    training: bool,
-    want_params: bool,
+pub(crate) struct Backward {
+    pub geo: Geo,
+    pub training: bool,
+    pub want_params: bool,
 }
 
 impl FusedBackward for Backward {

@@ -4,14 +4,13 @@
 //! within a row each channel's run of S spatial elements shares one scale and shift.
 
 use super::{
-    channel_input, record_norm, rstd_of, slice, slice_mut, sum_map, sum_map2, CompositeView,
-    FusedBackward, Real, Saved, Stats,
+    channel_input, record_norm, rstd_of, sum_map, sum_map2, CompositeView, FusedBackward, Kind,
+    Real, Saved, Stats,
 };
 use crate::device::cpu::{for_each_chunk, map_chunks, SendPtr, GRAIN};
-use crate::ops::copy::uninit_cpu;
 use crate::tensor::shape::fmt_shape;
 use crate::tensor::Tensor;
-use crate::{bail, dispatch_float, Result};
+use crate::{bail, Result};
 
 /// `torch.nn.functional.group_norm`.
 pub fn group_norm(
@@ -32,22 +31,14 @@ pub fn group_norm(
     }
     let g = num_groups;
     let geo = Geo { g, cg: c / g, s };
+    let kind = Kind::Group(geo);
     let (out, st) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
-        let out = uninit_cpu(x.dtype(), x.shape())?;
-        let mean = uninit_cpu(x.dtype(), &[n * g])?;
-        let rstd = uninit_cpu(x.dtype(), &[n * g])?;
-        dispatch_float!(x.dtype(), op, T => forward::<T>(
-            slice(&xc), geo, w.as_ref().map(slice::<T>), b.as_ref().map(slice::<T>), eps,
-            slice_mut(&out), slice_mut(&mean), slice_mut(&rstd),
-        ));
+        let be = crate::backend::for_tensors(op, &[&xc])?;
+        let (out, mean, rstd) = be.norm_rows(&xc, kind, w.as_ref(), b.as_ref(), eps)?;
         Ok((out, Stats { xc, mean, rstd }))
     })?;
 
-    let kernel = Backward {
-        geo,
-        want_params: w.is_some() || b.is_some(),
-    };
     let cv = CompositeView {
         view: vec![n, g, c / g, s],
         axes: vec![2, 3],
@@ -64,14 +55,14 @@ pub fn group_norm(
         x,
         params,
         st,
-        kernel,
+        kind,
         cv,
     ))
 }
 
 /// Groups, channels per group, spatial size.
-#[derive(Clone, Copy)]
-pub(crate) struct Geo {
+#[derive(Clone, Copy, Debug)]
+pub struct Geo {
     pub g: usize,
     pub cg: usize,
     pub s: usize,
@@ -134,9 +125,9 @@ pub(crate) fn forward<T: Real>(
 /// Then dw_c += sdyx_c * rstd, db_c += sdy_c (summed over n in order) and
 /// dx = rstd * (dy * w_c - mean(dn) - xhat * mean(dn * xhat)) with dn = dy * w.
 #[derive(Clone, Copy)]
-struct Backward {
-    geo: Geo,
-    want_params: bool,
+pub(crate) struct Backward {
+    pub geo: Geo,
+    pub want_params: bool,
 }
 
 impl FusedBackward for Backward {

@@ -5,14 +5,10 @@
 //! The input is viewed as (rows, len) with len = prod(normalized_shape); the kernels are
 //! in `rows.rs`.
 
-use super::{
-    check_eps, check_input, check_param, record_norm, rows, slice, slice_mut, CompositeView, Real,
-    Stats,
-};
-use crate::ops::copy::uninit_cpu;
+use super::{check_eps, check_input, check_param, record_norm, CompositeView, Kind, Real, Stats};
 use crate::tensor::shape::{fmt_shape, numel};
 use crate::tensor::{DType, Tensor};
-use crate::{bail, dispatch_float, Result};
+use crate::{bail, Result};
 
 /// `torch.nn.functional.layer_norm`.
 pub fn layer_norm(
@@ -67,15 +63,11 @@ fn row_norm(
     let b = check_param(op, "bias", bias, ns, x)?;
     let len = numel(ns);
     let rows = numel(&x.shape()[..nd - ns.len()]);
+    let kind = Kind::Rows { rows, len, center };
     let (out, st) = crate::autograd::untracked(|| -> Result<_> {
         let xc = x.contiguous()?;
-        let out = uninit_cpu(x.dtype(), x.shape())?;
-        let mean = uninit_cpu(x.dtype(), &[rows])?;
-        let rstd = uninit_cpu(x.dtype(), &[rows])?;
-        dispatch_float!(x.dtype(), op, T => {
-            let p = rows::Fwd { x: slice(&xc), len, w: w.as_ref().map(slice::<T>), b: b.as_ref().map(slice::<T>), center, eps };
-            rows::forward::<T>(&p, slice_mut(&out), slice_mut(&mean), slice_mut(&rstd))
-        });
+        let be = crate::backend::for_tensors(op, &[&xc])?;
+        let (out, mean, rstd) = be.norm_rows(&xc, kind, w.as_ref(), b.as_ref(), eps)?;
         Ok((out, Stats { xc, mean, rstd }))
     })?;
 
@@ -83,11 +75,6 @@ fn row_norm(
         "LayerNormBackward"
     } else {
         "RmsNormBackward"
-    };
-    let kernel = rows::Backward {
-        len,
-        center,
-        want_params: w.is_some() || b.is_some(),
     };
     let cv = CompositeView {
         view: vec![rows, len],
@@ -104,7 +91,7 @@ fn row_norm(
         x,
         [w.as_ref(), b.as_ref()],
         st,
-        kernel,
+        kind,
         cv,
     ))
 }

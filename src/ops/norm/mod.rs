@@ -11,12 +11,14 @@
 //! | group_norm | (sample, group): C/G channels x spatial| channel        | `group_norm.rs`  |
 //! | batch_norm | channel: N x spatial                  | channel         | `batch_norm.rs`  |
 //!
-//! Each forward is one fused CPU kernel that saves the per-row (or per-channel) `mean`
-//! and `rstd` (llm.c style); each backward is a fused kernel reading x, dy, mean, rstd
-//! once or twice. Under `create_graph` the backward instead runs the composite formula
+//! The kernels sit behind `NormKernels` (CPU: rows.rs, group_norm.rs and batch_norm.rs,
+//! wired in cpu.rs; wgpu: wgpu.rs and its .wgsl files, float32). Each forward saves the
+//! per-row (or per-channel) `mean` and `rstd` (llm.c style); each backward is a fused
+//! kernel reading x, dy, mean, rstd once or twice. Under `create_graph` the backward instead runs the composite formula
 //! of `composite_grads` in differentiable tensor ops, so second derivatives work.
-//! Work is chunked with `device::cpu` helpers (fixed chunk boundaries, partial sums
-//! combined in chunk order), so results are bitwise identical for any thread count.
+//! On the CPU, work is chunked with `device::cpu` helpers (fixed chunk boundaries, partial
+//! sums combined in chunk order), so results are bitwise identical for any thread count;
+//! on wgpu, every sum runs over blocks fixed by the shape and a fixed tree.
 
 /// Asks the CPU to start loading `x` into cache, one request per 64-byte line: the row
 /// kernel calls it on the head of the next row before the current row's output pass,
@@ -37,23 +39,102 @@ pub(crate) fn prefetch<T>(x: &[T]) {
 }
 
 pub mod batch_norm;
+mod cpu;
 pub mod group_norm;
 pub mod layer_norm;
 mod rows;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "wgpu")]
+mod wgpu;
 
 pub use batch_norm::batch_norm;
 pub use group_norm::group_norm;
 pub use layer_norm::{layer_norm, rms_norm};
 
 use crate::autograd::{record, sum_to};
-use crate::ops::copy::uninit_cpu;
 pub(crate) use crate::ops::lanes::{shifted_sums, sum_map, sum_map2, Real};
-pub(crate) use crate::ops::util::{check_input, slice, slice_mut};
+pub(crate) use crate::ops::util::{slice, slice_mut};
 use crate::tensor::shape::{fmt_shape, numel};
 use crate::tensor::Tensor;
-use crate::{bail, dispatch_float, Result};
+use crate::{bail, Result};
+
+/// Which elements share statistics, as the backends' kernels see a norm (its input
+/// viewed contiguous).
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// LayerNorm (`center`) and RMSNorm: `rows` rows of `len` elements, affine per
+    /// element.
+    Rows {
+        rows: usize,
+        len: usize,
+        center: bool,
+    },
+    /// GroupNorm: rows of (sample, group), affine per channel.
+    Group(group_norm::Geo),
+    /// BatchNorm: statistics per channel, batch ones in `training`, running otherwise.
+    Batch { geo: batch_norm::Geo, training: bool },
+}
+
+/// BatchNorm's statistics: from the batch in training (then the running ones, when
+/// given, are updated in place with `momentum` and the unbiased variance), the running
+/// ones `(mean, var)` in eval.
+#[derive(Clone, Copy)]
+pub struct BatchMode<'a> {
+    pub training: bool,
+    pub running: Option<(&'a Tensor, &'a Tensor)>,
+    pub momentum: f64,
+}
+
+/// The norm kernels a backend provides (see `backend`). Inputs are checked by the ops:
+/// `xc` is contiguous, weight and bias are contiguous and of the parameters' shape, all
+/// on one device with one float dtype.
+pub trait NormKernels {
+    /// LayerNorm, RMSNorm (`Kind::Rows`) or GroupNorm (`Kind::Group`) forward of `xc`:
+    /// (y, per-row mean, per-row rstd).
+    fn norm_rows(
+        &self,
+        xc: &Tensor,
+        kind: Kind,
+        w: Option<&Tensor>,
+        b: Option<&Tensor>,
+        eps: f64,
+    ) -> Result<(Tensor, Tensor, Tensor)>;
+    /// BatchNorm forward of `xc`: (y, per-channel mean, per-channel rstd).
+    fn batch_norm(
+        &self,
+        xc: &Tensor,
+        geo: batch_norm::Geo,
+        w: Option<&Tensor>,
+        b: Option<&Tensor>,
+        mode: BatchMode<'_>,
+        eps: f64,
+    ) -> Result<(Tensor, Tensor, Tensor)>;
+    /// The fused backward: dx (contiguous, x's shape) and, when `want_params`, dw and
+    /// db in the parameters' shape `param`.
+    fn norm_backward(
+        &self,
+        kind: Kind,
+        st: &Stats,
+        w: Option<&Tensor>,
+        g: &Tensor,
+        want_params: bool,
+        param: &[usize],
+    ) -> Result<Grads>;
+}
+
+/// A norm's input: a float tensor on any device that holds its dtype.
+pub(crate) fn check_input(op: &str, x: &Tensor) -> Result<()> {
+    crate::backend::for_tensors(op, &[x])?;
+    if !x.dtype().is_float() {
+        bail!(
+            DType,
+            "{op} needs a floating-point input (float32 or float64), got {}",
+            x.dtype()
+        )
+    }
+    Ok(())
+}
 
 /// `v` clamped at 0 from below (a variance computed as E[x^2] - E[x]^2 can round to a
 /// tiny negative), NaN kept: a row or channel holding inf or NaN has a NaN variance and
@@ -84,7 +165,7 @@ pub(crate) fn check_param(
     x: &Tensor,
 ) -> Result<Option<Tensor>> {
     let Some(p) = p else { return Ok(None) };
-    crate::backend::cpu_kernel_only(&format!("{op} ({what})"), &[x, p])?;
+    crate::backend::check_same_device(&format!("{op} ({what})"), x.device(), p.device())?;
     if p.shape() != shape {
         bail!(
             Shape,
@@ -194,7 +275,7 @@ fn param_grads(
 }
 
 /// Gradients (dx, dw, db) from either backward.
-pub(crate) type Grads = (Tensor, Option<Tensor>, Option<Tensor>);
+pub type Grads = (Tensor, Option<Tensor>, Option<Tensor>);
 
 /// How a norm's composite (create_graph) backward sees its input: x and dy are viewed
 /// as `view`, the statistics run over `axes` of it (centred or not), the weight
@@ -249,22 +330,22 @@ pub(crate) trait FusedBackward: Send + Sync + 'static {
 
 /// What a norm's forward keeps for its backward: the contiguous input `xc` (the input
 /// itself when it was contiguous) and the per-row (or per-channel) mean and rstd.
-pub(crate) struct Stats {
+pub struct Stats {
     pub xc: Tensor,
     pub mean: Tensor,
     pub rstd: Tensor,
 }
 
 /// Records one node for a norm: inputs [x, w?, b?] (`params` = [w, b]). Its backward
-/// runs the fused `kernel` when grad mode is off (the normal backward), and the
-/// composite formula of `cv` when it is on (create_graph).
+/// runs the backend's fused kernel for `kind` when grad mode is off (the normal
+/// backward), and the composite formula of `cv` when it is on (create_graph).
 pub(crate) fn record_norm(
     out: Tensor,
     name: &'static str,
     x: &Tensor,
     params: [Option<&Tensor>; 2],
     st: Stats,
-    kernel: impl FusedBackward,
+    kind: Kind,
     cv: CompositeView,
 ) -> Tensor {
     let [w, b] = params;
@@ -274,25 +355,13 @@ pub(crate) fn record_norm(
     let saved: Vec<&Tensor> = kept.iter().flatten().collect();
     let (has_w, has_b, w) = (w.is_some(), b.is_some(), w.cloned());
     record(out, name, &inputs, &saved, move |g| {
-        let Stats { xc, mean, rstd } = &st;
         let (dx, dw, db) = if crate::autograd::is_grad_enabled() {
-            cv.grads(xc, w.as_ref(), g)?
+            cv.grads(&st.xc, w.as_ref(), g)?
         } else {
-            let g = g.contiguous()?;
-            let dx = uninit_cpu(xc.dtype(), xc.shape())?;
-            let (dw, db) = dispatch_float!(xc.dtype(), name, T => {
-                let s = Saved {
-                    x: slice(xc),
-                    w: w.as_ref().map(slice::<T>),
-                    mean: slice(mean),
-                    rstd: slice(rstd),
-                };
-                let (dw, db) = kernel.backward::<T>(&s, slice(&g), slice_mut(&dx));
-                (param::<T>(dw, &cv.param)?, param::<T>(db, &cv.param)?)
-            });
-            (dx, dw, db)
+            let be = crate::backend::for_tensors(name, &[&st.xc, g])?;
+            be.norm_backward(kind, &st, w.as_ref(), g, has_w || has_b, &cv.param)?
         };
-        debug_assert_eq!(dx.shape(), xc.shape());
+        debug_assert_eq!(dx.shape(), st.xc.shape());
         let mut grads = vec![Some(dx)];
         if has_w {
             grads.push(dw);
@@ -302,12 +371,4 @@ pub(crate) fn record_norm(
         }
         Ok(grads)
     })
-}
-
-/// A parameter gradient from a kernel's Vec (None when the kernel skipped it).
-fn param<T: Real>(v: Vec<T>, shape: &[usize]) -> Result<Option<Tensor>> {
-    if v.is_empty() && numel(shape) != 0 {
-        return Ok(None);
-    }
-    Tensor::from_vec(v, shape).map(Some)
 }

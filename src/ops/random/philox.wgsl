@@ -1,11 +1,10 @@
 // Random fills from Philox4x32-10, element for element the CPU's numbers (src/random.rs,
-// src/ops/random/cpu.rs). The host appends normal.wgsl (randn) to this source.
+// src/ops/random/cpu.rs). The host prepends philox_core.wgsl (Philox itself, shared
+// with dropout) and appends normal.wgsl (randn) to this source.
 //
 // Element i of a draw comes from counter block i / E of the stream (seed, offset), where
 // E is 4 for rand (one 32-bit word each) and raw words, 2 for randn and randint (64 bits
-// each). One invocation computes one block and writes its E elements. WGSL has no 64-bit
-// integers: the counter is two u32 words with a hand-made carry, and Philox's 32x32->64
-// products are built from 16-bit halves.
+// each). One invocation computes one block and writes its E elements.
 //
 // MODE (an override, so each pipeline keeps one branch):
 //   0 rand float32: (w >> 8) * 2^-24, exact in f32, so bitwise the CPU's value
@@ -33,39 +32,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 
 override MODE: u32 = 0u;
-
-const M0: u32 = 0xD2511F53u;
-const M1: u32 = 0xCD9E8D57u;
-const W0: u32 = 0x9E3779B9u;
-const W1: u32 = 0xBB67AE85u;
-
-// The high 32 bits of the 64-bit product a * b (the low ones are plain a * b).
-fn mulhi(a: u32, b: u32) -> u32 {
-    let a0 = a & 0xffffu;
-    let a1 = a >> 16u;
-    let b0 = b & 0xffffu;
-    let b1 = b >> 16u;
-    let p00 = a0 * b0;
-    let p01 = a0 * b1;
-    let p10 = a1 * b0;
-    // Bits 16..31 of the product plus their carry: three terms below 2^16, no overflow.
-    let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
-    return a1 * b1 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
-}
-
-fn philox(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
-    var c = counter;
-    var k = key;
-    for (var r = 0u; r < 10u; r++) {
-        let hi0 = mulhi(M0, c.x);
-        let lo0 = M0 * c.x;
-        let hi1 = mulhi(M1, c.z);
-        let lo1 = M1 * c.z;
-        c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-        k = k + vec2<u32>(W0, W1);
-    }
-    return c;
-}
 
 // ----------------------------------------------------------------------------- 64-bit
 
@@ -130,10 +96,8 @@ fn main(
     if (j >= p.blocks) {
         return;
     }
-    // Counter = first + j over 64 bits.
-    let c_lo = p.first_lo + j;
-    let c_hi = p.first_hi + select(0u, 1u, c_lo < j);
-    let b = philox(vec4<u32>(c_lo, c_hi, p.offset_lo, p.offset_hi), vec2<u32>(p.seed_lo, p.seed_hi));
+    let c = counter_add(p.first_lo, p.first_hi, j);
+    let b = philox(vec4<u32>(c.x, c.y, p.offset_lo, p.offset_hi), vec2<u32>(p.seed_lo, p.seed_hi));
     if (MODE == 0u || MODE == 5u) {
         let i = 4u * j;
         for (var t = 0u; t < 4u; t++) {

@@ -13,8 +13,12 @@ use crate::tensor::shape::checked_numel;
 use crate::tensor::{DType, Storage, Tensor};
 use crate::{bail, Result};
 
+/// Philox4x32-10 itself, shared with dropout's kernel.
+pub(crate) const PHILOX_CORE_WGSL: &str = include_str!("philox_core.wgsl");
 /// The Philox kernel with the integer Box-Muller of randn after it.
 const PHILOX_WGSL: &str = concat!(
+    include_str!("philox_core.wgsl"),
+    "\n",
     include_str!("philox.wgsl"),
     "\n",
     include_str!("normal.wgsl")
