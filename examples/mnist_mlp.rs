@@ -177,7 +177,7 @@ fn main() -> Result<(), BoxError> {
             // Summed on the device: no readback per step.
             total = {
                 let _g = ferrograd::autograd::no_grad();
-                total.add(&loss.detach())?
+                total.add(loss.detach())?
             };
             steps += 1;
         }
