@@ -22,7 +22,7 @@ use crate::{bail, Result};
 const SGD_WGSL: &str = include_str!("sgd.wgsl");
 const ADAM_WGSL: &str = include_str!("adam.wgsl");
 /// Invocations per workgroup (`@workgroup_size` in the kernels).
-const WORKGROUP: usize = 256;
+pub(super) const WORKGROUP: usize = 256;
 
 /// Mirrors `Params` in sgd.wgsl.
 #[repr(C)]
@@ -66,7 +66,7 @@ struct AdamParams {
 
 /// A float32 wgpu tensor's buffer and element offset, after checking that its `n`
 /// elements from the offset lie inside the buffer (the kernels index offset + i, i < n).
-fn operand(t: &Tensor, n: usize) -> Result<(&WgpuStorage, u32)> {
+pub(super) fn operand(t: &Tensor, n: usize) -> Result<(&WgpuStorage, u32)> {
     if t.dtype() != DType::F32 {
         bail!(
             DType,
@@ -83,7 +83,7 @@ fn operand(t: &Tensor, n: usize) -> Result<(&WgpuStorage, u32)> {
 
 /// The update kernels write their operands through separate bindings, which must not
 /// alias (WebGPU forbids a buffer bound writable twice in one dispatch).
-fn check_distinct(ts: &[&Tensor]) -> Result<()> {
+pub(super) fn check_distinct(ts: &[&Tensor]) -> Result<()> {
     for (i, a) in ts.iter().enumerate() {
         if ts[i + 1..].iter().any(|b| a.shares_storage(b)) {
             bail!(
@@ -97,7 +97,7 @@ fn check_distinct(ts: &[&Tensor]) -> Result<()> {
 
 /// The gradient as a buffer the kernel may read while it writes the parameter: a copy
 /// on the device when it shares the parameter's storage.
-fn readable_grad(grad: &Tensor, writes: &[&Tensor]) -> Result<Tensor> {
+pub(super) fn readable_grad(grad: &Tensor, writes: &[&Tensor]) -> Result<Tensor> {
     if writes.iter().any(|w| w.shares_storage(grad)) {
         grad.deep_copy()
     } else {
