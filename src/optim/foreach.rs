@@ -74,7 +74,10 @@ pub fn adam_step_many(items: &[AdamParam<'_>], c: &AdamConfig) -> Result<()> {
     super::wgpu_many::adam_many(&gpu, c)?;
     for it in items {
         let vmax = if c.amsgrad { it.max_exp_avg_sq } else { None };
-        for t in [it.param, it.exp_avg, it.exp_avg_sq].into_iter().chain(vmax) {
+        for t in [it.param, it.exp_avg, it.exp_avg_sq]
+            .into_iter()
+            .chain(vmax)
+        {
             t.mark_modified();
         }
     }

@@ -5,8 +5,8 @@
 //!   p -= lr * g
 
 use super::{
-    check_buffer, check_param, grad_like, ptr, sgd_step_many, zeros_like_param, Optimizer,
-    Real, SgdParam,
+    check_buffer, check_param, grad_like, ptr, sgd_step_many, zeros_like_param, Optimizer, Real,
+    SgdParam,
 };
 use crate::backend::Backend;
 use crate::device::cpu::{for_each_chunk, GRAIN};

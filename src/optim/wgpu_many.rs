@@ -194,10 +194,7 @@ fn launch_group(
             bufs.push(&t.storage().wgpu()?.buffer);
         }
     }
-    let groups: u64 = group
-        .iter()
-        .map(|p| p.n.div_ceil(WORKGROUP) as u64)
-        .sum();
+    let groups: u64 = group.iter().map(|p| p.n.div_ceil(WORKGROUP) as u64).sum();
     launch(ctx, pipeline, bytemuck::cast_slice(&words), &bufs, groups)
 }
 
@@ -214,7 +211,13 @@ fn prep(writes: &[&Tensor], grad: &Tensor, extra: [u32; 2], first: bool) -> Resu
         .iter()
         .map(|t| operand(t, n).map(|(_, o)| o))
         .collect::<Result<Vec<u32>>>()?;
-    Ok((n > 0).then_some(Prep { ts, offs, n, extra, first }))
+    Ok((n > 0).then_some(Prep {
+        ts,
+        offs,
+        n,
+        extra,
+        first,
+    }))
 }
 
 pub(super) fn adam_many(jobs: &[AdamJob<'_>], c: &AdamConfig) -> Result<()> {
@@ -253,13 +256,34 @@ pub(super) fn adam_many(jobs: &[AdamJob<'_>], c: &AdamConfig) -> Result<()> {
     let ctx = context()?;
     for r in split(&preps, group_size(true, ams)?) {
         let k = r.len();
-        let pipeline = ctx.pipeline(&format!("optim:adam_many:{k}:{ams}"), || {
-            let names = ["p", "g", "m", "v", "x"];
-            generate(k, ADAM_HEAD, ADAM_TEMPLATE, "//AMS", ams, &names, "u.t[$K].a.x")
-        }, &[])?;
+        let pipeline = ctx.pipeline(
+            &format!("optim:adam_many:{k}:{ams}"),
+            || {
+                let names = ["p", "g", "m", "v", "x"];
+                generate(
+                    k,
+                    ADAM_HEAD,
+                    ADAM_TEMPLATE,
+                    "//AMS",
+                    ams,
+                    &names,
+                    "u.t[$K].a.x",
+                )
+            },
+            &[],
+        )?;
         launch_group(ctx, &pipeline, head, &preps[r], |p| {
             let o = |i: usize| p.offs.get(i).copied().unwrap_or(0);
-            vec![p.n as u32, o(0), o(1), o(2), o(3), o(4), p.extra[0], p.extra[1]]
+            vec![
+                p.n as u32,
+                o(0),
+                o(1),
+                o(2),
+                o(3),
+                o(4),
+                p.extra[0],
+                p.extra[1],
+            ]
         })?;
     }
     Ok(())
@@ -295,10 +319,22 @@ pub(super) fn sgd_many(jobs: &[SgdJob<'_>], c: &SgdConfig) -> Result<()> {
             0,
             0,
         ];
-        let pipeline = ctx.pipeline(&format!("optim:sgd_many:{k}:{use_mom}"), || {
-            let names = ["p", "g", "buf"];
-            generate(k, SGD_HEAD, SGD_TEMPLATE, "//MOM", use_mom, &names, "u.t[$K].x")
-        }, &[])?;
+        let pipeline = ctx.pipeline(
+            &format!("optim:sgd_many:{k}:{use_mom}"),
+            || {
+                let names = ["p", "g", "buf"];
+                generate(
+                    k,
+                    SGD_HEAD,
+                    SGD_TEMPLATE,
+                    "//MOM",
+                    use_mom,
+                    &names,
+                    "u.t[$K].x",
+                )
+            },
+            &[],
+        )?;
         launch_group(ctx, &pipeline, head, &preps[r], |p| {
             let o = |i: usize| p.offs.get(i).copied().unwrap_or(0);
             vec![p.n as u32, o(0), o(1), o(2)]

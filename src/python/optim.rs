@@ -121,7 +121,11 @@ fn _sgd_step_many(
         weight_decay,
         nesterov,
     };
-    let (p, g, b) = (tensors(&params), tensors(&grads), opt_tensors(&momentum_buffers));
+    let (p, g, b) = (
+        tensors(&params),
+        tensors(&grads),
+        opt_tensors(&momentum_buffers),
+    );
     let work = p.iter().map(Tensor::numel).sum();
     run(py, work, move || {
         let items: Vec<SgdParam<'_>> = (0..n)
