@@ -4,7 +4,11 @@
 //!   denom = sqrt(v or max(v_max, v)) / sqrt(1 - beta2^t) + eps
 //!   p -= lr / (1 - beta1^t) * m / denom
 
-use super::{check_buffer, check_param, grad_like, ptr, zeros_like_param, Optimizer, Real};
+use super::{
+    adam_step_many, check_buffer, check_param, grad_like, ptr, zeros_like_param, AdamParam,
+    Optimizer, Real,
+};
+use crate::backend::Backend;
 use crate::device::cpu::{for_each_chunk, GRAIN};
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float, Result};
@@ -72,6 +76,26 @@ pub fn adam_step(
     step: u64,
     c: &AdamConfig,
 ) -> Result<()> {
+    let (backend, grad, vmax) = check(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, c)?;
+    backend.adam_step(param, &grad, exp_avg, exp_avg_sq, vmax, step, c)?;
+    for t in [param, exp_avg, exp_avg_sq].into_iter().chain(vmax) {
+        t.mark_modified();
+    }
+    Ok(())
+}
+
+/// The checks of one update (shared with `adam_step_many`): the parameter's backend,
+/// the gradient as a contiguous tensor like the parameter, and the max buffer that
+/// amsgrad uses (`None` without amsgrad).
+pub(super) fn check<'a>(
+    param: &Tensor,
+    grad: &Tensor,
+    exp_avg: &Tensor,
+    exp_avg_sq: &Tensor,
+    max_exp_avg_sq: Option<&'a Tensor>,
+    step: u64,
+    c: &AdamConfig,
+) -> Result<(&'static dyn Backend, Tensor, Option<&'a Tensor>)> {
     let backend = check_param(param)?;
     let grad = grad_like(grad, param)?;
     check_buffer("exp_avg", exp_avg, param)?;
@@ -90,11 +114,7 @@ pub fn adam_step(
     } else {
         None
     };
-    backend.adam_step(param, &grad, exp_avg, exp_avg_sq, vmax, step, c)?;
-    for t in [param, exp_avg, exp_avg_sq].into_iter().chain(vmax) {
-        t.mark_modified();
-    }
-    Ok(())
+    Ok((backend, grad, vmax))
 }
 
 /// The CPU update (operands checked by `adam_step`).
@@ -263,7 +283,8 @@ impl Optimizer for Adam {
         &self.params
     }
     fn step(&mut self) -> Result<()> {
-        for (p, st) in self.params.iter().zip(self.state.iter_mut()) {
+        let mut grads = Vec::new();
+        for (i, (p, st)) in self.params.iter().zip(self.state.iter_mut()).enumerate() {
             let Some(g) = p.grad() else { continue };
             if st.is_none() {
                 *st = Some(State {
@@ -278,9 +299,23 @@ impl Optimizer for Adam {
                 s.vmax = Some(zeros_like_param(p)?);
             }
             s.step += 1;
-            adam_step(p, &g, &s.m, &s.v, s.vmax.as_ref(), s.step, &self.config)?;
+            grads.push((i, g));
         }
-        Ok(())
+        let items: Vec<AdamParam<'_>> = grads
+            .iter()
+            .filter_map(|(i, g)| {
+                let s = self.state[*i].as_ref()?;
+                Some(AdamParam {
+                    param: &self.params[*i],
+                    grad: g,
+                    exp_avg: &s.m,
+                    exp_avg_sq: &s.v,
+                    max_exp_avg_sq: s.vmax.as_ref(),
+                    step: s.step,
+                })
+            })
+            .collect();
+        adam_step_many(&items, &self.config)
     }
 }
 

@@ -4,18 +4,25 @@
 //! fixed boundaries, so results do not depend on the thread count), writing the
 //! parameter and its state buffers in place with no temporaries. The parameter's
 //! storage version is bumped so autograd notices graphs that saved its old value.
-//! The per-parameter kernels [`sgd_step`] and [`adam_step`] are public: the Python
-//! optimizers (param groups, state_dict) drive them one parameter at a time.
+//! The per-parameter kernels [`sgd_step`] and [`adam_step`] are public, and so are
+//! [`sgd_step_many`] and [`adam_step_many`], which the optimizers (Rust and Python, one
+//! call per param group) use so that wgpu updates a group of tensors per dispatch.
 
 mod adam;
+mod foreach;
 mod sgd;
 #[cfg(feature = "wgpu")]
 mod wgpu;
+#[cfg(feature = "wgpu")]
+mod wgpu_many;
 #[cfg(all(test, feature = "wgpu"))]
 mod wgpu_tests;
 
 pub use adam::{adam_step, Adam, AdamConfig};
+pub use foreach::{adam_step_many, sgd_step_many, AdamParam, SgdParam};
 pub use sgd::{sgd_step, Sgd, SgdConfig};
+#[cfg(feature = "wgpu")]
+pub use wgpu_many::group_size as wgpu_group_size;
 
 use crate::tensor::{Element, Tensor};
 use crate::{bail, Device, Result};

@@ -4,7 +4,11 @@
 //!   g = g + momentum * buf (nesterov) | buf
 //!   p -= lr * g
 
-use super::{check_buffer, check_param, grad_like, ptr, zeros_like_param, Optimizer, Real};
+use super::{
+    check_buffer, check_param, grad_like, ptr, sgd_step_many, zeros_like_param, Optimizer, Real,
+    SgdParam,
+};
+use crate::backend::Backend;
 use crate::device::cpu::{for_each_chunk, GRAIN};
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float, Result};
@@ -59,6 +63,20 @@ pub fn sgd_step(
     c: &SgdConfig,
     first_step: bool,
 ) -> Result<()> {
+    let (backend, grad) = check(param, grad, buf, c)?;
+    backend.sgd_step(param, &grad, buf, c, first_step)?;
+    mark_modified(param, buf, c);
+    Ok(())
+}
+
+/// The checks of one update (shared with `sgd_step_many`): the parameter's backend and
+/// the gradient as a contiguous tensor like the parameter.
+pub(super) fn check(
+    param: &Tensor,
+    grad: &Tensor,
+    buf: Option<&Tensor>,
+    c: &SgdConfig,
+) -> Result<(&'static dyn Backend, Tensor)> {
     let backend = check_param(param)?;
     let grad = grad_like(grad, param)?;
     if c.momentum != 0.0 {
@@ -67,12 +85,15 @@ pub fn sgd_step(
             None => bail!(Value, "sgd_step: momentum != 0 needs a momentum buffer"),
         }
     }
-    backend.sgd_step(param, &grad, buf, c, first_step)?;
+    Ok((backend, grad))
+}
+
+/// Bumps the versions of what an update wrote.
+pub(super) fn mark_modified(param: &Tensor, buf: Option<&Tensor>, c: &SgdConfig) {
     param.mark_modified();
     if let (Some(b), true) = (buf, c.momentum != 0.0) {
         b.mark_modified();
     }
-    Ok(())
 }
 
 /// The CPU update (operands checked by `sgd_step`).
@@ -152,14 +173,24 @@ impl Optimizer for Sgd {
         &self.params
     }
     fn step(&mut self) -> Result<()> {
-        for (p, buf) in self.params.iter().zip(self.bufs.iter_mut()) {
+        let mut grads = Vec::new();
+        for (i, (p, buf)) in self.params.iter().zip(self.bufs.iter_mut()).enumerate() {
             let Some(g) = p.grad() else { continue };
             let first = buf.is_none();
             if self.config.momentum != 0.0 && buf.is_none() {
                 *buf = Some(zeros_like_param(p)?);
             }
-            sgd_step(p, &g, buf.as_ref(), &self.config, first)?;
+            grads.push((i, g, first));
         }
-        Ok(())
+        let items: Vec<SgdParam<'_>> = grads
+            .iter()
+            .map(|(i, g, first)| SgdParam {
+                param: &self.params[*i],
+                grad: g,
+                buf: self.bufs[*i].as_ref(),
+                first_step: *first,
+            })
+            .collect();
+        sgd_step_many(&items, &self.config)
     }
 }

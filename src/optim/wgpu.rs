@@ -1,12 +1,8 @@
-//! The wgpu side of the optimizer updates: one fused in-place kernel per update rule
-//! (sgd.wgsl, adam.wgsl), one dispatch per parameter tensor. All dispatches of a step go
-//! into the stream's current command buffer, so a whole `step()` is one submit at most.
-//!
-//! Why not one dispatch for all parameters: the parameters live in separate buffers, and
-//! a dispatch can bind only a handful of storage buffers (8 per stage by default), so
-//! grouping them would mean a flat parameter arena that every tensor views into, which
-//! the tensor layer does not have. A dispatch per tensor costs a bind group each, with no
-//! host round trip and no readback.
+//! The wgpu side of the per-tensor optimizer updates (`adam_step`, `sgd_step`): one fused
+//! in-place kernel per update rule (sgd.wgsl, adam.wgsl), one dispatch per parameter
+//! tensor. The optimizers use the grouped path instead (wgpu_many.rs: one dispatch per
+//! group of tensors, the same arithmetic); this one serves single-tensor calls and is the
+//! grouped kernels' bitwise reference. The operand checks below are shared by both.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -22,7 +18,7 @@ use crate::{bail, Result};
 const SGD_WGSL: &str = include_str!("sgd.wgsl");
 const ADAM_WGSL: &str = include_str!("adam.wgsl");
 /// Invocations per workgroup (`@workgroup_size` in the kernels).
-const WORKGROUP: usize = 256;
+pub(super) const WORKGROUP: usize = 256;
 
 /// Mirrors `Params` in sgd.wgsl.
 #[repr(C)]
@@ -66,7 +62,7 @@ struct AdamParams {
 
 /// A float32 wgpu tensor's buffer and element offset, after checking that its `n`
 /// elements from the offset lie inside the buffer (the kernels index offset + i, i < n).
-fn operand(t: &Tensor, n: usize) -> Result<(&WgpuStorage, u32)> {
+pub(super) fn operand(t: &Tensor, n: usize) -> Result<(&WgpuStorage, u32)> {
     if t.dtype() != DType::F32 {
         bail!(
             DType,
@@ -76,14 +72,17 @@ fn operand(t: &Tensor, n: usize) -> Result<(&WgpuStorage, u32)> {
     }
     let s = t.storage().wgpu()?;
     if !t.is_contiguous() || t.offset() + n > s.len() {
-        bail!(Runtime, "optimizer operand does not cover its buffer contiguously")
+        bail!(
+            Runtime,
+            "optimizer operand does not cover its buffer contiguously"
+        )
     }
     Ok((s, to_u32(t.offset())?))
 }
 
 /// The update kernels write their operands through separate bindings, which must not
 /// alias (WebGPU forbids a buffer bound writable twice in one dispatch).
-fn check_distinct(ts: &[&Tensor]) -> Result<()> {
+pub(super) fn check_distinct(ts: &[&Tensor]) -> Result<()> {
     for (i, a) in ts.iter().enumerate() {
         if ts[i + 1..].iter().any(|b| a.shares_storage(b)) {
             bail!(
@@ -97,7 +96,7 @@ fn check_distinct(ts: &[&Tensor]) -> Result<()> {
 
 /// The gradient as a buffer the kernel may read while it writes the parameter: a copy
 /// on the device when it shares the parameter's storage.
-fn readable_grad(grad: &Tensor, writes: &[&Tensor]) -> Result<Tensor> {
+pub(super) fn readable_grad(grad: &Tensor, writes: &[&Tensor]) -> Result<Tensor> {
     if writes.iter().any(|w| w.shares_storage(grad)) {
         grad.deep_copy()
     } else {
@@ -227,11 +226,7 @@ impl OptimKernels for Wgpu {
             _pad1: [0; 3],
         };
         let ctx = context()?;
-        let pipeline = ctx.pipeline(
-            "optim:adam",
-            || format!("{PRELUDE}{ADAM_WGSL}"),
-            &[],
-        )?;
+        let pipeline = ctx.pipeline("optim:adam", || format!("{PRELUDE}{ADAM_WGSL}"), &[])?;
         let bufs = [&ps.buffer, &gs.buffer, &ms.buffer, &vs.buffer, &xs.buffer];
         launch(ctx, &pipeline, bytemuck::bytes_of(&u), &bufs, groups(n))
     }

@@ -33,6 +33,8 @@ class Adam(Optimizer):
         loss = self._closure(closure)
         for g in self.param_groups:
             b1, b2 = g["betas"]
+            amsgrad = bool(g["amsgrad"])
+            ps, grads, ms, vs, xs, steps = [], [], [], [], [], []
             for p in g["params"]:
                 grad = p.grad
                 if grad is None:
@@ -46,15 +48,21 @@ class Adam(Optimizer):
                     dev = p.device
                     state["exp_avg"] = _core.zeros(p.shape, dtype=p.dtype, device=dev)
                     state["exp_avg_sq"] = _core.zeros(p.shape, dtype=p.dtype, device=dev)
-                    if g["amsgrad"]:
+                    if amsgrad:
                         state["max_exp_avg_sq"] = _core.zeros(p.shape, dtype=p.dtype,
                                                               device=dev)
                 state["step"] += 1
-                _core._adam_step(p, grad, state["exp_avg"], state["exp_avg_sq"],
-                                 state.get("max_exp_avg_sq") if g["amsgrad"] else None,
-                                 int(state["step"].item()), float(g["lr"]), float(b1), float(b2),
-                                 float(g["eps"]), float(g["weight_decay"]), bool(g["amsgrad"]),
-                                 self._decoupled)
+                ps.append(p)
+                grads.append(grad)
+                ms.append(state["exp_avg"])
+                vs.append(state["exp_avg_sq"])
+                xs.append(state.get("max_exp_avg_sq") if amsgrad else None)
+                steps.append(int(state["step"].item()))
+            # One call per group: on wgpu it updates several tensors per dispatch.
+            if ps:
+                _core._adam_step_many(ps, grads, ms, vs, xs, steps, float(g["lr"]), float(b1),
+                                      float(b2), float(g["eps"]), float(g["weight_decay"]),
+                                      amsgrad, self._decoupled)
         return loss
 
 

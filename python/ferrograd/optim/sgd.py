@@ -28,6 +28,7 @@ class SGD(Optimizer):
         loss = self._closure(closure)
         for g in self.param_groups:
             momentum = g["momentum"]
+            ps, grads, bufs, firsts = [], [], [], []
             for p in g["params"]:
                 grad = p.grad
                 if grad is None:
@@ -38,7 +39,13 @@ class SGD(Optimizer):
                 if momentum != 0 and buf is None:
                     buf = _core.zeros(p.shape, dtype=p.dtype, device=p.device)
                 state["momentum_buffer"] = buf if momentum != 0 else None
-                _core._sgd_step(p, grad, buf if momentum != 0 else None, float(g["lr"]),
-                                float(momentum), float(g["dampening"]),
-                                float(g["weight_decay"]), bool(g["nesterov"]), first)
+                ps.append(p)
+                grads.append(grad)
+                bufs.append(buf if momentum != 0 else None)
+                firsts.append(first)
+            # One call per group: on wgpu it updates several tensors per dispatch.
+            if ps:
+                _core._sgd_step_many(ps, grads, bufs, firsts, float(g["lr"]), float(momentum),
+                                     float(g["dampening"]), float(g["weight_decay"]),
+                                     bool(g["nesterov"]))
         return loss
