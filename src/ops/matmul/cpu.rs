@@ -43,7 +43,13 @@ fn preferred_rhs_layout() -> RhsLayout {
 }
 
 impl MatmulKernels for Cpu {
-    fn linear(&self, _: &Tensor, _: &Tensor, _: Option<&Tensor>, _: bool) -> Result<Option<Tensor>> {
+    fn linear(
+        &self,
+        _: &Tensor,
+        _: &Tensor,
+        _: Option<&Tensor>,
+        _: bool,
+    ) -> Result<Option<Tensor>> {
         Ok(None)
     }
     fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {

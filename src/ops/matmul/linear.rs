@@ -39,7 +39,10 @@ fn fused(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, relu: bool) -> Result<Op
         return Ok(None);
     }
     let all: Vec<&Tensor> = [x, w].into_iter().chain(bias).collect();
-    if all.iter().any(|t| t.device() != x.device() || t.dtype() != x.dtype()) {
+    if all
+        .iter()
+        .any(|t| t.device() != x.device() || t.dtype() != x.dtype())
+    {
         return Ok(None);
     }
     let backend = crate::backend::for_tensors("linear", &all)?;

@@ -213,7 +213,10 @@ pub(super) fn gemm(
     }
     if let Some((bias, off)) = epi.bias {
         if off.checked_add(n).is_none_or(|e| e > bias.len()) {
-            bail!(Runtime, "linear bias of {n} elements reaches outside its buffer")
+            bail!(
+                Runtime,
+                "linear bias of {n} elements reaches outside its buffer"
+            )
         }
     }
     let out = WgpuStorage::uninit(batch * m * n)?;

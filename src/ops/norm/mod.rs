@@ -73,7 +73,10 @@ pub enum Kind {
     /// GroupNorm: rows of (sample, group), affine per channel.
     Group(group_norm::Geo),
     /// BatchNorm: statistics per channel, batch ones in `training`, running otherwise.
-    Batch { geo: batch_norm::Geo, training: bool },
+    Batch {
+        geo: batch_norm::Geo,
+        training: bool,
+    },
 }
 
 /// BatchNorm's statistics: from the batch in training (then the running ones, when
