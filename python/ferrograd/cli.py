@@ -4,6 +4,7 @@
     ferrograd train --norm batch --optimizer sgd --lr 0.05 --schedule cosine
     ferrograd train --data-dir ~/data/mnist --epochs 10 --mixup 0.2
     ferrograd train --device wgpu          # the same, trained on the GPU
+    ferrograd train --model resnet --crop 2   # a small ResNet with BatchNorm, shifted crops
     ferrograd evaluate runs/mlp            # test accuracy of a saved run
 
 ``train`` prints each epoch's train and validation loss/accuracy and writes into the
@@ -54,6 +55,13 @@ def _probability(text):
     return value
 
 
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def _non_negative(text):
     value = float(text)
     if not value >= 0.0:
@@ -69,20 +77,28 @@ def _positive_float(text):
 
 
 def build_parser():
-    from .models import INITS, NORMS
+    from .models import INITS, MODELS, NORMS
 
     parser = argparse.ArgumentParser(prog="ferrograd", description="Train and evaluate "
-                                     "MLP classifiers on MNIST with ferrograd.")
+                                     "MLP, CNN and ResNet classifiers on MNIST with ferrograd.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train an MLP classifier",
+    t = sub.add_parser("train", help="train a classifier (MLP, CNN or ResNet)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("--data-dir", help="directory with the MNIST IDX files (default: the "
                    "subset embedded in ferrograd)")
     t.add_argument("--run-dir", help="output directory (default: runs/<date-time>)")
-    t.add_argument("--depth", type=_positive_int, default=2, help="hidden layers")
-    t.add_argument("--width", type=_positive_int, default=256, help="units per hidden layer")
-    t.add_argument("--norm", choices=NORMS, default="layer")
+    t.add_argument("--model", choices=MODELS, default="mlp",
+                   help="mlp: Linear layers; cnn: LeNet-style; resnet: a small ResNet")
+    t.add_argument("--depth", type=_positive_int, default=2, help="MLP hidden layers")
+    t.add_argument("--width", type=_positive_int, default=256, help="units per MLP hidden layer")
+    t.add_argument("--channels", type=_positive_int, default=16,
+                   help="ResNet channels in the first stage (doubled in each of the next two)")
+    t.add_argument("--blocks", type=_positive_int, default=1,
+                   help="ResNet BasicBlocks per stage (three stages)")
+    t.add_argument("--norm", choices=NORMS, default=None,
+                   help="normalization layers (default: layer for the MLP, batch for cnn "
+                   "and resnet, which take batch, group or none)")
     t.add_argument("--norm-position", choices=("pre", "post"), default="post")
     t.add_argument("--dropout", type=_probability, default=0.1, metavar="P")
     t.add_argument("--init", choices=INITS, default="kaiming")
@@ -103,6 +119,8 @@ def build_parser():
                    "too, each batch uses one of the two at random")
     t.add_argument("--augment", action="store_true",
                    help="random rotations (10 degrees) and shifts (10%%) of the images")
+    t.add_argument("--crop", type=_non_negative_int, default=0, metavar="PAD",
+                   help="random 28x28 crops of the images padded by PAD pixels (0: off)")
     t.add_argument("--early-stopping", type=_positive_int, default=None, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a better validation loss")
     t.add_argument("--epochs", type=_positive_int, default=8)
@@ -197,8 +215,14 @@ def _split(train, seed, fraction=0.1):
 
 
 def _model(cfg):
-    from .models import build_mlp
+    from .models import build_cnn, build_mlp, build_resnet
 
+    kind = cfg.get("model") or "mlp"
+    if kind == "cnn":
+        return build_cnn(NUM_CLASSES, norm=cfg["norm"], dropout=cfg["dropout"])
+    if kind == "resnet":
+        return build_resnet(NUM_CLASSES, norm=cfg["norm"], width=cfg.get("channels") or 16,
+                            blocks=(cfg.get("blocks") or 1,) * 3)
     return build_mlp(IN_FEATURES, NUM_CLASSES, depth=cfg["depth"], width=cfg["width"],
                      norm=cfg["norm"], norm_position=cfg["norm_position"],
                      dropout=cfg["dropout"], init=cfg["init"], init_scale=cfg["init_scale"])
@@ -259,12 +283,12 @@ def _loss_fn(label_smoothing):
 def train(args):
     import ferrograd as fg
     from .data import DataLoader
-    from .data.transforms import RandomAffine
     from .train import EarlyStopping, evaluate, fit
 
     cfg = {k: v for k, v in vars(args).items() if k not in ("command", "no_progress")}
     if cfg["lr"] is None:
         cfg["lr"] = 0.05 if cfg["optimizer"] == "sgd" else 1e-3
+    _resolve_norm(cfg)
     if not 0 <= cfg["seed"] < 2**64:  # fg.manual_seed's range; NumPy takes no negatives
         raise CliError(f"--seed must be an integer in [0, 2**64), got {cfg['seed']}")
     if cfg["norm"] == "batch" and cfg["batch_size"] == 1:
@@ -282,7 +306,7 @@ def train(args):
     device = _open_device(cfg["device"])
     fg.manual_seed(cfg["seed"])
 
-    augment = RandomAffine(10, (0.1, 0.1), seed=cfg["seed"]) if cfg["augment"] else None
+    augment = _augmentation(cfg)
     train_set, test_set = _datasets(cfg["data_dir"], cfg["limit"], augment)
     train_set, val_set = _split(train_set, cfg["seed"])
     if augment is not None:  # validation images are not augmented
@@ -314,13 +338,38 @@ def train(args):
     with _writing(history_path):
         history.to_json(history_path)
     with _writing(curves_path):
-        history.plot(curves_path, title=f"MLP, norm={cfg['norm']}")
+        history.plot(curves_path, title=f"{cfg['model'].upper()}, norm={cfg['norm']}")
     model.load_state_dict(fg.load(checkpoint))
     test_loss, test_acc = evaluate(model, test_loader, _loss_fn(0.0))
     print(f"test loss {test_loss:.4f} accuracy {test_acc:.4f} ({len(test_set)} images, "
           f"best checkpoint)")
     print(f"wrote {run_dir}/: config.json history.json curves.png model.safetensors")
     return 0
+
+
+def _resolve_norm(cfg):
+    """The --norm default depends on the model; the conv models take only the norms
+    that act on feature maps."""
+    from .models import CONV_NORMS
+
+    if cfg["norm"] is None:
+        cfg["norm"] = "layer" if cfg["model"] == "mlp" else "batch"
+    if cfg["model"] != "mlp" and cfg["norm"] not in CONV_NORMS:
+        raise CliError(f"--norm {cfg['norm']} is for the MLP; --model {cfg['model']} takes "
+                       f"{', '.join(CONV_NORMS)}")
+
+
+def _augmentation(cfg):
+    from .data.transforms import Compose, RandomAffine, RandomCrop
+
+    steps = []
+    if cfg["crop"]:
+        steps.append(RandomCrop(28, padding=cfg["crop"], seed=cfg["seed"] + 4))
+    if cfg["augment"]:
+        steps.append(RandomAffine(10, (0.1, 0.1), seed=cfg["seed"]))
+    if not steps:
+        return None
+    return steps[0] if len(steps) == 1 else Compose(steps)
 
 
 def _device_name(device):
@@ -377,7 +426,7 @@ def _is_number(v):
 
 
 def _config_schema():
-    from .models import INITS, NORMS
+    from .models import INITS, MODELS, NORMS
 
     def one_of(choices):
         return (lambda v: v in choices), "one of " + ", ".join(map(repr, choices))
@@ -391,6 +440,10 @@ def _config_schema():
         "dropout": (True, lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
         "init": (True, *one_of(INITS)),
         "init_scale": (True, lambda v: _is_number(v) and v > 0, "a number > 0"),
+        "model": (False, lambda v: v is None or v in MODELS,
+                  "one of " + ", ".join(map(repr, MODELS)) + " or null"),
+        "channels": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
+        "blocks": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
         "data_dir": (False, lambda v: v is None or isinstance(v, str), "a path or null"),
         "limit": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
         "device": (False, lambda v: v is None or v in DEVICES,
