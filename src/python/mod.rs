@@ -2,6 +2,7 @@
 //! mapping and wrapping live here; all the math is in the crate.
 
 mod convert;
+mod custom_function;
 mod dtype;
 mod errors;
 mod functions;
@@ -68,5 +69,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nn_ops::register(m)?;
     losses::register(m)?;
     optim::register(m)?;
+    custom_function::register(m)?;
     Ok(())
 }
