@@ -154,3 +154,29 @@ def test_sync_batchnorm_single_process_is_batchnorm():
         sync(fg.ones((2, 4), dtype=fg.float64))
     with pytest.raises(ValueError, match="process_group=None"):
         fg.nn.SyncBatchNorm(3, process_group="group")
+
+
+def test_cli_train_distributed_with_sync_bn(mpi_ok, tmp_path):
+    run_dir = tmp_path / "run"
+    r = _launch([sys.executable, "-m", "ferrograd", "train", "--distributed", "--sync-bn",
+                 "--norm", "batch", "--epochs", "1", "--limit", "600", "--batch-size", "32",
+                 "--threads", "1", "--no-progress", "--run-dir", str(run_dir)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Only rank 0 prints (each line once) and writes the run directory.
+    assert r.stdout.count("effective batch size 64, SyncBatchNorm") == 1, r.stdout
+    assert r.stdout.count("epoch 1/1: train loss") == 1, r.stdout
+    assert "test loss" in r.stdout
+    for name in ("config.json", "history.json", "model.safetensors"):
+        assert (run_dir / name).exists(), name
+    # The checkpoint is the plain model's (no DDP "module." prefix): evaluate loads it.
+    state = fg.load(str(run_dir / "model.safetensors"))
+    assert not any(k.startswith("module.") for k in state)
+    assert any("running_mean" in k for k in state)
+
+
+def test_cli_error_on_one_rank_aborts_the_job(mpi_ok, tmp_path):
+    r = _launch([sys.executable, "-m", "ferrograd", "train", "--distributed",
+                 "--data-dir", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "run")],
+                timeout=30)
+    assert r.returncode != 0
+    assert "ferrograd: error: MNIST directory" in r.stderr
