@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-YIELD = False  # --yield-when-idle
+SPIN = False  # --spin
 
 
 def _python():
@@ -109,10 +109,10 @@ def run(ranks, threads, batch, steps, big=False):
     if ranks > 1:
         cmd = [_mpiexec(), "--allow-run-as-root", "--oversubscribe", "-n", str(ranks)] + cmd
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-    if YIELD:
-        # Waiting ranks sleep-poll instead of spinning: on an oversubscribed or busy
-        # machine a spinning rank takes the core its partner needs.
-        env["OMPI_MCA_mpi_yield_when_idle"] = "1"
+    if SPIN:
+        # Open MPI's own default (fg.distributed.init() makes waiting ranks yield unless
+        # told otherwise): waiting ranks spin, taking the core a busy partner needs.
+        env["OMPI_MCA_mpi_yield_when_idle"] = "0"
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     if r.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
@@ -129,13 +129,13 @@ def main():
     p.add_argument("--big", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--warmup", type=int, default=5, help=argparse.SUPPRESS)
     p.add_argument("--steps", type=int, default=60, help="timed steps per configuration")
-    p.add_argument("--yield-when-idle", action="store_true",
-                   help="run the MPI jobs with OMPI_MCA_mpi_yield_when_idle=1")
+    p.add_argument("--spin", action="store_true",
+                   help="run the MPI jobs with OMPI_MCA_mpi_yield_when_idle=0 (spinning waits)")
     args = p.parse_args()
     if args.worker:
         return worker(args)
-    global YIELD
-    YIELD = args.yield_when_idle
+    global SPIN
+    SPIN = args.spin
 
     rows = []
     one = run(1, 2, 128, args.steps)

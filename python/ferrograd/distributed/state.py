@@ -45,6 +45,12 @@ def init():
             "fg.distributed.init(): this process was not started by an MPI launcher; run it as "
             "`mpiexec -n <ranks> python script.py` (or `mpiexec -n <ranks> ferrograd train --distributed`)"
         )
+    # Open MPI's waiting ranks spin by default. When ranks share cores (a laptop, an
+    # oversubscribed node, a busy machine) the spinning rank takes the core its partner
+    # needs to reach the collective; yielding costs little when the core is otherwise
+    # idle. On a busy 2-core machine it cut the all-reduce time 2-7x (docs/distributed.md).
+    # Only a default: `mpiexec --mca mpi_yield_when_idle 0` (or the variable) overrides.
+    os.environ.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
     from mpi4py import MPI
 
     _COMM = MPI.COMM_WORLD

@@ -8,7 +8,8 @@ process on the concatenated batch (float64), every rank computing that reference
 3. An MLP with BatchNorm1d converted to SyncBatchNorm under DDP vs plain BatchNorm on
    the whole batch: parameters and running statistics after 5 steps.
 4. Errors: mismatched model shapes are refused at wrap time (ValueError on every rank);
-   an unused parameter is reported at the next forward (RuntimeError).
+   two forwards before one backward, and an unused parameter (at the next forward), are
+   RuntimeErrors.
 Prints OK on rank 0; a failure raises and the abort hook ends the job non-zero."""
 
 import numpy as np
@@ -112,6 +113,15 @@ def errors():
 
         def forward(self, x):
             return self.a(x)
+
+    model = DDP(fg.nn.Linear(3, 2))
+    twice = model(fg.ones((2, 3))) + model(fg.ones((2, 3)))  # two forwards, one backward
+    try:
+        twice.sum().backward()
+    except RuntimeError as e:
+        assert "second gradient in one backward" in str(e), e
+    else:
+        raise AssertionError("two forwards before one backward were not refused")
 
     model = DDP(TwoHeads())
     model(fg.ones((2, 3))).sum().backward()

@@ -162,6 +162,12 @@ class DistributedDataParallel(Module):
         """Called by the engine with parameter ``index``'s gradient for this pass."""
         bucket, slot = self._where[index]
         param = self._params[index]
+        if slot in bucket.ready:
+            raise RuntimeError(
+                "DistributedDataParallel: a parameter received a second gradient in one backward "
+                "pass; run backward after each forward (accumulate over several forwards with "
+                "no_sync() for all but the last)"
+            )
         view = bucket.slot(slot)
         local = grad
         if param.grad is not None:
