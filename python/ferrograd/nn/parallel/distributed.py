@@ -175,8 +175,10 @@ class DistributedDataParallel(Module):
             # clear .grad, so the engine stores the averaged view rather than adding.
             local = param.grad + grad
             param.grad = None
-        a, b = int(bucket.offsets[slot]), int(bucket.offsets[slot + 1])
-        bucket.array[a:b] = np.asarray(local.to("cpu") if local.device.type != "cpu" else local).reshape(-1)
+        # ferrograd's copy kernel, not NumPy: weight gradients of a matmul are often
+        # transposed views, and a strided gather is what that kernel is built for.
+        with _no_grad():
+            view[...] = local
         bucket.ready.add(slot)
         if len(bucket.ready) == len(bucket.params):
             from ... import distributed as dist
