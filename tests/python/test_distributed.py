@@ -78,15 +78,19 @@ def test_distributed_sampler_shards(mpi_ok):
 
 
 def test_collectives(mpi_ok):
-    _run_check("collectives_check.py", "OK collectives")
+    # The script also checks GPU tensors (staged through host memory) when it can.
+    expect = "(wgpu too)" if fg._core.wgpu_is_available() else "OK collectives"
+    _run_check("collectives_check.py", expect)
 
 
-def test_failing_rank_aborts_the_job_quickly(mpi_ok):
+@pytest.mark.parametrize("how", ["hook", "context"])
+def test_failing_rank_aborts_the_job_quickly(mpi_ok, how):
     start = time.monotonic()
-    r = _launch([sys.executable, str(MPI_DIR / "rank_failure.py")], timeout=30)
+    r = _launch([sys.executable, str(MPI_DIR / "rank_failure.py"), how], timeout=30)
     elapsed = time.monotonic() - start
     assert r.returncode != 0
-    assert "rank 1 failed on purpose" in r.stderr
+    assert "[rank 1] aborting the MPI job" in r.stderr
+    assert "ValueError: rank 1 failed on purpose" in r.stderr
     assert "unreachable" not in r.stdout
     assert elapsed < 30
 

@@ -1,6 +1,7 @@
 """Run by test_distributed.py under `mpiexec -n 2`: fg.distributed's collectives on
 contiguous tensors (MPI works on the tensor's own memory) and strided views (staged),
-every ReduceOp, broadcast from each root, all_gather, and argument errors. Prints OK on
+every ReduceOp, broadcast from each root, all_gather, argument errors, and GPU
+tensors (staged through host memory) when a wgpu adapter exists. Prints OK on
 rank 0; a failure raises and the abort hook ends the job non-zero."""
 
 import numpy as np
@@ -62,6 +63,17 @@ for call, exc, text in (
         assert text in str(e), e
     else:
         raise AssertionError(f"no {exc.__name__} for {text}")
+# GPU tensors go through one staging copy each way (when a wgpu adapter exists).
+gpu = fg._core.wgpu_is_available()
+if gpu:
+    g = fg.tensor(vals[rank].astype(np.float32)).to("wgpu")
+    dist.all_reduce(g, dist.ReduceOp.AVG)
+    assert g.device.type == "wgpu"
+    np.testing.assert_allclose(g.to("cpu").numpy(), sum(vals) / world, rtol=1e-6)
+    gb = fg.tensor(np.full(3, float(rank), dtype=np.float32)).to("wgpu")
+    dist.broadcast(gb, src=1)
+    assert gb.to("cpu").tolist() == [1.0] * 3
+
 dist.barrier()
 if rank == 0:
-    print("OK collectives")
+    print("OK collectives" + (" (wgpu too)" if gpu else " (no wgpu adapter: CPU only)"))
