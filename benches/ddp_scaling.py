@@ -95,7 +95,8 @@ def worker(args):
             reduce_times.append(time.perf_counter() - t0)
         result["allreduce_s"] = float(np.median(reduce_times))
         result["buckets"] = len(model._buckets)
-        result["grad_mb"] = sum(b.array.nbytes for b in model._buckets) / 2**20
+        result["grad_mb"] = sum(b.flat.numel() * b.flat.element_size()
+                                for b in model._buckets) / 2**20
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
 

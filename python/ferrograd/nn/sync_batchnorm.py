@@ -26,7 +26,6 @@ import numpy as np
 
 from .. import _core
 from ..autograd_function import Function
-from . import functional as F
 from .normalization import _BatchNorm
 
 __all__ = ["SyncBatchNorm"]

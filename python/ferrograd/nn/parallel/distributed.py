@@ -48,9 +48,8 @@ class _Bucket:
         self.params = params
         sizes = [p.numel() for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        # Contiguous CPU memory: MPI reduces it in place, without a copy.
         self.flat = _core.zeros((int(self.offsets[-1]),), dtype=dtype)
-        # The bucket's memory as NumPy sees it: what MPI reduces in place.
-        self.array = np.asarray(self.flat)
         self.ready = set()  # slots whose gradient arrived in this pass
 
     def slot(self, i):
@@ -99,7 +98,7 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.require_backward_grad_sync = True
-        object.__setattr__(self, "_dist", dist)
+        self._dist = dist
         for name, p in module.named_parameters():
             if p.device.type != "cpu":
                 raise NotImplementedError(
@@ -133,9 +132,8 @@ class DistributedDataParallel(Module):
         trainable = [p for p in self.module.parameters() if p.requires_grad]
         self._params = trainable
         self._buckets = []
-        self._where = []  # parameter index -> (bucket, slot)
         order = list(reversed(range(len(trainable))))
-        where = {}
+        where = {}  # parameter index -> (bucket, slot)
         group, size, dtype = [], 0, None
         for i in order:
             p = trainable[i]
