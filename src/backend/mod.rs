@@ -11,6 +11,7 @@
 //! why tensors carry no backend type parameter).
 
 use crate::device::Device;
+use crate::ops::conv::ConvKernels;
 use crate::ops::copy::CopyKernels;
 use crate::ops::cross_entropy::CrossEntropyKernels;
 use crate::ops::dropout::DropoutKernels;
@@ -38,6 +39,7 @@ pub trait Backend:
     + OptimKernels
     + DropoutKernels
     + CrossEntropyKernels
+    + ConvKernels
     + Sync
 {
     fn device(&self) -> Device;

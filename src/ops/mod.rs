@@ -2,6 +2,7 @@
 
 #[macro_use]
 pub(crate) mod simd;
+pub mod conv;
 pub mod copy;
 pub mod cross_entropy;
 pub mod dropout;

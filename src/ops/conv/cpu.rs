@@ -1,0 +1,494 @@
+//! The CPU convolution: per sample and group, the input is unfolded (im2col) into a
+//! (cg*kh*kw, oh*ow) buffer the size of one sample's patches, which the `gemm` crate
+//! multiplies with the weight. Samples run in parallel, one buffer per task, so the
+//! unfolded input never exists for the whole batch. A 1x1, stride-1, unpadded
+//! convolution skips the unfolding: the input already is that matrix.
+//!
+//! The weight gradient sums over samples: each of at most WEIGHT_GRAD_PARTS consecutive
+//! runs of samples accumulates its own partial sum (in sample order), and the partials
+//! are added in run order. The runs depend on the batch size only, so the result is the
+//! same on any thread count.
+
+use super::{ConvKernels, ConvShape, PoolShape, Window};
+use crate::backend::Cpu;
+use crate::device::cpu::{for_each_chunk, install, map_chunks, num_threads, SendPtr};
+use crate::ops::util::{slice, slice_mut};
+use crate::tensor::{DType, Element, Tensor};
+use crate::{bail, Result};
+use std::ops::AddAssign;
+
+/// Partial sums of the weight gradient (see the module docs).
+const WEIGHT_GRAD_PARTS: usize = 8;
+
+/// The float element types the CPU convolution runs on.
+trait Float: Element + AddAssign {}
+impl Float for f32 {}
+impl Float for f64 {}
+
+impl ConvKernels for Cpu {
+    fn conv2d(&self, x: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
+        match x.dtype() {
+            DType::F32 => forward::<f32>(x, w, s),
+            _ => forward::<f64>(x, w, s),
+        }
+    }
+    fn conv2d_input_grad(&self, gy: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
+        match gy.dtype() {
+            DType::F32 => input_grad::<f32>(gy, w, s),
+            _ => input_grad::<f64>(gy, w, s),
+        }
+    }
+    fn conv2d_weight_grad(&self, x: &Tensor, gy: &Tensor, s: &ConvShape) -> Result<Tensor> {
+        match x.dtype() {
+            DType::F32 => weight_grad::<f32>(x, gy, s),
+            _ => weight_grad::<f64>(x, gy, s),
+        }
+    }
+    fn max_pool2d(&self, x: &Tensor, s: &PoolShape) -> Result<(Tensor, Tensor)> {
+        match x.dtype() {
+            DType::F32 => max_pool::<f32>(x, s),
+            _ => max_pool::<f64>(x, s),
+        }
+    }
+    fn max_pool2d_backward(&self, gy: &Tensor, idx: &Tensor, s: &PoolShape) -> Result<Tensor> {
+        match gy.dtype() {
+            DType::F32 => max_pool_backward::<f32>(gy, idx, s),
+            _ => max_pool_backward::<f64>(gy, idx, s),
+        }
+    }
+}
+
+/// A 1x1 kernel with stride 1 and no padding reads the input as the patch matrix.
+fn pointwise(s: &ConvShape) -> bool {
+    let w = &s.win;
+    w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && w.ph == 0 && w.pw == 0
+}
+
+/// The outputs o in 0..outs whose input position o * stride + off - pad lies in 0..len.
+fn valid_range(len: usize, outs: usize, stride: usize, off: usize, pad: usize) -> (usize, usize) {
+    let lo = if pad > off {
+        (pad - off).div_ceil(stride)
+    } else {
+        0
+    };
+    let hi = if len + pad > off {
+        (len + pad - off).div_ceil(stride)
+    } else {
+        0
+    };
+    let lo = lo.min(outs);
+    (lo, hi.clamp(lo, outs))
+}
+
+/// Calls `f(row, oy, iy_or_none, ox_range, ix_of_first)` for every patch row and output
+/// row of one group's cg channels: the walk im2col and col2im share.
+fn for_each_patch_row(
+    s: &ConvShape,
+    mut f: impl FnMut(usize, usize, usize, Option<usize>, (usize, usize), usize),
+) {
+    let Window {
+        kh,
+        kw,
+        sh,
+        sw,
+        ph,
+        pw,
+        dh,
+        dw,
+    } = s.win;
+    for ci in 0..s.cg() {
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = (ci * kh + i) * kw + j;
+                let (lo, hi) = valid_range(s.w, s.ow, sw, j * dw, pw);
+                // the input column of output column lo
+                let ix0 = (lo * sw + j * dw).saturating_sub(pw);
+                for oy in 0..s.oh {
+                    let iy = (oy * sh + i * dh).checked_sub(ph).filter(|&y| y < s.h);
+                    f(ci, row, oy, iy, (lo, hi), ix0);
+                }
+            }
+        }
+    }
+}
+
+/// Unfolds one sample's group `x` (cg, h, w) into `cols` (cg*kh*kw, oh*ow).
+fn im2col<T: Float>(x: &[T], cols: &mut [T], s: &ConvShape) {
+    let (l, ow, sw) = (s.oh * s.ow, s.ow, s.win.sw);
+    for_each_patch_row(s, |ci, row, oy, iy, (lo, hi), ix0| {
+        let out = &mut cols[row * l + oy * ow..][..ow];
+        let Some(iy) = iy else {
+            out.fill(T::zero());
+            return;
+        };
+        let src = &x[(ci * s.h + iy) * s.w..][..s.w];
+        out[..lo].fill(T::zero());
+        out[hi..].fill(T::zero());
+        if sw == 1 {
+            out[lo..hi].copy_from_slice(&src[ix0..ix0 + (hi - lo)]);
+        } else {
+            for (k, o) in out[lo..hi].iter_mut().enumerate() {
+                *o = src[ix0 + k * sw];
+            }
+        }
+    });
+}
+
+/// Adds `cols` (cg*kh*kw, oh*ow) back onto one sample's group `x` (cg, h, w): the
+/// transpose of `im2col`.
+fn col2im<T: Float>(cols: &[T], x: &mut [T], s: &ConvShape) {
+    let (l, ow, sw) = (s.oh * s.ow, s.ow, s.win.sw);
+    for_each_patch_row(s, |ci, row, oy, iy, (lo, hi), ix0| {
+        let Some(iy) = iy else { return };
+        let src = &cols[row * l + oy * ow..][lo..hi];
+        let dst = &mut x[(ci * s.h + iy) * s.w..][..s.w];
+        for (k, &v) in src.iter().enumerate() {
+            dst[ix0 + k * sw] += v;
+        }
+    });
+}
+
+/// A matrix operand: pointer, row stride and column stride (in elements).
+#[derive(Clone, Copy)]
+struct Mat<T> {
+    ptr: *const T,
+    rs: isize,
+    cs: isize,
+}
+
+/// dst (m x n, row-major with row stride `dst_rs`) = a (m x k) b (k x n), or += with
+/// `accumulate`.
+///
+/// # Safety
+/// Every (row, col) of `dst`, `a` and `b` addressed through their strides lies in a live
+/// allocation, and `dst` overlaps neither operand nor another task's destination.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_into<T: Float>(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut T,
+    dst_rs: isize,
+    accumulate: bool,
+    a: Mat<T>,
+    b: Mat<T>,
+    par: gemm::Parallelism,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst,
+        1,
+        dst_rs,
+        accumulate,
+        a.ptr,
+        a.cs,
+        a.rs,
+        b.ptr,
+        b.cs,
+        b.rs,
+        T::one(),
+        T::one(),
+        false,
+        false,
+        false,
+        par,
+    )
+}
+
+/// Runs `per_sample(n, scratch, parallelism)` for every sample: in parallel over samples
+/// with single-threaded gemms when there are enough samples to keep the threads busy,
+/// else one sample at a time with gemm's own parallelism. Either way each sample's sums
+/// run in the same order, so results do not depend on the choice.
+fn for_each_sample<T: Float>(
+    n: usize,
+    scratch_len: usize,
+    per_sample: impl Fn(usize, &mut [T], gemm::Parallelism) + Sync + Send,
+) {
+    let threads = num_threads();
+    if n >= threads {
+        // Two runs of samples per thread: each run allocates its scratch once (a buffer
+        // per sample would cost a fresh, page-faulting allocation each time).
+        for_each_chunk(n, n.div_ceil(2 * threads), |s, e| {
+            let mut scratch = vec![T::zero(); scratch_len];
+            for i in s..e {
+                per_sample(i, &mut scratch, gemm::Parallelism::None);
+            }
+        });
+    } else {
+        let mut scratch = vec![T::zero(); scratch_len];
+        install(|| {
+            for i in 0..n {
+                per_sample(i, &mut scratch, gemm::Parallelism::Rayon(threads));
+            }
+        });
+    }
+}
+
+fn forward<T: Float>(x: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
+    let y = crate::ops::copy::uninit_cpu(T::DTYPE, &s.y_shape())?;
+    let (xs, ws) = (slice::<T>(x), slice::<T>(w));
+    let yp = SendPtr(slice_mut::<T>(&y).as_mut_ptr());
+    let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
+    let direct = pointwise(s);
+    let scratch = if direct { 0 } else { k * l };
+    for_each_sample::<T>(s.n, scratch, |n, cols, par| {
+        for g in 0..s.groups {
+            let xg = &xs[(n * s.c + g * cg) * hw..][..cg * hw];
+            let rhs = if direct {
+                xg.as_ptr()
+            } else {
+                im2col(xg, cols, s);
+                cols.as_ptr()
+            };
+            let wg = &ws[g * og * k..][..og * k];
+            // SAFETY: wg is og x k row-major, rhs is k x l row-major (xg when pointwise:
+            // cg * h * w = k * l elements), and the destination is sample n's group g
+            // block (og x l) of the fresh output, written by this task only.
+            unsafe {
+                gemm_into(
+                    (og, l, k),
+                    yp.get().add((n * s.o + g * og) * l),
+                    l as isize,
+                    false,
+                    Mat {
+                        ptr: wg.as_ptr(),
+                        rs: k as isize,
+                        cs: 1,
+                    },
+                    Mat {
+                        ptr: rhs,
+                        rs: l as isize,
+                        cs: 1,
+                    },
+                    par,
+                )
+            }
+        }
+    });
+    Ok(y)
+}
+
+fn input_grad<T: Float>(gy: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
+    let gx = Tensor::zeros_dtype(&s.x_shape(), T::DTYPE)?;
+    let (gys, ws) = (slice::<T>(gy), slice::<T>(w));
+    let gxp = SendPtr(slice_mut::<T>(&gx).as_mut_ptr());
+    let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
+    let direct = pointwise(s);
+    let scratch = if direct { 0 } else { k * l };
+    for_each_sample::<T>(s.n, scratch, |n, cols, par| {
+        for g in 0..s.groups {
+            let gyg = &gys[(n * s.o + g * og) * l..][..og * l];
+            let wg = &ws[g * og * k..][..og * k];
+            // SAFETY: sample n's group g of gx (cg * h * w elements) is written by this
+            // task only.
+            let gxg = unsafe { gxp.slice_mut((n * s.c + g * cg) * hw, cg * hw) };
+            let dst = if direct {
+                gxg.as_mut_ptr()
+            } else {
+                cols.as_mut_ptr()
+            };
+            // SAFETY: wg read transposed is k x og (row stride 1, column stride k), gyg
+            // is og x l row-major, and dst is a k x l block (gxg when pointwise).
+            unsafe {
+                gemm_into(
+                    (k, l, og),
+                    dst,
+                    l as isize,
+                    false,
+                    Mat {
+                        ptr: wg.as_ptr(),
+                        rs: 1,
+                        cs: k as isize,
+                    },
+                    Mat {
+                        ptr: gyg.as_ptr(),
+                        rs: l as isize,
+                        cs: 1,
+                    },
+                    par,
+                )
+            }
+            if !direct {
+                col2im(cols, gxg, s);
+            }
+        }
+    });
+    Ok(gx)
+}
+
+fn weight_grad<T: Float>(x: &Tensor, gy: &Tensor, s: &ConvShape) -> Result<Tensor> {
+    let (xs, gys) = (slice::<T>(x), slice::<T>(gy));
+    let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
+    let direct = pointwise(s);
+    let wlen = s.o * k;
+    let run = s.n.div_ceil(WEIGHT_GRAD_PARTS).max(1);
+    let threads = num_threads();
+    let parts_count = s.n.div_ceil(run);
+    // With fewer runs than threads, each gemm gets the threads instead.
+    let par = if parts_count >= threads {
+        gemm::Parallelism::None
+    } else {
+        gemm::Parallelism::Rayon(threads)
+    };
+    let partial = |first: usize, end: usize| -> Vec<T> {
+        let mut acc = vec![T::zero(); wlen];
+        let mut cols = vec![T::zero(); if direct { 0 } else { k * l }];
+        for n in first..end {
+            for g in 0..s.groups {
+                let xg = &xs[(n * s.c + g * cg) * hw..][..cg * hw];
+                let rhs = if direct {
+                    xg.as_ptr()
+                } else {
+                    im2col(xg, &mut cols, s);
+                    cols.as_ptr()
+                };
+                let gyg = &gys[(n * s.o + g * og) * l..][..og * l];
+                // SAFETY: gyg is og x l row-major, the patches read transposed are l x k
+                // (row stride 1, column stride l), and acc's group g block is og x k.
+                unsafe {
+                    gemm_into(
+                        (og, k, l),
+                        acc.as_mut_ptr().add(g * og * k),
+                        k as isize,
+                        true,
+                        Mat {
+                            ptr: gyg.as_ptr(),
+                            rs: l as isize,
+                            cs: 1,
+                        },
+                        Mat {
+                            ptr: rhs,
+                            rs: 1,
+                            cs: l as isize,
+                        },
+                        par,
+                    )
+                }
+            }
+        }
+        acc
+    };
+    let parts = if parts_count >= threads {
+        map_chunks(s.n, run, partial)
+    } else {
+        install(|| {
+            (0..parts_count)
+                .map(|p| partial(p * run, ((p + 1) * run).min(s.n)))
+                .collect()
+        })
+    };
+    let gw = crate::ops::copy::uninit_cpu(T::DTYPE, &s.w_shape())?;
+    let out = slice_mut::<T>(&gw);
+    out.copy_from_slice(&parts[0]);
+    for p in &parts[1..] {
+        for (o, &v) in out.iter_mut().zip(p) {
+            *o += v;
+        }
+    }
+    Ok(gw)
+}
+
+/// Calls `f(oy, ox, positions)` with the in-bounds plane positions (iy * w + ix) of each
+/// output's window, in row-major window order.
+fn for_each_window(
+    s: &PoolShape,
+    mut f: impl FnMut(usize, usize, &mut dyn Iterator<Item = usize>),
+) {
+    let Window {
+        kh,
+        kw,
+        sh,
+        sw,
+        ph,
+        pw,
+        dh,
+        dw,
+    } = s.win;
+    for oy in 0..s.oh {
+        for ox in 0..s.ow {
+            let rows =
+                (0..kh).filter_map(|i| (oy * sh + i * dh).checked_sub(ph).filter(|&y| y < s.h));
+            let mut cells = rows.flat_map(|iy| {
+                (0..kw).filter_map(move |j| {
+                    (ox * sw + j * dw)
+                        .checked_sub(pw)
+                        .filter(|&x| x < s.w)
+                        .map(|ix| iy * s.w + ix)
+                })
+            });
+            f(oy, ox, &mut cells);
+        }
+    }
+}
+
+/// Planes per task for the pooling kernels: about 64K input elements.
+fn planes_per_task(s: &PoolShape) -> usize {
+    ((1 << 16) / (s.h * s.w).max(1)).max(1)
+}
+
+fn max_pool<T: Float>(x: &Tensor, s: &PoolShape) -> Result<(Tensor, Tensor)> {
+    let y = crate::ops::copy::uninit_cpu(T::DTYPE, &s.y_shape())?;
+    let idx = crate::ops::copy::uninit_cpu(DType::I64, &s.y_shape())?;
+    let xs = slice::<T>(x);
+    let yp = SendPtr(slice_mut::<T>(&y).as_mut_ptr());
+    let ip = SendPtr(slice_mut::<i64>(&idx).as_mut_ptr());
+    let (hw, ohw) = (s.h * s.w, s.oh * s.ow);
+    for_each_chunk(s.n * s.c, planes_per_task(s), |p0, p1| {
+        for p in p0..p1 {
+            let plane = &xs[p * hw..][..hw];
+            // SAFETY: plane p's outputs are written by this task only.
+            let (yo, io) = unsafe { (yp.slice_mut(p * ohw, ohw), ip.slice_mut(p * ohw, ohw)) };
+            for_each_window(s, |oy, ox, cells| {
+                let mut best = T::from_f64(f64::NEG_INFINITY);
+                let mut at = None;
+                for c in cells {
+                    let v = plane[c];
+                    // PyTorch's rule: the position starts at the first cell, and a
+                    // larger value or a NaN takes it.
+                    if at.is_none() {
+                        at = Some(c);
+                    }
+                    if v > best || v.is_nan() {
+                        best = v;
+                        at = Some(c);
+                    }
+                }
+                let o = oy * s.ow + ox;
+                yo[o] = best;
+                io[o] = at.map_or(0, |c| c as i64);
+            });
+        }
+    });
+    Ok((y, idx))
+}
+
+fn max_pool_backward<T: Float>(gy: &Tensor, idx: &Tensor, s: &PoolShape) -> Result<Tensor> {
+    let idx = idx.contiguous()?;
+    let positions = slice::<i64>(&idx);
+    let hw = (s.h * s.w) as i64;
+    if let Some(bad) = positions.iter().find(|&&i| i < 0 || i >= hw) {
+        bail!(
+            Index,
+            "max_pool2d backward: saved index {bad} is outside the {}x{} input plane",
+            s.h,
+            s.w
+        )
+    }
+    let gx = Tensor::zeros_dtype(&s.x_shape(), T::DTYPE)?;
+    let gys = slice::<T>(gy);
+    let gxp = SendPtr(slice_mut::<T>(&gx).as_mut_ptr());
+    let (hw, ohw) = (s.h * s.w, s.oh * s.ow);
+    for_each_chunk(s.n * s.c, planes_per_task(s), |p0, p1| {
+        for p in p0..p1 {
+            // SAFETY: plane p of gx is written by this task only.
+            let plane = unsafe { gxp.slice_mut(p * hw, hw) };
+            for (&g, &i) in gys[p * ohw..][..ohw]
+                .iter()
+                .zip(&positions[p * ohw..][..ohw])
+            {
+                plane[i as usize] += g;
+            }
+        }
+    });
+    Ok(gx)
+}
