@@ -228,6 +228,15 @@ def _over_ranks(model, total, correct, count):
     return total, int(correct), int(count)
 
 
+def _from_rank0(model, value):
+    """Rank 0's ``value`` on every rank when training with DDP: the replicas are equal,
+    but early stopping must not hinge on the last bit of a reduction order."""
+    if not _is_ddp(model):
+        return value
+    from .. import distributed
+    return distributed.state.comm().bcast(value, root=0)
+
+
 def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, scheduler=None,
         early_stopping=None, progress=True, checkpoint_path=None, batch_transform=None,
         log=print):
@@ -294,7 +303,7 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
             if val_loader is not None:
                 line += f" | val loss {val_loss:.4f} acc {val_acc:.4f}"
             log(line)
-        monitor = val_loss if val_loader is not None else train_loss
+        monitor = _from_rank0(model, val_loss if val_loader is not None else train_loss)
         if checkpoint_path is not None and monitor < best:
             save(_unwrapped(model).state_dict(), checkpoint_path)
         best = min(best, monitor)
