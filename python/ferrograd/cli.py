@@ -131,6 +131,11 @@ def build_parser():
     t.add_argument("--threads", type=_positive_int, default=None,
                    help="CPU threads (default: all cores)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of `mpiexec -n N ferrograd train ...`; "
+                        "--batch-size is per rank")
+    t.add_argument("--sync-bn", action="store_true",
+                   help="with --distributed and --norm batch: SyncBatchNorm")
     t.add_argument("--limit", type=_positive_int, default=None, help=argparse.SUPPRESS)
 
     e = sub.add_parser("evaluate", help="test accuracy of a trained run")
@@ -280,6 +285,56 @@ def _loss_fn(label_smoothing):
     return loss
 
 
+class _DistributedRun:
+    """``ferrograd train --distributed``: joins the MPI job, makes a failing rank abort
+    the whole job, and builds the per-rank pieces (sampler-driven loader, DDP model)."""
+
+    def __init__(self, cfg):
+        from . import distributed as dist
+
+        if cfg["device"] != "cpu":
+            raise CliError("--distributed trains on the CPU only; drop --device")
+        dist.init()
+        dist.install_abort_hook()
+        self.dist, self.cfg = dist, cfg
+        self.rank, self.world = dist.rank(), dist.world_size()
+
+    def same_on_all_ranks(self, value):
+        return self.dist.state.comm().bcast(value, root=0)
+
+    def loader(self, train_set, batch_size, drop_last):
+        from .data import DataLoader, DistributedSampler
+
+        sampler = DistributedSampler(train_set, shuffle=True, seed=self.cfg["seed"],
+                                     drop_last=drop_last)
+        return DataLoader(train_set, batch_size, drop_last=drop_last, sampler=sampler)
+
+    def wrap(self, net):
+        """(the DDP model to train, the plain model inside it)."""
+        import ferrograd as fg
+
+        if self.cfg["sync_bn"]:
+            net = fg.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        model = fg.nn.parallel.DistributedDataParallel(net)
+        # Same initial weights (broadcast), but each rank its own dropout masks.
+        fg.manual_seed((self.cfg["seed"] + self.rank) % 2**64)
+        return model, net
+
+    def describe(self, batch_size):
+        sync = ", SyncBatchNorm" if self.cfg["sync_bn"] else ""
+        return (f"distributed: {self.world} ranks x batch {batch_size} = effective batch size "
+                f"{self.world * batch_size}{sync}")
+
+    @staticmethod
+    def abort_if_running(code):
+        """A rank that reports an error ends the job: the others would wait forever."""
+        from . import distributed as dist
+
+        if dist.is_initialized() and dist.world_size() > 1:
+            sys.stderr.flush()
+            dist.state.comm().Abort(code)
+
+
 def train(args):
     import ferrograd as fg
     from .data import DataLoader
@@ -295,7 +350,12 @@ def train(args):
         raise ValueError("BatchNorm needs at least 2 samples per batch to compute batch "
                          "statistics; use --batch-size 2 or more (the last batch is "
                          "dropped with BatchNorm), or --norm layer")
+    ddp = _DistributedRun(cfg) if cfg["distributed"] else None
+    if cfg["sync_bn"] and not (ddp and cfg["norm"] == "batch"):
+        raise CliError("--sync-bn needs --distributed and --norm batch")
     run_dir = cfg["run_dir"] or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    if ddp:
+        run_dir = ddp.same_on_all_ranks(run_dir)  # rank 0's clock names the run
     cfg["run_dir"] = run_dir
     _check_run_dir(run_dir)
     if cfg["data_dir"] is not None:  # evaluate may run from another directory
@@ -311,36 +371,48 @@ def train(args):
     train_set, val_set = _split(train_set, cfg["seed"])
     if augment is not None:  # validation images are not augmented
         val_set.dataset = _datasets(cfg["data_dir"], cfg["limit"])[0]
-    train_loader = DataLoader(train_set, cfg["batch_size"], shuffle=True,
-                              drop_last=cfg["norm"] == "batch", seed=cfg["seed"])
+    if ddp:
+        train_loader = ddp.loader(train_set, cfg["batch_size"], drop_last=cfg["norm"] == "batch")
+    else:
+        train_loader = DataLoader(train_set, cfg["batch_size"], shuffle=True,
+                                  drop_last=cfg["norm"] == "batch", seed=cfg["seed"])
     val_loader = DataLoader(val_set, 512)
     test_loader = DataLoader(test_set, 512)
 
-    model = _model(cfg).to(device)  # before the optimizer: it keeps these parameters
+    model = net = _model(cfg).to(device)  # before the optimizer: it keeps these parameters
+    if ddp:
+        model, net = ddp.wrap(net)
     optimizer = _optimizer(model, cfg)
     scheduler = _scheduler(optimizer, cfg)
     loss_fn = _loss_fn(cfg["label_smoothing"])
     stopper = EarlyStopping(cfg["early_stopping"]) if cfg["early_stopping"] else None
 
-    os.makedirs(run_dir, exist_ok=True)
-    config_path = os.path.join(run_dir, "config.json")
-    with _writing(config_path), open(config_path, "w") as f:
-        json.dump(cfg, f, indent=2)
-    print(f"training on {len(train_set)} images, validating on {len(val_set)}; "
-          f"{sum(p.size for p in model.parameters())} parameters on {_device_name(device)}; "
-          f"run dir {run_dir}")
+    lead = ddp is None or ddp.rank == 0  # only rank 0 prints and writes files
     checkpoint = os.path.join(run_dir, "model.safetensors")
+    if lead:
+        os.makedirs(run_dir, exist_ok=True)
+        config_path = os.path.join(run_dir, "config.json")
+        with _writing(config_path), open(config_path, "w") as f:
+            json.dump(cfg, f, indent=2)
+        print(f"training on {len(train_set)} images, validating on {len(val_set)}; "
+              f"{sum(p.size for p in model.parameters())} parameters on {_device_name(device)}; "
+              f"run dir {run_dir}")
+        if ddp:
+            print(ddp.describe(cfg["batch_size"]))
     history = fit(model, optimizer, loss_fn, train_loader, val_loader, epochs=cfg["epochs"],
                   scheduler=scheduler, early_stopping=stopper,
-                  progress=not args.no_progress, checkpoint_path=checkpoint,
-                  batch_transform=_batch_transform(cfg), log=_print)
+                  progress=lead and not args.no_progress,
+                  checkpoint_path=checkpoint if lead else None,
+                  batch_transform=_batch_transform(cfg), log=_print if lead else None)
+    if not lead:
+        return 0
     history_path, curves_path = (os.path.join(run_dir, n) for n in ("history.json", "curves.png"))
     with _writing(history_path):
         history.to_json(history_path)
     with _writing(curves_path):
         history.plot(curves_path, title=f"{cfg['model'].upper()}, norm={cfg['norm']}")
-    model.load_state_dict(fg.load(checkpoint))
-    test_loss, test_acc = evaluate(model, test_loader, _loss_fn(0.0))
+    net.load_state_dict(fg.load(checkpoint))
+    test_loss, test_acc = evaluate(net, test_loader, _loss_fn(0.0))
     print(f"test loss {test_loss:.4f} accuracy {test_acc:.4f} ({len(test_set)} images, "
           f"best checkpoint)")
     print(f"wrote {run_dir}/: config.json history.json curves.png model.safetensors")
@@ -506,6 +578,7 @@ def main(argv=None):
     except (CliError, OSError, MemoryError, ValueError, RuntimeError) as e:
         line = " ".join(_error_line(e).splitlines())
         print(f"ferrograd: error: {line}", file=sys.stderr)
+        _DistributedRun.abort_if_running(1)
         return 1
     except KeyboardInterrupt:
         print("ferrograd: interrupted", file=sys.stderr)
