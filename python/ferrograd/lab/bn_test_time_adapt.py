@@ -141,9 +141,9 @@ def run(ctx):
                  "first BatchNorm as a zero-mean term independent of the image, which only "
                  "inflates each feature's variance; re-normalizing with the test batch's "
                  "statistics rescales signal and noise alike and cannot remove the noise, so "
-                 "it wins back only "
-                 f"{100 * rec[noise]:.0f}% of the {100 * (clean - m['frozen'][noise]):.0f} "
-                 "points lost. An affine intensity shift, in contrast, is a per-feature "
+                 "it changes the accuracy by "
+                 f"{100 * (m['batch_stats'][noise] - m['frozen'][noise]):+.1f} points of the "
+                 f"{100 * (clean - m['frozen'][noise]):.1f} lost. An affine intensity shift, in contrast, is a per-feature "
                  "affine map of the first layer's pre-activations that the batch "
                  "statistics undo exactly.")
     return {"settings": settings, "measurements": m, "claims": claims, "notes": notes}
