@@ -86,6 +86,8 @@ def run(ctx):
 
 def plot(result, fig):
     s, m = result["settings"], result["measurements"]
+    fig.set_size_inches(16, 6)
+    fig.set_layout_engine("constrained")
     axes = fig.subplots(1, len(NORMS))
     titles = {"none": "no norm", "batch": "BatchNorm", "layer": "LayerNorm"}
     for ax, norm in zip(axes, NORMS):
@@ -96,9 +98,11 @@ def plot(result, fig):
                     color="white" if value < 0.5 else "black")
         ax.set_xticks(range(len(s["lrs"])), [f"{v:g}" for v in s["lrs"]])
         ax.set_yticks(range(len(s["scales_c"])), [f"{v:g}" for v in s["scales_c"]])
-        ax.set(xlabel="learning rate (SGD, momentum 0.9)", ylabel="init scale c in N(0, c/n)",
-               title=f"{titles[norm]}: {m['cells_that_train'][norm]} of "
-                     f"{m['cells_total']} cells >= {s['trains_threshold']}")
+        ax.set(xlabel="learning rate (SGD, momentum 0.9)",
+               title=f"{titles[norm]}\n{m['cells_that_train'][norm]} of "
+                     f"{m['cells_total']} cells with accuracy >= {s['trains_threshold']}")
+    axes[0].set_ylabel("init scale c in W ~ N(0, c/n)")
     fig.colorbar(image, ax=list(axes), label="test accuracy", shrink=0.8)
     fig.suptitle(f"norm-robustness (seed 000): depth-{s['depth']} MLPs, test accuracy after "
-                 f"{s['steps']} SGD steps; normalization widens the region that trains")
+                 f"{s['steps']} SGD steps:\nnormalization widens the region of init scale x "
+                 "learning rate that trains")

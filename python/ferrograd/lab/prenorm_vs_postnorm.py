@@ -150,6 +150,8 @@ def run(ctx):
 def plot(result, fig):
     s, m = result["settings"], result["measurements"]
     keys = list(m["test_accuracy"])
+    fig.set_size_inches(16, 5.5)
+    fig.set_layout_engine("constrained")
     axes = fig.subplots(1, len(keys))
     for ax, key in zip(axes, keys):
         grid = np.array(m["test_accuracy"][key])
@@ -159,7 +161,8 @@ def plot(result, fig):
                     color="white" if value < 0.5 else "black")
         ax.set_xticks(range(len(s["lrs"])), [f"{v:g}" for v in s["lrs"]])
         ax.set_yticks(range(len(s["depths"])), [str(v) for v in s["depths"]])
-        ax.set(xlabel="learning rate (Adam)", ylabel="residual blocks", title=key)
+        ax.set(xlabel="learning rate (Adam)", title=key)
+    axes[0].set_ylabel("depth (residual blocks)")
     fig.colorbar(image, ax=list(axes), label="test accuracy", shrink=0.8)
     fig.suptitle(f"prenorm-vs-postnorm (seed 002): x + f(LN(x)) vs LN(x + f(x)), "
                  f"{s['steps']} Adam steps")
