@@ -78,6 +78,7 @@ def plot(result, fig):
         sizes = [int(b) for b in m["test_accuracy"][norm]]
         ax.plot(sizes, list(m["test_accuracy"][norm].values()), marker=marker, label=LABELS[norm])
     ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(b) for b in sizes])
     ax.set(xlabel="batch size (lr scaled linearly, same epochs)", ylabel="test accuracy (eval mode)",
            title="3-hidden-layer MLP on MNIST")
     ax.legend()
