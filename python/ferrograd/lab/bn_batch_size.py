@@ -20,7 +20,7 @@ import numpy as np
 import ferrograd as fg
 from ferrograd.nn import functional as F
 
-from ._common import accuracy, claim, normed_mlp, sgd_steps
+from ._common import accuracy, claim, normed_mlp, restore, sgd_steps, snapshot, to_numpy
 
 NAME = "bn-batch-size"
 SEED = "000, 002, 003"
@@ -39,16 +39,16 @@ def shard_gradient_gap(model, x, y, shards):
     def gradient(xb, yb):
         model.zero_grad()
         F.cross_entropy(model(xb), yb).backward()
-        return np.concatenate([p.grad.numpy().ravel() for p in model.parameters()])
+        return np.concatenate([to_numpy(p.grad).ravel() for p in model.parameters()])
 
     model.train()
-    saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    saved = snapshot(model)
     full = gradient(x, y)
     size = x.shape[0] // shards
     parts = [gradient(x[i * size:(i + 1) * size], y[i * size:(i + 1) * size])
              for i in range(shards)]
     model.zero_grad()
-    model.load_state_dict({k: fg.from_numpy(v) for k, v in saved.items()})
+    restore(model, saved)
     return float(np.linalg.norm(full - np.mean(parts, axis=0)) / np.linalg.norm(full))
 LABELS = {"batch": "BatchNorm", "layer": "LayerNorm", "group": "GroupNorm (8 groups)"}
 
