@@ -47,6 +47,7 @@ from . import nn
 from . import optim
 from .serialization import load, save
 from . import data, train
+from . import lab
 
 __version__ = "0.1.0"
 __array_api_version__ = "2023.12"

@@ -5,6 +5,7 @@
     ferrograd train --data-dir ~/data/mnist --epochs 10 --mixup 0.2
     ferrograd train --device wgpu          # the same, trained on the GPU
     ferrograd evaluate runs/mlp            # test accuracy of a saved run
+    ferrograd lab                          # the lecture notes' experiments (docs/lab.md)
 
 ``train`` prints each epoch's train and validation loss/accuracy and writes into the
 run directory: ``config.json`` (every option), ``history.json``, ``curves.png`` and
@@ -121,6 +122,10 @@ def build_parser():
     e.add_argument("--batch-size", type=_positive_int, default=512)
     e.add_argument("--device", choices=DEVICES, default=None,
                    help="where to evaluate (default: the device the run trained on)")
+
+    from .lab._cli import add_parser as add_lab_parser
+
+    add_lab_parser(sub)
     return parser
 
 
@@ -449,6 +454,10 @@ def main(argv=None):
     """Entry point; returns the exit code (argparse itself exits with 2)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "lab":
+            from .lab._cli import main as lab_main
+
+            return lab_main(args)
         return train(args) if args.command == "train" else evaluate_run(args)
     except (CliError, OSError, MemoryError, ValueError, RuntimeError) as e:
         line = " ".join(_error_line(e).splitlines())
