@@ -180,7 +180,7 @@ def plot(result, fig):
     ax_bv.semilogy(deg, m["bias2"], "o-", label="bias^2")
     ax_bv.semilogy(deg, m["variance"], "s-", label="variance")
     ax_bv.axhline(s["noise_std"] ** 2, color="gray", ls="--", label="noise^2")
-    ax_bv.set(xlabel="polynomial degree", ylabel="(log)",
+    ax_bv.set(xlabel="polynomial degree", ylabel="bias^2, variance (log)",
               title=f"over {s['datasets']} training sets")
     ax_bv.legend(fontsize=7)
     lams = [float(k) for k in m["ridge_test_mse"]]
