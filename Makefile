@@ -4,13 +4,15 @@
 #   make demo   build everything and run the tensor demo (examples/demo.py)
 #   make test   build everything and run every test (Rust and Python)
 #   make bench  criterion benches and the side-by-side comparison with NumPy/PyTorch
+#   make lab    the seed lab's experiments in quick mode (`ferrograd lab all --quick`,
+#               results in runs/lab/; docs/lab.md has the full-mode gallery)
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-installed
 
-.PHONY: train demo test test-rust test-python build bench clean vulkan
+.PHONY: train demo test test-rust test-python build bench clean vulkan lab
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +42,9 @@ test-python: build vulkan
 	$(PY) -m pytest tests/python -q -p no:cacheprovider
 
 test: test-rust test-python
+
+lab: build
+	$(VENV)/bin/ferrograd lab all --quick
 
 bench: build
 	cargo bench --bench cpu_ops

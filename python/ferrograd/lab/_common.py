@@ -44,3 +44,66 @@ def claim(text, seed, quantity, measured, criterion, holds):
 def mean_loss(losses):
     """Mean of a list of floats, NaN if any is not finite."""
     return float(np.mean(losses)) if all(math.isfinite(v) for v in losses) else float("nan")
+
+
+def norm_layer(kind, features):
+    """``"none"`` -> None, ``"batch"``/``"layer"``/``"group"`` -> the ferrograd module
+    (GroupNorm with 8 groups, or fewer when ``features`` is not divisible)."""
+    from .. import nn
+
+    if kind == "none":
+        return None
+    if kind == "batch":
+        return nn.BatchNorm1d(features)
+    if kind == "layer":
+        return nn.LayerNorm(features)
+    if kind == "group":
+        return nn.GroupNorm(next(g for g in (8, 4, 2, 1) if features % g == 0), features)
+    raise ValueError(f"unknown norm {kind!r}")
+
+
+def normed_mlp(norm, depth, width, c=2.0, in_features=784, classes=10):
+    """``depth`` hidden blocks Linear -> [norm] -> ReLU (the usual placement), then a
+    Linear head; hidden weights W ~ N(0, c / fan_in), zero biases."""
+    import math
+
+    from .. import nn
+
+    layers, fan_in = [], in_features
+    for _ in range(depth):
+        linear = nn.Linear(fan_in, width)
+        with no_grad():
+            nn.init.normal_(linear.weight, 0.0, math.sqrt(c / fan_in))
+            nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        norm_module = norm_layer(norm, width)
+        if norm_module is not None:
+            layers.append(norm_module)
+        layers.append(nn.ReLU())
+        fan_in = width
+    layers.append(nn.Linear(fan_in, classes))
+    return nn.Sequential(*layers)
+
+
+def sgd_steps(model, opt, x, y, steps, batch_size, rng, bar=None, loss_fn=None):
+    """``steps`` minibatch steps of ``opt`` on (x, y) in train mode; returns the losses
+    (stopping at the first non-finite one)."""
+    from .. import from_numpy
+    from ..nn import functional as F
+
+    loss_fn = loss_fn or F.cross_entropy
+    model.train()
+    losses = []
+    while len(losses) < steps:
+        for idx in minibatches(x.shape[0], batch_size, rng):
+            idx = from_numpy(idx).to(x.device)
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.item()))
+            if bar is not None:
+                bar.update(1)
+            if not math.isfinite(losses[-1]) or len(losses) == steps:
+                return losses
+    return losses

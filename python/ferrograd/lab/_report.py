@@ -88,9 +88,15 @@ def write_png(path, module, result):
 
     fig = Figure(figsize=(11, 6.5), dpi=100)
     module.plot(result, fig)
-    if fig._suptitle is None:
+    if not _has_suptitle(fig):
         fig.suptitle(suptitle(module.NAME, result), fontsize=12)
     fig.savefig(path)
+
+
+def _has_suptitle(fig):
+    if hasattr(fig, "get_suptitle"):  # matplotlib >= 3.8
+        return bool(fig.get_suptitle())
+    return getattr(fig, "_suptitle", None) is not None
 
 
 def suptitle(name, result):
