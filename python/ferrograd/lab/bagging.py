@@ -60,7 +60,7 @@ def train_member(x, y, rows, seed, s, device):
 
 def probabilities(model, x):
     with fg.no_grad():
-        return F.softmax(model(x), dim=1).numpy()
+        return F.softmax(model(x), dim=1).to("cpu").numpy()
 
 
 def run(ctx):
@@ -70,7 +70,7 @@ def run(ctx):
          "bootstrap_sizes": [10, 100, 1000, 10000], "bootstrap_draws": 200}
     dev = ctx.device
     x, y, xt, yt = (t.to(dev) for t in ctx.mnist(s["n_train"], s["n_test"]))
-    yt_np = yt.numpy()
+    yt_np = yt.to("cpu").numpy()
     n, members = s["n_train"], s["members"]
     m = {"unique_fraction": {}, "unique_fraction_formula": {}}
     fg.manual_seed(ctx.seed)

@@ -24,7 +24,7 @@ import ferrograd as fg
 from ferrograd import nn, optim
 from ferrograd.nn import functional as F
 
-from ._common import accuracy, claim, minibatches
+from ._common import claim, minibatches
 
 NAME = "dropout"
 SEED = "000, 002, 003, 004"
@@ -60,6 +60,14 @@ def train(model, x, y, s, seed, bar):
     model.eval()
 
 
+def accuracy(model, x, y):
+    """Fraction of rows of ``x`` whose argmax logit is ``y`` (copied to the host, so
+    that it works for a model on the GPU too)."""
+    with fg.no_grad():
+        logits = model(x).to("cpu").numpy()
+    return float((logits.argmax(axis=1) == y.to("cpu").numpy()).mean())
+
+
 def activation_ratios(x, device):
     """Mean train-mode / eval-mode activation of a dropout layer, with the correction
     (nn.Dropout) and without it (the same mask, the survivors not rescaled)."""
@@ -82,14 +90,14 @@ def masked_average(model, x, counts):
     first_dropout_to_linear = nn.Sequential(*list(model)[:4])  # Linear, ReLU, Dropout, Linear
     with fg.no_grad():
         model.eval()
-        eval_pre = first_dropout_to_linear(x).numpy()
-        eval_prob = F.softmax(model(x), dim=1).numpy()
+        eval_pre = first_dropout_to_linear(x).to("cpu").numpy()
+        eval_prob = F.softmax(model(x), dim=1).to("cpu").numpy()
         model.train()
         sum_pre, sum_prob = np.zeros_like(eval_pre), np.zeros_like(eval_prob)
         res = {"K": list(counts), "pre_activation": [], "probabilities": [], "argmax_agreement": []}
         for k in range(1, max(counts) + 1):
-            sum_pre += first_dropout_to_linear(x).numpy()
-            sum_prob += F.softmax(model(x), dim=1).numpy()
+            sum_pre += first_dropout_to_linear(x).to("cpu").numpy()
+            sum_prob += F.softmax(model(x), dim=1).to("cpu").numpy()
             if k in counts:
                 mean_pre, mean_prob = sum_pre / k, sum_prob / k
                 res["pre_activation"].append(float(
@@ -110,7 +118,7 @@ def run(ctx):
     dev = ctx.device
     x, y, xt, yt = (t.to(dev) for t in ctx.mnist(s["n_train"], s["n_test"]))
     rng = np.random.default_rng(ctx.seed)
-    noisy = y.numpy().copy()
+    noisy = y.to("cpu").numpy().copy()
     flip = rng.random(len(noisy)) < s["label_noise"]
     noisy[flip] = (noisy[flip] + rng.integers(1, 10, size=flip.sum())) % 10
     labels = {"clean": y, "noisy": fg.from_numpy(noisy).to(dev)}

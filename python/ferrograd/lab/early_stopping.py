@@ -43,7 +43,7 @@ def evaluate(model, x, y):
     with fg.no_grad():
         logits = model(x)
         loss = float(F.cross_entropy(logits, y).item())
-        acc = float((logits.numpy().argmax(axis=1) == y.numpy()).mean())
+        acc = float((logits.to("cpu").numpy().argmax(axis=1) == y.to("cpu").numpy()).mean())
     return loss, acc
 
 

@@ -62,7 +62,7 @@ def make_mlp(seed, device):
 
 def logits_of(model, x):
     with fg.no_grad():
-        return model(x).numpy().astype(np.float64)
+        return model(x).to("cpu").numpy().astype(np.float64)
 
 
 def reliability(probs, labels):
@@ -96,7 +96,7 @@ def run(ctx):
          "alphas": list(ALPHAS), "classes": K, "ece_bins": BINS}
     dev = ctx.device
     x, y, xt, yt = (t.to(dev) for t in ctx.mnist(s["n_train"], s["n_test"]))
-    y_np, yt_np = y.numpy(), yt.numpy()
+    y_np, yt_np = y.to("cpu").numpy(), yt.to("cpu").numpy()
     m = {"closed_form_gap": {}, "optimum_gap_free_logits": {}, "train_gap_median": {},
          "train_logit_norm": {}, "test_confidence": {}, "test_accuracy": {},
          "ece": {}, "reliability": {}, "overconfidence": {}}
