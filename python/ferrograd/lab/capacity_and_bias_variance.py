@@ -17,6 +17,10 @@ so that bias^2 + variance + noise^2 is the expected test error on fresh noisy po
 
 ferrograd draws the data and builds the features; the least-squares solve itself uses
 NumPy's ``lstsq`` (ferrograd has no linear-algebra solver yet).
+
+An error in the notes: 000 writes the model as f(x) = a_0 x + a_1 x^2 + a_2 x^3 + ...,
+without a constant term, so even its "degree 1" line would have to pass through the
+origin. The fits here include the constant (degree 0 is a constant, degree 1 a line).
 """
 
 import math

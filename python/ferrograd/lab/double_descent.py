@@ -12,8 +12,8 @@ descent from zero converges to, the "implicit regularization" the notes mention)
 At p = n the feature matrix is square and nearly singular, so the interpolating
 weights, and the test error, blow up.
 
-ferrograd draws the features; the pseudo-inverse uses NumPy (ferrograd has no
-linear-algebra solver yet).
+ferrograd draws the features and forms the products; NumPy only decomposes the
+(at most n x n) Gram matrix: ferrograd has no linear-algebra solver yet.
 """
 
 import numpy as np
@@ -41,9 +41,22 @@ def random_features(x, weights):
     return F.relu(x @ weights / np.sqrt(x.shape[1]))
 
 
-def min_norm_fit(phi, targets):
-    """Least squares, minimum-norm among the exact fits when there are many."""
-    return np.linalg.pinv(phi, rcond=1e-12) @ targets
+def min_norm_fit(phi, targets, rcond=1e-13):
+    """Least squares, minimum-norm among the exact fits when there are many.
+
+    Through the eigendecomposition of the smaller Gram matrix (at most n x n), as
+    ``pinv`` would through an SVD: with p >= n, beta = Phi^T U diag(1/lambda) U^T Y
+    (Phi Phi^T = U diag(lambda) U^T); with p < n, beta = V diag(1/lambda) V^T Phi^T Y.
+    Eigenvalues below ``rcond`` times the largest count as zero (directions with no
+    data). The big products run in ferrograd; NumPy only decomposes the small matrix."""
+    phi = fg.asarray(phi, dtype=fg.float64)
+    targets = fg.asarray(targets, dtype=fg.float64)
+    wide = phi.shape[1] >= phi.shape[0]
+    gram = (phi @ phi.T if wide else phi.T @ phi).numpy()
+    lam, vec = np.linalg.eigh(gram)
+    keep = lam > rcond * lam.max()
+    inv = fg.asarray((vec[:, keep] / lam[keep]) @ vec[:, keep].T)
+    return (phi.T @ (inv @ targets) if wide else inv @ (phi.T @ targets)).numpy()
 
 
 def run(ctx):
@@ -118,8 +131,9 @@ def plot(result, fig):
     r = np.array(m["p_over_n"])
     ax_test, ax_norm = fig.subplots(1, 2)
     ax_test.loglog(r, m["test_mse"], "o-", color="tab:red", label="test MSE")
-    ax_test.loglog(r, np.maximum(m["train_mse"], 1e-16), "s-", color="tab:blue",
-                   label="train MSE (floored at 1e-16)")
+    floor = 1e-4  # interpolation gives train MSE ~1e-30; draw it at the floor
+    ax_test.loglog(r, np.maximum(m["train_mse"], floor), "s-", color="tab:blue",
+                   label=f"train MSE (below {floor:g} drawn at {floor:g})")
     ax_test.axvline(1.0, color="gray", ls="--", label="interpolation threshold p = n")
     ax_test.set(xlabel="features / training samples (p/n)", ylabel="MSE (log)",
                 title="test error: U, spike, second descent")

@@ -16,6 +16,12 @@ Three measurements:
      dropout layer (linear in the mask, so the mean converges to the eval value) and
      for the output probabilities (nonlinear: the eval pass is only an approximation
      of the ensemble mean, the "weight scaling inference rule").
+
+An error in the notes: 002's dropout figure says "randomly silence p x N neurons" and,
+under it, "training: h <- (h * mask) / p". With p the fraction silenced, the survivors
+must be divided by 1 - p (as 000, 004 and 002's own later slide do); dividing by p is
+right only when p is the keep probability. The figure uses p = 0.5, where the two agree.
+``nn.Dropout(p)`` takes the drop probability, as PyTorch's.
 """
 
 import numpy as np
@@ -169,7 +175,10 @@ def run(ctx):
               mc["argmax_agreement"][-1] >= 0.97 and prob[-1] < prob[0]),
     ]
     tail = prob[-1] / prob[0]
-    notes = (f"At the output the distance between the masked-pass mean and the eval pass "
+    notes = ("The notes' dropout figure (002) divides by p while calling p the fraction "
+             "silenced; with p the drop probability the survivors are scaled by 1/(1-p), "
+             "which is what the measured ratios confirm. "
+             f"At the output the distance between the masked-pass mean and the eval pass "
              f"fell to {tail:.2f} of its K = 1 value; it does not go to zero, because after "
              "a ReLU and a softmax the mean of the thinned networks is not exactly the "
              "network with rescaled weights.")

@@ -15,6 +15,8 @@ loss keeps falling, non-monotonically.
 The sharpness is measured by power iteration on Hessian-vector products, each one a
 double backward: g = grad(L, theta, create_graph=True), then Hv = grad(g . v, theta).
 The vector is warm-started from the previous measurement, so a few iterations suffice.
+Power iteration finds the eigenvalue of largest magnitude; during training the top
+positive one dominates (the negative curvature is far smaller), so that is the sharpness.
 Setting (as in the paper, smaller): MSE loss on one-hot targets, a tanh MLP, full-batch
 GD on a fixed MNIST subset downsampled to 14x14, for several step sizes; the same with
 BatchNorm after each hidden layer (train-mode BN on the full batch is deterministic).

@@ -5,7 +5,10 @@ W := (1 - lr*lambda) W - lr * grad, so "L2 regularization" and "weight decay" ar
 thing for SGD. Discussion 004 (Q5) asks what a moderate lambda does: smaller ||theta||,
 a little worse on the training set, and, one hopes, better on the test set. 002 adds
 (pointing to lecture 5) that for adaptive optimizers the two are NOT the same, hence
-AdamW. This experiment trains a one-hidden-layer MLP on MNIST for each lambda of a sweep
+AdamW. (004 writes the penalty as lambda ||theta||^2, without the 1/2, whose gradient
+is 2 lambda theta: its lambda is half of ``weight_decay``'s. 000 glosses the Frobenius
+norm ||W||_F as the "sum of squared entries"; that is ||W||_F^2, the norm is its square
+root.) This experiment trains a one-hidden-layer MLP on MNIST for each lambda of a sweep
 (SGD with ``weight_decay=lambda``), then checks both equivalence claims directly by
 training twins from the same initialization on the same batches.
 """
@@ -196,32 +199,37 @@ def plot(result, fig):
     ax_norm, ax_fit, ax_twins = fig.subplots(1, 3)
     ax_norm.semilogx(xs, m["weight_norm"], "o-", label="after SGD training")
     ax_norm.axhline(m["initial_weight_norm"], color="gray", ls="--", label="at initialization")
-    ax_norm.set(xlabel="lambda (leftmost point: lambda = 0)", ylabel="||theta||_2",
+    ax_norm.set(xlabel="lambda", ylabel="||theta||_2",
                 title="weight norm shrinks with lambda")
     ax_norm.legend(fontsize=8)
     ax_fit.semilogx(xs, m["train_loss"], "o-", color="tab:red", label="train loss")
-    ax_fit.set(xlabel="lambda (leftmost point: lambda = 0)", ylabel="train cross-entropy",
+    ax_fit.set(xlabel="lambda", ylabel="train cross-entropy",
                title="fit vs regularization")
     ax_acc = ax_fit.twinx()
     ax_acc.semilogx(xs, m["test_accuracy"], "s-", color="tab:green", label="test accuracy")
     ax_acc.set_ylabel("test accuracy")
     lines = ax_fit.get_lines() + ax_acc.get_lines()
     ax_fit.legend(lines, [ln.get_label() for ln in lines], fontsize=8, loc="center left")
-    labels = ["SGD: L2 vs\nweight_decay", "SGD: L2 vs\ndecay by hand"]
+    labels = ["SGD L2 / wd", "SGD L2 / by hand"]
     values = [m["sgd_l2_vs_weight_decay"], m["sgd_l2_vs_decoupled"]]
     for key, v in m["adam_l2_vs_adamw"].items():
-        labels.append(f"Adam L2 vs\nAdamW, l={key}")
+        labels.append(f"Adam L2 / AdamW l={key}")
         values.append(v)
-    floor = 1e-9  # identical runs would have 0, which a log axis cannot show
+    floor = 1e-9  # identical runs have 0, which a log axis cannot show: drawn at 1e-9
     colors = ["tab:blue"] * 2 + ["tab:orange"] * len(m["adam_l2_vs_adamw"])
-    ax_twins.bar(range(len(values)), [max(v, floor) for v in values], color=colors)
-    ax_twins.set_yscale("log")
-    ax_twins.set_xticks(range(len(values)))
-    ax_twins.set_xticklabels(labels, fontsize=7)
-    ax_twins.set(ylabel="relative parameter difference (log)",
-                 title="same init, same batches: twins")
-    ax_twins.axhline(1e-4, color="gray", ls=":", label="1e-4 (float32 noise level)")
+    rows = np.arange(len(values))[::-1]
+    ax_twins.barh(rows, [max(v, floor) for v in values], color=colors)
+    ax_twins.set_xscale("log")
+    ax_twins.set_yticks(rows)
+    ax_twins.set_yticklabels([lbl.replace("\n", " ") + (" (0)" if v == 0 else "")
+                              for lbl, v in zip(labels, values)], fontsize=7)
+    ax_twins.set(xlabel="relative difference (log)",
+                 title="twins: same init, batches")
+    ax_twins.axvline(1e-4, color="gray", ls=":", label="1e-4 (float32 noise level)")
     ax_twins.legend(fontsize=8)
+    for ax in (ax_norm, ax_fit, ax_acc):  # label the stand-in position of lambda = 0
+        ax.set_xticks([xs[0]] + [v for v in (1e-4, 1e-2, 1.0) if v in lams])
+        ax.set_xticklabels(["0"] + [f"{v:g}" for v in (1e-4, 1e-2, 1.0) if v in lams])
     fig.suptitle("weight-decay: lambda shrinks the weights; SGD+L2 = weight decay, "
                  "Adam+L2 != AdamW (seeds 000, 002, 004)")
     fig.tight_layout()
