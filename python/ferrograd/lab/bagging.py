@@ -166,6 +166,6 @@ def plot(result, fig):
     ax_boot.set(xlabel="sample size n", ylabel="fraction of distinct examples",
                 title="what a bootstrap sample holds", ylim=(0.55, 0.75))
     ax_boot.legend(fontsize=8)
-    fig.suptitle("bagging: ensembles beat a single model; a bootstrap sample holds 63.2% "
-                 "of the data (seed 003)")
+    fig.suptitle("bagging: do bootstrap ensembles beat a single model? A bootstrap sample "
+                 "holds 63.2% of the data (seed 003)")
     fig.tight_layout()

@@ -188,6 +188,7 @@ def plot(result, fig):
     bound = [m["closed_form_gap"].get(a, np.nan) for a in alphas]
     ax_gap.bar(np.arange(3) + 0.2, np.nan_to_num(bound), 0.4, color="lightgray",
                edgecolor="k", label="closed form ln((1-a+a/K)/(a/K))")
+    ax_gap.text(0.2, 0.3, "no bound\n(a = 0)", ha="center", fontsize=8)
     ax_gap.set_xticks(range(3))
     ax_gap.set_xticklabels([f"a = {a}" for a in alphas])
     ax_gap.set(ylabel="true logit - mean other logit", title="logit gap (train)")
