@@ -144,3 +144,24 @@ def test_label_corruption_changes_exactly_the_flipped_labels():
     assert np.array_equal(noisy != y, flipped)
     assert flipped.mean() == pytest.approx(0.4, abs=0.03)
     assert noisy.min() >= 0 and noisy.max() <= 9
+
+
+class _Bar:
+    def update(self, n=1):
+        pass
+
+
+def test_l1_proximal_step_zeroes_weights_that_no_data_supports():
+    # Pixels that are 0 in every image give their weights no gradient: L1's soft
+    # threshold takes them to exactly 0, L2's decay only shrinks them.
+    fg.manual_seed(6)
+    x = fg.rand((40, 784)) * fg.tensor(np.r_[np.ones(392), np.zeros(392)].astype(np.float32))
+    y = fg.randint(0, 10, (40,))
+    batches = [np.arange(40)] * 400
+    w1 = weight_decay.l1_or_l2_linear("l1", x, y, batches, 0.1, 1e-2, 0, _Bar()).weight.numpy()
+    w2 = weight_decay.l1_or_l2_linear("l2", x, y, batches, 0.1, 1e-2, 0, _Bar()).weight.numpy()
+    assert np.all(w1[:, 392:] == 0)
+    assert np.all(w2[:, 392:] != 0)
+    fg.manual_seed(0)  # the initialization both started from
+    w0 = nn.Linear(784, 10).weight.numpy()
+    np.testing.assert_allclose(w2[:, 392:], w0[:, 392:] * (1 - 0.1 * 1e-2) ** 400, rtol=1e-4)

@@ -5,12 +5,14 @@ W := (1 - lr*lambda) W - lr * grad, so "L2 regularization" and "weight decay" ar
 thing for SGD. Discussion 004 (Q5) asks what a moderate lambda does: smaller ||theta||,
 a little worse on the training set, and, one hopes, better on the test set. 002 adds
 (pointing to lecture 5) that for adaptive optimizers the two are NOT the same, hence
-AdamW. (004 writes the penalty as lambda ||theta||^2, without the 1/2, whose gradient
+AdamW. 000 and 002 add that L1 "encourages sparsity": its penalty has corners on the
+axes, so weights become exactly 0, where L2 only shrinks them. (004 writes the penalty as lambda ||theta||^2, without the 1/2, whose gradient
 is 2 lambda theta: its lambda is half of ``weight_decay``'s. 000 glosses the Frobenius
 norm ||W||_F as the "sum of squared entries"; that is ||W||_F^2, the norm is its square
 root.) This experiment trains a one-hidden-layer MLP on MNIST for each lambda of a sweep
 (SGD with ``weight_decay=lambda``), then checks both equivalence claims directly by
-training twins from the same initialization on the same batches.
+training twins from the same initialization on the same batches, and compares L1
+with L2 on a linear classifier.
 """
 
 import math
@@ -26,7 +28,7 @@ from ._common import claim, minibatches
 NAME = "weight-decay"
 SEED = "000, 002, 004"
 DESCRIPTION = ("sweep of lambda: weight norm, train loss, test accuracy; SGD + L2 equals "
-               "decoupled decay, Adam + L2 differs from AdamW")
+               "decoupled decay, Adam + L2 differs from AdamW; L1 against L2 sparsity")
 
 LAMBDAS = (0.0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 1.0)
 TWIN_LAMBDAS = (0.0, 1e-2, 1e-1)
@@ -87,19 +89,45 @@ def relative_difference(a, b):
     return float(np.linalg.norm(flat_params(a) - flat_params(b)) / np.linalg.norm(flat_params(b)))
 
 
+def l1_or_l2_linear(kind, x, y, batches, lr, lam, seed, bar):
+    """A linear classifier 784 -> 10 trained with an L2 penalty (SGD ``weight_decay``) or
+    an L1 penalty lam * ||W||_1. L1 is applied as lasso solvers do, by a proximal step:
+    a gradient step on the data loss, then soft-thresholding
+    W <- sign(W) * max(|W| - lr*lam, 0), which sets small weights exactly to 0 (a plain
+    subgradient step would only make them oscillate around 0). Returns the weights."""
+    fg.manual_seed(seed)
+    model = nn.Linear(784, 10).to(x.device)
+    opt = optim.SGD(model.parameters(), lr=lr, weight_decay=lam if kind == "l2" else 0.0)
+    for idx in batches:
+        idx = fg.from_numpy(idx).to(x.device)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if kind == "l1":
+            with fg.no_grad():
+                w = model.weight
+                w[...] = fg.sign(w) * F.relu(fg.abs(w) - lr * lam)
+        bar.update(1)
+    return model
+
+
 def run(ctx):
     s = {"model": "784-128-10 ReLU MLP", "n_train": 1000 if ctx.quick else 4000,
          "n_test": 500 if ctx.quick else 2000, "epochs": 5 if ctx.quick else 30,
          "batch_size": 50, "sgd_lr": 0.1, "lambdas": list(LAMBDAS),
          "twin_lambdas": list(TWIN_LAMBDAS), "twin_epochs": 1 if ctx.quick else 3,
-         "adam_lr": 1e-3}
+         "adam_lr": 1e-3,
+         # L1's proximal step must outlast the initial weights (~0.04) where the data
+         # pushes back on nothing: a shorter quick run needs a larger lambda
+         "sparsity_lambda": 3e-3 if ctx.quick else 1e-3}
     x, y, xt, yt = (t.to(ctx.device) for t in ctx.mnist(s["n_train"], s["n_test"]))
     rng = np.random.default_rng(ctx.seed)
     sweep_batches = [b for _ in range(s["epochs"])
                      for b in minibatches(s["n_train"], s["batch_size"], rng)]
     twin_batches = [b for _ in range(s["twin_epochs"])
                     for b in minibatches(s["n_train"], s["batch_size"], rng)]
-    total = len(LAMBDAS) * len(sweep_batches) + (3 + 2 * len(TWIN_LAMBDAS)) * len(twin_batches)
+    total = (len(LAMBDAS) + 2) * len(sweep_batches) + (3 + 2 * len(TWIN_LAMBDAS)) * len(twin_batches)
     m = {"weight_norm": [], "train_loss": [], "test_accuracy": [], "train_accuracy": []}
     with ctx.progress(total, NAME) as bar:
         # 1. the sweep: SGD with weight_decay = lambda
@@ -148,6 +176,18 @@ def run(ctx):
             m["adam_l2_test_accuracy"][key] = accuracy(pair["Adam"], xt, yt)
             m["adamw_test_accuracy"][key] = accuracy(pair["AdamW"], xt, yt)
 
+        # 4. L1 against L2: how many weights are exactly zero
+        thresholds = np.logspace(-6, 0, 25)
+        m["sparsity_thresholds"] = thresholds.tolist()
+        m["zero_fraction"], m["fraction_below"], m["linear_test_accuracy"] = {}, {}, {}
+        for kind in ("l1", "l2"):
+            model = l1_or_l2_linear(kind, x, y, sweep_batches, s["sgd_lr"], s["sparsity_lambda"],
+                                    ctx.seed, bar)
+            w = np.abs(model.weight.to("cpu").numpy())
+            m["zero_fraction"][kind] = float((w == 0).mean())
+            m["fraction_below"][kind] = [float((w <= t).mean()) for t in thresholds]
+            m["linear_test_accuracy"][kind] = accuracy(model, xt, yt)
+
     norms, losses, acc = m["weight_norm"], m["train_loss"], m["test_accuracy"]
     shrinks = all(b <= a * 1.01 for a, b in zip(norms, norms[1:]))
     loss_rises = all(b >= a * 0.95 for a, b in zip(losses, losses[1:]))
@@ -181,6 +221,13 @@ def run(ctx):
               "< 1e-4 at lambda = 0 (the control: the same optimizer) and > 1e-2 at every "
               "lambda > 0", diff0 < 1e-4 and min(diffs) > 1e-2),
     ]
+    zero, lin_acc = m["zero_fraction"], m["linear_test_accuracy"]
+    claims.append(claim(
+        "L1 gives sparse weights (many exactly 0), L2 only shrinks them", "000, 002",
+        f"fraction of exactly-zero weights of a linear classifier, lambda = {s['sparsity_lambda']:g}, "
+        "and the test accuracies", {"zero_fraction": zero, "test_accuracy": lin_acc},
+        "L1 >= 0.3 zeros, L2 < 0.01, and L1's accuracy within 0.03 of L2's",
+        zero["l1"] >= 0.3 and zero["l2"] < 0.01 and lin_acc["l1"] >= lin_acc["l2"] - 0.03))
     notes = ""
     if best_reg - acc[0] < 0.005:
         notes = (f"A moderate lambda did not raise test accuracy by half a point here: "
@@ -196,7 +243,7 @@ def plot(result, fig):
     m, s = result["measurements"], result["settings"]
     lams = np.array(s["lambdas"], dtype=float)
     xs = np.where(lams > 0, lams, lams[lams > 0].min() / 10)  # lambda = 0 drawn at the left
-    ax_norm, ax_fit, ax_twins = fig.subplots(1, 3)
+    (ax_norm, ax_fit), (ax_twins, ax_sparse) = fig.subplots(2, 2)
     ax_norm.semilogx(xs, m["weight_norm"], "o-", label="after SGD training")
     ax_norm.axhline(m["initial_weight_norm"], color="gray", ls="--", label="at initialization")
     ax_norm.set(xlabel="lambda", ylabel="||theta||_2",
@@ -230,6 +277,15 @@ def plot(result, fig):
     for ax in (ax_norm, ax_fit, ax_acc):  # label the stand-in position of lambda = 0
         ax.set_xticks([xs[0]] + [v for v in (1e-4, 1e-2, 1.0) if v in lams])
         ax.set_xticklabels(["0"] + [f"{v:g}" for v in (1e-4, 1e-2, 1.0) if v in lams])
+    t = m["sparsity_thresholds"]
+    for kind, color in (("l1", "tab:red"), ("l2", "tab:blue")):
+        ax_sparse.semilogx(t, m["fraction_below"][kind], color=color,
+                           label=f"{kind.upper()}: {m['zero_fraction'][kind]:.0%} exactly 0, "
+                                 f"test accuracy {m['linear_test_accuracy'][kind]:.3f}")
+    ax_sparse.set(xlabel="threshold t", ylabel="fraction of weights with |w| <= t",
+                  title=f"linear classifier, L1 vs L2 at lambda {s['sparsity_lambda']:g}",
+                  ylim=(0, 1.02))
+    ax_sparse.legend(fontsize=8, loc="lower right")
     fig.suptitle("weight-decay: lambda shrinks the weights; SGD+L2 = weight decay, "
-                 "Adam+L2 != AdamW (seeds 000, 002, 004)")
+                 "Adam+L2 != AdamW; L1 is sparse (seeds 000, 002, 004)")
     fig.tight_layout()
