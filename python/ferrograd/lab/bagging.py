@@ -116,7 +116,8 @@ def run(ctx):
               ">= +0.005", bag - float(np.mean(m["bootstrap_member_accuracy"])) >= 0.005),
         claim("bagging: an ensemble of models trained on bootstrap samples beats a single "
               "model", "003", f"test accuracy of the {members}-member bagged ensemble minus "
-              "a single model's (mean over seeds)", bag - single, ">= +0.005", bag - single >= 0.005),
+              "a single model's (mean over seeds)", bag - single, ">= +0.005",
+              bag - single >= 0.005),
         claim("averaging several independently trained models beats a single model", "003",
               f"test accuracy of the {members}-member seed ensemble minus a single model's",
               seed_ens - single, ">= +0.005", seed_ens - single >= 0.005),

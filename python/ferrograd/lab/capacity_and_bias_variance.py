@@ -76,7 +76,8 @@ def predict(coef, x):
 
 
 def run(ctx):
-    s = {"n_points": N_POINTS, "x": "evenly spaced in [0, 1]", "noise_std": NOISE, "degrees": list(DEGREES),
+    s = {"n_points": N_POINTS, "x": "evenly spaced in [0, 1]", "noise_std": NOISE,
+         "degrees": list(DEGREES),
          "datasets": 100 if ctx.quick else 1000, "grid_points": 200,
          "n_validation": 200, "ridge_lambdas": list(RIDGE_LAMBDAS)}
     fg.manual_seed(ctx.seed)

@@ -109,7 +109,8 @@ def run(ctx):
         claim("at the interpolation threshold (parameters ~ data) the test error spikes",
               "002, 003", "test MSE at p = n / the best test MSE at p/n <= 0.5 and at p/n >= 4",
               {"vs_under": test[at] / test[under].min(), "vs_over": test[at] / test[over].min()},
-              "both ratios > 2", test[at] > 2 * test[under].min() and test[at] > 2 * test[over].min()),
+              "both ratios > 2",
+              test[at] > 2 * test[under].min() and test[at] > 2 * test[over].min()),
         claim("past the threshold test error drops again, below the classical regime's best "
               "(more parameters does not hurt, it helps)", "002",
               "best test MSE at p/n >= 4 / best test MSE at p/n <= 0.5",

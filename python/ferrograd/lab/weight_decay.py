@@ -6,13 +6,17 @@ thing for SGD. Discussion 004 (Q5) asks what a moderate lambda does: smaller ||t
 a little worse on the training set, and, one hopes, better on the test set. 002 adds
 (pointing to lecture 5) that for adaptive optimizers the two are NOT the same, hence
 AdamW. 000 and 002 add that L1 "encourages sparsity": its penalty has corners on the
-axes, so weights become exactly 0, where L2 only shrinks them. (004 writes the penalty as lambda ||theta||^2, without the 1/2, whose gradient
-is 2 lambda theta: its lambda is half of ``weight_decay``'s. 000 glosses the Frobenius
-norm ||W||_F as the "sum of squared entries"; that is ||W||_F^2, the norm is its square
-root.) This experiment trains a one-hidden-layer MLP on MNIST for each lambda of a sweep
-(SGD with ``weight_decay=lambda``), then checks both equivalence claims directly by
-training twins from the same initialization on the same batches, and compares L1
-with L2 on a linear classifier.
+axes, so weights become exactly 0, where L2 only shrinks them.
+
+This experiment trains a one-hidden-layer MLP on MNIST for each lambda of a sweep (SGD
+with ``weight_decay=lambda``), checks both equivalence claims directly by training
+twins from the same initialization on the same batches, and compares L1 with L2 on a
+linear classifier.
+
+Notes on the notes: 004 writes the penalty as lambda ||theta||^2, without the 1/2,
+whose gradient is 2 lambda theta, so its lambda is half of ``weight_decay``'s. 000
+glosses the Frobenius norm ||W||_F as the "sum of squared entries"; that is ||W||_F^2
+(an error: the norm is its square root).
 """
 
 import math
@@ -127,7 +131,8 @@ def run(ctx):
                      for b in minibatches(s["n_train"], s["batch_size"], rng)]
     twin_batches = [b for _ in range(s["twin_epochs"])
                     for b in minibatches(s["n_train"], s["batch_size"], rng)]
-    total = (len(LAMBDAS) + 2) * len(sweep_batches) + (3 + 2 * len(TWIN_LAMBDAS)) * len(twin_batches)
+    total = ((len(LAMBDAS) + 2) * len(sweep_batches)
+             + (3 + 2 * len(TWIN_LAMBDAS)) * len(twin_batches))
     m = {"weight_norm": [], "train_loss": [], "test_accuracy": [], "train_accuracy": []}
     with ctx.progress(total, NAME) as bar:
         # 1. the sweep: SGD with weight_decay = lambda
@@ -224,8 +229,9 @@ def run(ctx):
     zero, lin_acc = m["zero_fraction"], m["linear_test_accuracy"]
     claims.append(claim(
         "L1 gives sparse weights (many exactly 0), L2 only shrinks them", "000, 002",
-        f"fraction of exactly-zero weights of a linear classifier, lambda = {s['sparsity_lambda']:g}, "
-        "and the test accuracies", {"zero_fraction": zero, "test_accuracy": lin_acc},
+        "fraction of exactly-zero weights of a linear classifier, lambda = "
+        f"{s['sparsity_lambda']:g}, and the test accuracies",
+        {"zero_fraction": zero, "test_accuracy": lin_acc},
         "L1 >= 0.3 zeros, L2 < 0.01, and L1's accuracy within 0.03 of L2's",
         zero["l1"] >= 0.3 and zero["l2"] < 0.01 and lin_acc["l1"] >= lin_acc["l2"] - 0.03))
     notes = ""
