@@ -26,7 +26,7 @@ ISSUE_ORDER = [
     "dropout", "label-smoothing", "edge-of-stability", "bagging",
 ]
 AVAILABLE = [name for name, module, _ in _registry.available() if module is not None]
-NOTES = {"000", "001", "002", "003", "004"}  # the lecture notes in ../shared/seeds
+NOTES = {"000", "001", "002", "003", "004"}  # the lecture notes the library was built from
 RECORD_FIELDS = ("name", "seed", "description", "runtime_s", "quick", "device", "versions",
                  "settings", "measurements", "claims", "notes")
 CLAIM_FIELDS = ("claim", "seed", "quantity", "measured", "criterion", "verdict")

@@ -66,7 +66,10 @@ def main(args):
     total = sum(len(r["claims"]) for r in records)
     print(f"ran {len(records)} experiments in {sum(r['runtime_s'] for r in records):.1f} s: "
           f"{ok} of {total} claims reproduced; results in {args.out}/")
+    missing = [n for n, m in problems if "not available" in m]
     failed = [(n, m) for n, m in problems if "not available" not in m]
-    for name, message in problems:
-        print(f"  {name}: {message}")
+    if missing:
+        print(f"  not available ({len(missing)}): {', '.join(missing)}")
+    for name, message in failed:
+        print(f"  FAILED {name}: {message}")
     return 1 if failed else 0

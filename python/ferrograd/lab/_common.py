@@ -9,7 +9,26 @@ import numpy as np
 
 from .. import no_grad
 
-__all__ = ["minibatches", "accuracy", "claim", "finite", "mean_loss"]
+__all__ = ["minibatches", "accuracy", "claim", "finite", "mean_loss", "to_numpy", "snapshot",
+           "restore"]
+
+
+def to_numpy(t):
+    """A NumPy copy of tensor ``t`` wherever it lives (a wgpu tensor is read back)."""
+    return np.array(t.detach().to("cpu").numpy(), copy=True)
+
+
+def snapshot(model):
+    """A host copy of the model's state (parameters and buffers, e.g. BatchNorm's
+    running statistics), for ``restore`` after a probe that changes them."""
+    return {k: to_numpy(v) for k, v in model.state_dict().items()}
+
+
+def restore(model, saved):
+    """Puts back a ``snapshot``; load_state_dict copies to each tensor's own device."""
+    from .. import from_numpy
+
+    model.load_state_dict({k: from_numpy(v) for k, v in saved.items()})
 
 
 def minibatches(n, batch_size, rng, drop_last=True):
@@ -25,8 +44,8 @@ def accuracy(model, x, y, batch_size=1000):
     correct = 0
     with no_grad():
         for i in range(0, x.shape[0], batch_size):
-            logits = model(x[i:i + batch_size]).numpy()
-            correct += int((logits.argmax(axis=1) == y[i:i + batch_size].numpy()).sum())
+            logits = to_numpy(model(x[i:i + batch_size]))
+            correct += int((logits.argmax(axis=1) == to_numpy(y[i:i + batch_size])).sum())
     return correct / x.shape[0]
 
 

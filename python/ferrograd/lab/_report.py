@@ -50,7 +50,7 @@ def to_json_value(value):
     if isinstance(value, (list, tuple)):
         return [to_json_value(v) for v in value]
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # a ferrograd Tensor
-        value = value.numpy()
+        value = value.detach().to("cpu").numpy()
     if isinstance(value, np.ndarray):
         return to_json_value(value.tolist())
     if isinstance(value, (np.bool_, bool)):

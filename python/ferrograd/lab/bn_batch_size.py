@@ -8,20 +8,48 @@ bn-train-vs-eval); LayerNorm and GroupNorm normalize each example on its own (le
 trained with BatchNorm, LayerNorm and GroupNorm (8 groups) at batch sizes 2 to 128, for
 the same number of epochs with the learning rate scaled linearly with the batch size
 (SGD, momentum 0.9), and tested in eval mode.
+
+Lecture 003 ("Batch Normalization is Difficult to Parallelize"): data-parallel SGD sums
+the gradients each GPU computes on its part of the batch, but BatchNorm couples the
+examples in the forward pass. Measured: the gradient of a batch of 128 against the mean
+of the gradients of its 4 shards of 32, for each norm.
 """
 
 import numpy as np
 
 import ferrograd as fg
+from ferrograd.nn import functional as F
 
-from ._common import accuracy, claim, normed_mlp, sgd_steps
+from ._common import accuracy, claim, normed_mlp, restore, sgd_steps, snapshot, to_numpy
 
 NAME = "bn-batch-size"
-SEED = "000, 002"
+SEED = "000, 002, 003"
 DESCRIPTION = ("BatchNorm vs LayerNorm vs GroupNorm at batch sizes 2 to 128 (same epochs, "
-               "linearly scaled lr): where BatchNorm breaks down")
+               "linearly scaled lr): where BatchNorm breaks down; and why it is hard to "
+               "parallelize")
 
 NORMS = ("batch", "layer", "group")
+SHARDS = 4  # simulated data-parallel workers
+
+
+def shard_gradient_gap(model, x, y, shards):
+    """Data parallelism on one machine: || grad of the whole batch's mean loss - mean of
+    the shards' gradients || / || whole-batch gradient ||, over all parameters, in
+    training mode. Zero (to rounding) for a model whose examples do not interact."""
+    def gradient(xb, yb):
+        model.zero_grad()
+        F.cross_entropy(model(xb), yb).backward()
+        return np.concatenate([to_numpy(p.grad).ravel() for p in model.parameters()])
+
+    model.train()
+    saved = snapshot(model)
+    full = gradient(x, y)
+    size = x.shape[0] // shards
+    parts = [gradient(x[i * size:(i + 1) * size], y[i * size:(i + 1) * size])
+             for i in range(shards)]
+    model.zero_grad()
+    restore(model, saved)
+    return float(np.linalg.norm(full - np.mean(parts, axis=0)) / np.linalg.norm(full))
 LABELS = {"batch": "BatchNorm", "layer": "LayerNorm", "group": "GroupNorm (8 groups)"}
 
 
@@ -47,6 +75,13 @@ def run(ctx):
                 model.eval()
                 m["test_accuracy"][norm][str(b)] = accuracy(model, xt, yt)
 
+    # BatchNorm and data parallelism (lecture 003): the gradient of a batch of 128 is
+    # the mean of its 4 shards' gradients only when examples do not interact.
+    m["shard_gradient_gap"] = {}
+    for norm in NORMS:
+        fg.manual_seed(ctx.seed)
+        model = normed_mlp(norm, settings["depth"], settings["width"]).to(ctx.device)
+        m["shard_gradient_gap"][norm] = shard_gradient_gap(model, x[:128], y[:128], SHARDS)
     acc = m["test_accuracy"]
     small, large = str(sizes[0]), [str(b) for b in sizes if b >= 32]
     others_small = min(acc["layer"][small], acc["group"][small])
@@ -68,12 +103,19 @@ def run(ctx):
               "LayerNorm and GroupNorm spreads are each less than half of BatchNorm's",
               spread["layer"] < 0.5 * spread["batch"] and spread["group"] < 0.5 * spread["batch"]),
     ]
+    gaps = m["shard_gradient_gap"]
+    claims.append(claim(
+        "BatchNorm is difficult to parallelize: it couples the examples of a batch, so the "
+        "batch's gradient is not the sum of the GPUs' gradients (LayerNorm's is)", "003",
+        f"relative gap between the gradient of a batch of 128 and the mean of its {SHARDS} "
+        "shards' gradients, per norm", gaps, "BatchNorm's gap > 1e-2, LayerNorm's < 1e-4",
+        gaps["batch"] > 1e-2 and gaps["layer"] < 1e-4))
     return {"settings": settings, "measurements": m, "claims": claims, "notes": ""}
 
 
 def plot(result, fig):
     m = result["measurements"]
-    ax = fig.subplots(1, 1)
+    ax, ax_gap = fig.subplots(1, 2, width_ratios=[2, 1])
     for norm, marker in zip(NORMS, "osD"):
         sizes = [int(b) for b in m["test_accuracy"][norm]]
         ax.plot(sizes, list(m["test_accuracy"][norm].values()), marker=marker, label=LABELS[norm])
@@ -82,6 +124,16 @@ def plot(result, fig):
     ax.set(xlabel="batch size (lr scaled linearly, same epochs)", ylabel="test accuracy (eval mode)",
            title="3-hidden-layer MLP on MNIST")
     ax.legend()
-    fig.suptitle("bn-batch-size (seed 000, 002): BatchNorm degrades at small batches; "
-                 "LayerNorm and GroupNorm stay flat")
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    gaps = m["shard_gradient_gap"]
+    bars = ax_gap.bar([LABELS[n].split(" ")[0] for n in gaps], [max(v, 1e-12) for v in gaps.values()],
+                      color=["tab:blue", "tab:orange", "tab:green"],
+                      label="||g_batch - mean(g_shards)|| / ||g_batch||")
+    ax_gap.bar_label(bars, fmt="%.1e", fontsize=8)
+    ax_gap.set_yscale("log")
+    ax_gap.set(xlabel="norm", ylabel="relative gradient gap (log)",
+               title="gradient of a batch of 128 vs\nmean of its 4 shards' (data parallel)")
+    ax_gap.legend(fontsize=7, loc="upper right")
+    fig.suptitle("bn-batch-size (seed 000, 002, 003): BatchNorm degrades at small batches "
+                 "and couples the examples;\nLayerNorm and GroupNorm stay flat and "
+                 "split across workers exactly")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))

@@ -20,7 +20,7 @@ import numpy as np
 
 import ferrograd as fg
 
-from ._common import accuracy, claim, normed_mlp, sgd_steps
+from ._common import accuracy, claim, normed_mlp, restore, sgd_steps, snapshot, to_numpy
 
 NAME = "bn-test-time-adapt"
 SEED = "000"
@@ -50,17 +50,17 @@ def batchnorms(model):
 def accuracy_with_batch_stats(model, x, y, batch_size):
     """Training-mode (batch statistics) accuracy over batches of ``batch_size``; the
     running statistics this updates are put back afterwards."""
-    saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    saved = snapshot(model)
     model.train()
     acc = accuracy(model, x, y, batch_size)
-    model.load_state_dict({k: fg.from_numpy(v) for k, v in saved.items()})
+    restore(model, saved)
     model.eval()
     return acc
 
 
 def accuracy_recomputed(model, x, y, batch_size):
     """Accuracy in eval mode after recomputing the running statistics on ``x``."""
-    saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    saved = snapshot(model)
     for bn in batchnorms(model):
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average over the pass
@@ -72,7 +72,7 @@ def accuracy_recomputed(model, x, y, batch_size):
     acc = accuracy(model, x, y)
     for bn in batchnorms(model):
         bn.momentum = 0.1
-    model.load_state_dict({k: fg.from_numpy(v) for k, v in saved.items()})
+    restore(model, saved)
     return acc
 
 
@@ -94,7 +94,7 @@ def run(ctx):
         model.eval()
         rng = np.random.default_rng(ctx.seed + 1)
         order = rng.permutation(xt.shape[0])  # shuffled test batches: no class sorting
-        x_np, y_dev = xt.numpy()[order], yt[fg.from_numpy(order)].to(ctx.device)
+        x_np, y_dev = to_numpy(xt)[order], yt[fg.from_numpy(order)].to(ctx.device)
         for kind in SHIFTS:
             xs = fg.from_numpy(np.ascontiguousarray(shifted(x_np, kind, rng),
                                                     dtype=np.float32)).to(ctx.device)

@@ -29,7 +29,7 @@ import numpy as np
 
 import ferrograd as fg
 
-from ._common import accuracy, claim, normed_mlp, sgd_steps
+from ._common import accuracy, claim, normed_mlp, restore, sgd_steps, snapshot, to_numpy
 
 NAME = "bn-train-vs-eval"
 SEED = "000"
@@ -43,7 +43,7 @@ def predictions(model, x, batch_size):
     out = []
     with fg.no_grad():
         for i in range(0, x.shape[0], batch_size):
-            out.append(model(x[i:i + batch_size]).numpy().argmax(axis=1))
+            out.append(to_numpy(model(x[i:i + batch_size])).argmax(axis=1))
     return np.concatenate(out)
 
 
@@ -57,7 +57,7 @@ def run(ctx):
                 "bn_momentum": 0.1}
     x, y, xt, yt = ctx.mnist(settings["n_train"], settings["n_test"])
     x, y, xt_dev = x.to(ctx.device), y.to(ctx.device), xt.to(ctx.device)
-    labels = yt.numpy()
+    labels = to_numpy(yt)
     m = {}
     steps = settings["train_steps"]
     with ctx.progress(steps + settings["serving_days"], NAME) as bar:
@@ -72,8 +72,8 @@ def run(ctx):
         model.eval()
         k = settings["one_by_one"]
         with fg.no_grad():
-            batched = model(xt_dev[:k]).numpy()
-            single = np.concatenate([model(xt_dev[i:i + 1]).numpy() for i in range(k)])
+            batched = to_numpy(model(xt_dev[:k]))
+            single = np.concatenate([to_numpy(model(xt_dev[i:i + 1])) for i in range(k)])
         m["eval_max_abs_diff_batched_vs_single"] = float(np.abs(batched - single).max())
         m["eval_accuracy"] = accuracy(model, xt_dev, yt.to(ctx.device))
 
@@ -88,7 +88,7 @@ def run(ctx):
 
         # 3. training-mode inference, shuffled vs class-sorted batches of 100. The
         # running statistics are saved and restored: this probe must not change them.
-        saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+        saved = snapshot(model)
         shuffled = predictions(model, xt_dev, 100)
         order = np.argsort(labels, kind="stable")
         sorted_x = xt[fg.from_numpy(order)].to(ctx.device)
@@ -96,7 +96,7 @@ def run(ctx):
         m["train_mode_accuracy_shuffled_batches"] = float((shuffled == labels).mean())
         m["train_mode_accuracy_class_sorted_batches"] = float(
             (sorted_pred == labels[order]).mean())
-        model.load_state_dict({k: fg.from_numpy(v) for k, v in saved.items()})
+        restore(model, saved)
 
         # 4. serving a week in training mode. Each day's traffic: 80% from two digits
         # that change from day to day, 20% from the rest (a skewed, drifting stream).
@@ -105,7 +105,7 @@ def run(ctx):
         m["serving_eval_accuracy_by_day"] = [m["eval_accuracy"]]
         m["serving_running_mean_shift_by_day"] = [0.0]
         first_bn = next(mod for mod in model if isinstance(mod, fg.nn.BatchNorm1d))
-        mean0 = first_bn.running_mean.numpy().copy()
+        mean0 = to_numpy(first_bn.running_mean)
         bs = settings["serving_batch_size"]
         for day in range(settings["serving_days"]):
             popular = [(2 * day) % 10, (2 * day + 1) % 10]
@@ -119,8 +119,9 @@ def run(ctx):
                     model(xt[fg.from_numpy(idx)].to(ctx.device))
             model.eval()  # the nightly check, in eval mode, on the normal test set
             m["serving_eval_accuracy_by_day"].append(accuracy(model, xt_dev, yt.to(ctx.device)))
-            shift = np.linalg.norm(first_bn.running_mean.numpy() - mean0) / np.linalg.norm(mean0)
-            m["serving_running_mean_shift_by_day"].append(float(shift))
+            drift = to_numpy(first_bn.running_mean) - mean0
+            m["serving_running_mean_shift_by_day"].append(
+                float(np.linalg.norm(drift) / np.linalg.norm(mean0)))
             bar.update(1)
 
     acc = m["eval_accuracy"]

@@ -17,7 +17,7 @@ import ferrograd as fg
 from ferrograd import nn
 from ferrograd.nn import functional as F
 
-from ._common import accuracy, claim, minibatches
+from ._common import accuracy, claim, minibatches, to_numpy
 
 NAME = "init-persists"
 SEED = "000"
@@ -41,7 +41,7 @@ def make_mlp(c, depth, width, in_features=784, classes=10):
 
 def weights(model):
     """The weight matrices (not the biases), as NumPy copies."""
-    return [m.weight.numpy().copy() for m in model if isinstance(m, nn.Linear)]
+    return [to_numpy(m.weight) for m in model if isinstance(m, nn.Linear)]
 
 
 def train_to(model, x, y, target_error, max_epochs, batch_size, lr, seed, bar):

@@ -18,7 +18,7 @@ import ferrograd as fg
 from ferrograd import nn
 from ferrograd.nn import functional as F
 
-from ._common import claim, minibatches
+from ._common import claim, minibatches, to_numpy
 
 NAME = "init-variance"
 SEED = "000"
@@ -68,8 +68,8 @@ def norms_at_init(layers, x, y):
     hidden = []
     loss = F.cross_entropy(forward(layers, x, hidden), y)
     loss.backward()
-    act = [float(np.linalg.norm(h.numpy(), axis=1).mean()) for h in hidden]
-    grad = [float(np.linalg.norm(layer.weight.grad.numpy())) for layer in layers]
+    act = [float(np.linalg.norm(to_numpy(h), axis=1).mean()) for h in hidden]
+    grad = [float(np.linalg.norm(to_numpy(layer.weight.grad))) for layer in layers]
     for layer in layers:
         layer.weight.grad = None
     return act, grad, float(loss.item())

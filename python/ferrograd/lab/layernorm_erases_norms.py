@@ -22,7 +22,7 @@ import ferrograd as fg
 from ferrograd import nn
 from ferrograd.nn import functional as F
 
-from ._common import claim, minibatches
+from ._common import claim, minibatches, to_numpy
 
 NAME = "layernorm-erases-norms"
 SEED = "000"
@@ -66,7 +66,7 @@ def example_norms(model, x):
     hidden = []
     with fg.no_grad():
         model(x, hidden)
-    return np.stack([np.linalg.norm(h.numpy(), axis=1) for h in hidden])
+    return np.stack([np.linalg.norm(to_numpy(h), axis=1) for h in hidden])
 
 
 def train_loss(model, x, y, epochs, batch_size, lr, seed, bar):
