@@ -30,7 +30,7 @@ import ferrograd as fg
 from ferrograd import nn, optim
 from ferrograd.nn import functional as F
 
-from ._common import claim, minibatches
+from ._common import accuracy, claim, minibatches
 
 NAME = "dropout"
 SEED = "000, 002, 003, 004"
@@ -64,14 +64,6 @@ def train(model, x, y, s, seed, bar):
             opt.step()
         bar.update(1)
     model.eval()
-
-
-def accuracy(model, x, y):
-    """Fraction of rows of ``x`` whose argmax logit is ``y`` (copied to the host, so
-    that it works for a model on the GPU too)."""
-    with fg.no_grad():
-        logits = model(x).to("cpu").numpy()
-    return float((logits.argmax(axis=1) == y.to("cpu").numpy()).mean())
 
 
 def activation_ratios(x, device):

@@ -27,7 +27,7 @@ import ferrograd as fg
 from ferrograd import nn, optim
 from ferrograd.nn import functional as F
 
-from ._common import claim, minibatches
+from ._common import accuracy, claim, minibatches
 
 NAME = "weight-decay"
 SEED = "000, 002, 004"
@@ -46,14 +46,6 @@ def make_mlp(seed, device):
 def weight_norm(model):
     """||theta||_2 over every parameter (what L2 penalises)."""
     return math.sqrt(sum(float((p * p).sum().item()) for p in model.parameters()))
-
-
-def accuracy(model, x, y):
-    """Fraction of rows of ``x`` whose argmax logit is ``y`` (copied to the host, so
-    that it works for a model on the GPU too)."""
-    with fg.no_grad():
-        logits = model(x).to("cpu").numpy()
-    return float((logits.argmax(axis=1) == y.to("cpu").numpy()).mean())
 
 
 def full_loss(model, x, y):
