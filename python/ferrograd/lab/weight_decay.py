@@ -233,7 +233,12 @@ def run(ctx):
                  f"and test accuracy {acc[0]:.3f}, and the best lambda > 0 gives test "
                  f"accuracy {best_reg:.3f}. Discussion 004 only says one would 'hope' "
                  "for better generalization; on this MNIST subset, with a fixed number "
-                 "of epochs, weight decay mostly trades training fit for nothing.")
+                 "of epochs, weight decay gives up training fit without a test gain.")
+    errors = ("An error in the notes: 000 glosses the Frobenius norm ||W||_F as the \"sum "
+              "of squared entries\", which is ||W||_F^2 (its penalty lambda/2 ||W||_F^2 is "
+              "right). A convention to mind: 004 writes the penalty as lambda ||theta||^2 "
+              "without the 1/2, so its lambda is half of weight_decay's.")
+    notes = f"{notes} {errors}" if notes else errors
     return {"settings": s, "measurements": m, "claims": claims, "notes": notes}
 
 
