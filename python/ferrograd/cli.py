@@ -228,6 +228,7 @@ def _model(cfg):
     from .models import build_cnn, build_mlp, build_resnet
 
     kind = cfg.get("model") or "mlp"
+    _resolve_norm(cfg)  # a config built from the parser (not main) still has norm None
     if kind == "cnn":
         return build_cnn(NUM_CLASSES, norm=cfg["norm"], dropout=cfg["dropout"])
     if kind == "resnet":
@@ -429,10 +430,11 @@ def _resolve_norm(cfg):
     that act on feature maps."""
     from .models import CONV_NORMS
 
+    model = cfg.get("model") or "mlp"  # configs written before --model existed
     if cfg["norm"] is None:
-        cfg["norm"] = "layer" if cfg["model"] == "mlp" else "batch"
-    if cfg["model"] != "mlp" and cfg["norm"] not in CONV_NORMS:
-        raise CliError(f"--norm {cfg['norm']} is for the MLP; --model {cfg['model']} takes "
+        cfg["norm"] = "layer" if model == "mlp" else "batch"
+    if model != "mlp" and cfg["norm"] not in CONV_NORMS:
+        raise CliError(f"--norm {cfg['norm']} is for the MLP; --model {model} takes "
                        f"{', '.join(CONV_NORMS)}")
 
 
