@@ -1,4 +1,5 @@
-"""The MLP classifier the command line trains, built from a few choices.
+"""The classifiers the command line trains: an MLP, a LeNet-style CNN and a small
+ResNet, each built from a few choices.
 
     model = build_mlp(784, 10, depth=2, width=256, norm="layer", norm_position="post",
                       dropout=0.1)
@@ -19,7 +20,10 @@ flattened first (``nn.Flatten``).
 from . import nn
 from .autograd import no_grad
 
-__all__ = ["build_mlp", "make_norm", "NORMS", "INITS"]
+__all__ = ["build_mlp", "make_norm", "NORMS", "INITS", "MODELS", "CONV_NORMS", "make_norm2d",
+           "build_cnn", "build_resnet", "BasicBlock", "ResNet"]
+
+MODELS = ("mlp", "cnn", "resnet")
 
 NORMS = ("none", "layer", "batch", "rms", "group")
 INITS = ("kaiming", "xavier", "normal")
@@ -80,3 +84,124 @@ def build_mlp(in_features, num_classes, depth=2, width=256, norm="layer",
     _init_linear(head, "xavier" if init == "kaiming" else init, init_scale)
     layers.append(head)
     return nn.Sequential(*layers)
+
+
+# ---------------------------------------------------------------------------
+# Convolutional networks for 28x28 images
+# ---------------------------------------------------------------------------
+
+CONV_NORMS = ("batch", "group", "none")
+
+
+def make_norm2d(kind, channels):
+    """BatchNorm2d (statistics per channel over N, H, W), GroupNorm (the largest of 8,
+    4, 2 groups that divides ``channels``: statistics per sample, so any batch size
+    works) or nothing (None)."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        return nn.GroupNorm(next(g for g in (8, 4, 2, 1) if channels % g == 0), channels)
+    if kind == "none":
+        return None
+    raise ValueError(f"unknown norm {kind!r} for a convolutional network; choose one of "
+                     f"{', '.join(CONV_NORMS)}")
+
+
+def _conv_norm_relu(in_channels, out_channels, kernel, norm, stride=1, padding=0):
+    """conv -> norm -> ReLU, the conv without a bias when a norm follows (its shift
+    would be removed by the normalization anyway)."""
+    layer = make_norm2d(norm, out_channels)
+    layers = [nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=padding,
+                        bias=layer is None)]
+    return layers + ([layer] if layer is not None else []) + [nn.ReLU()]
+
+
+def build_cnn(num_classes=10, norm="batch", in_channels=1, dropout=0.0):
+    """LeNet-5's shape for 28x28 inputs, with ReLU and max pooling (and a norm after
+    each convolution)::
+
+        conv5x5(6, pad 2) -> [norm] -> ReLU -> maxpool 2   # 6 x 14 x 14
+        conv5x5(16)       -> [norm] -> ReLU -> maxpool 2   # 16 x 5 x 5
+        Flatten -> Linear(400, 120) -> ReLU -> Linear(120, 84) -> ReLU -> Linear(84, classes)
+    """
+    layers = _conv_norm_relu(in_channels, 6, 5, norm, padding=2) + [nn.MaxPool2d(2)]
+    layers += _conv_norm_relu(6, 16, 5, norm) + [nn.MaxPool2d(2), nn.Flatten()]
+    layers += [nn.Linear(16 * 5 * 5, 120), nn.ReLU()]
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    layers += [nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes)]
+    return nn.Sequential(*layers)
+
+
+class BasicBlock(nn.Module):
+    """The residual block of ResNet-18/34 (He et al., 2016)::
+
+        out = ReLU(norm2(conv3x3(ReLU(norm1(conv3x3(x, stride))))) + shortcut(x))
+
+    The shortcut is the identity, or a 1x1 convolution (with a norm) when the stride or
+    the channel count changes. Attribute names follow torchvision's (conv1, bn1, conv2,
+    bn2, downsample), so the state_dicts of the same architecture line up."""
+
+    def __init__(self, in_channels, out_channels, stride=1, norm="batch"):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=norm == "none")
+        self.bn1 = make_norm2d(norm, out_channels) or nn.Identity()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=norm == "none")
+        self.bn2 = make_norm2d(norm, out_channels) or nn.Identity()
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            proj = [nn.Conv2d(in_channels, out_channels, 1, stride, bias=norm == "none")]
+            layer = make_norm2d(norm, out_channels)
+            self.downsample = nn.Sequential(*(proj + ([layer] if layer is not None else [])))
+
+    def forward(self, x):
+        out = self.bn1(self.conv1(x)).relu()
+        out = self.bn2(self.conv2(out))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return (out + shortcut).relu()
+
+
+class ResNet(nn.Module):
+    """A small ResNet for 28x28 images: a 3x3 stem, then three stages of
+    ``blocks`` BasicBlocks at widths w, 2w, 4w (the last two halving the resolution:
+    28 -> 14 -> 7), global average pooling and a linear classifier."""
+
+    def __init__(self, num_classes=10, norm="batch", width=16, blocks=(1, 1, 1),
+                 in_channels=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=norm == "none")
+        self.bn1 = make_norm2d(norm, width) or nn.Identity()
+        stages, channels = [], width
+        for i, count in enumerate(blocks):
+            out = width * 2 ** i
+            stage = [BasicBlock(channels, out, 1 if i == 0 else 2, norm)]
+            stage += [BasicBlock(out, out, 1, norm) for _ in range(count - 1)]
+            stages.append(nn.Sequential(*stage))
+            channels = out
+        self.layers = nn.ModuleList(stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, num_classes)
+        self._init_weights()
+
+    def _init_weights(self):
+        """He initialization for the convolutions (fan_out, as torchvision), and the
+        last norm of each block starting at zero so every block starts as the identity
+        (Goyal et al., 2017), which lets deeper stacks train from the first step."""
+        with no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            for m in self.modules():
+                if isinstance(m, BasicBlock) and getattr(m.bn2, "weight", None) is not None:
+                    nn.init.zeros_(m.bn2.weight)
+
+    def forward(self, x):
+        x = self.bn1(self.conv1(x)).relu()
+        for stage in self.layers:
+            x = stage(x)
+        return self.fc(self.pool(x).flatten(1))
+
+
+def build_resnet(num_classes=10, norm="batch", width=16, blocks=(1, 1, 1), in_channels=1):
+    """The ResNet above (see ``ResNet``)."""
+    return ResNet(num_classes, norm, width, blocks, in_channels)

@@ -1,6 +1,7 @@
 //! PyO3 bindings: the `ferrograd._core` extension module. Only argument parsing, error
 //! mapping and wrapping live here; all the math is in the crate.
 
+mod conv;
 mod convert;
 mod dtype;
 mod errors;
@@ -66,6 +67,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     memory::register(m)?;
     io::register(m)?;
     nn_ops::register(m)?;
+    conv::register(m)?;
     losses::register(m)?;
     optim::register(m)?;
     Ok(())

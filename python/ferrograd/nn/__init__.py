@@ -9,16 +9,19 @@
 from . import functional, init, utils
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Residual, Sequential
+from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout
-from .linear import Flatten, Identity, Linear
+from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
     "Module", "Parameter", "Linear", "Identity", "Flatten", "ReLU", "LeakyReLU", "GELU",
     "Tanh", "Sigmoid", "Softmax", "Sequential", "ModuleList", "Residual", "Dropout",
     "LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "functional",
     "init", "utils", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss",
+    "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Unflatten",
 ]

@@ -8,12 +8,16 @@ backward in one op each); the rest is composed from tensor ops, so autograd cove
 import warnings
 
 from .. import _core
+from ._conv_functional import (adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d,
+                               interpolate, max_pool2d, pad)
 
 Tensor = _core.Tensor
 
 __all__ = [
     "linear", "linear_relu", "relu", "leaky_relu", "gelu", "tanh", "sigmoid", "softmax", "log_softmax",
     "dropout", "layer_norm", "rms_norm", "group_norm", "batch_norm",
+    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+    "interpolate",
 ]
 
 

@@ -206,7 +206,9 @@ fn for_each_sample<T: Float>(
 ) {
     let threads = num_threads();
     if n >= threads {
-        for_each_chunk(n, 1, |s, e| {
+        // Two runs of samples per thread: each run allocates its scratch once (a buffer
+        // per sample would cost a fresh, page-faulting allocation each time).
+        for_each_chunk(n, n.div_ceil(2 * threads), |s, e| {
             let mut scratch = vec![T::zero(); scratch_len];
             for i in s..e {
                 per_sample(i, &mut scratch, gemm::Parallelism::None);

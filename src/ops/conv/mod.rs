@@ -22,6 +22,7 @@ mod wgpu_tests;
 
 pub use shape::{ConvShape, PoolShape, Window};
 
+use crate::tensor::shape::fmt_shape;
 use crate::tensor::{DType, Tensor};
 use crate::{bail, Result};
 
@@ -120,8 +121,8 @@ impl Tensor {
         if self.ndim() != 4 {
             bail!(
                 Value,
-                "{what}: expected a 4-d input (N, C, H, W), got shape {:?}",
-                self.shape()
+                "{what}: expected a 4-d input (N, C, H, W), got shape {}",
+                fmt_shape(self.shape())
             )
         }
         check_positive(what, "kernel_size", kernel)?;
@@ -139,8 +140,8 @@ impl Tensor {
         if oh == 0 || ow == 0 {
             bail!(
                 Value,
-                "{what}: the output would be empty: input {:?}, kernel_size {kernel:?}, stride {stride:?}, padding {padding:?}, dilation {dilation:?}",
-                sh
+                "{what}: the output would be empty: input {}, kernel_size {kernel:?}, stride {stride:?}, padding {padding:?}, dilation {dilation:?}",
+                fmt_shape(sh)
             )
         }
         let s = PoolShape {
@@ -162,20 +163,21 @@ fn conv_shape(what: &str, x: &Tensor, w: &Tensor, p: ConvParams) -> Result<ConvS
     if x.ndim() != 4 {
         bail!(
             Value,
-            "{what}: expected a 4-d input (N, C, H, W), got shape {:?}",
-            x.shape()
+            "{what}: expected a 4-d input (N, C, H, W), got shape {}",
+            fmt_shape(x.shape())
         )
     }
     if w.ndim() != 4 {
         bail!(
             Value,
-            "{what}: expected a 4-d weight (O, C/groups, KH, KW), got shape {:?}",
-            w.shape()
+            "{what}: expected a 4-d weight (O, C/groups, KH, KW), got shape {}",
+            fmt_shape(w.shape())
         )
     }
     check_positive(what, "stride", p.stride)?;
     check_positive(what, "dilation", p.dilation)?;
     let (xs, ws) = (x.shape(), w.shape());
+    let (xs_s, ws_s) = (fmt_shape(xs), fmt_shape(ws));
     let g = p.groups;
     if g == 0 {
         bail!(Value, "{what}: groups must be positive, got 0")
@@ -183,14 +185,14 @@ fn conv_shape(what: &str, x: &Tensor, w: &Tensor, p: ConvParams) -> Result<ConvS
     if ws[0] % g != 0 {
         bail!(
             Value,
-            "{what}: weight {ws:?} has {} output channels, not divisible by groups={g}",
+            "{what}: weight {ws_s} has {} output channels, not divisible by groups={g}",
             ws[0]
         )
     }
     if ws[1] * g != xs[1] {
         bail!(
             Value,
-            "{what}: input {xs:?} has {} channels, but weight {ws:?} with groups={g} expects {}",
+            "{what}: input {xs_s} has {} channels, but weight {ws_s} with groups={g} expects {}",
             xs[1],
             ws[1] * g
         )
@@ -202,7 +204,7 @@ fn conv_shape(what: &str, x: &Tensor, w: &Tensor, p: ConvParams) -> Result<ConvS
     if eh > ph || ew > pw {
         bail!(
             Value,
-            "{what}: the kernel ({eh}, {ew}) (dilated) is larger than the padded input ({ph}, {pw}); input {xs:?}, weight {ws:?}, padding {:?}",
+            "{what}: the kernel ({eh}, {ew}) (dilated) is larger than the padded input ({ph}, {pw}); input {xs_s}, weight {ws_s}, padding {:?}",
             p.padding
         )
     }
@@ -232,22 +234,23 @@ fn transpose_shape(
     if x.ndim() != 4 {
         bail!(
             Value,
-            "{what}: expected a 4-d input (N, C_in, H, W), got shape {:?}",
-            x.shape()
+            "{what}: expected a 4-d input (N, C_in, H, W), got shape {}",
+            fmt_shape(x.shape())
         )
     }
     if w.ndim() != 4 {
         bail!(
             Value,
-            "{what}: expected a 4-d weight (C_in, C_out/groups, KH, KW), got shape {:?}",
-            w.shape()
+            "{what}: expected a 4-d weight (C_in, C_out/groups, KH, KW), got shape {}",
+            fmt_shape(w.shape())
         )
     }
     check_positive(what, "stride", p.stride)?;
     check_positive(what, "dilation", p.dilation)?;
     let (xs, ws) = (x.shape(), w.shape());
+    let (xs_s, ws_s) = (fmt_shape(xs), fmt_shape(ws));
     if xs[2] == 0 || xs[3] == 0 {
-        bail!(Value, "{what}: input {xs:?} has an empty spatial size")
+        bail!(Value, "{what}: input {xs_s} has an empty spatial size")
     }
     let g = p.groups;
     if g == 0 {
@@ -256,7 +259,7 @@ fn transpose_shape(
     if ws[0] != xs[1] {
         bail!(
             Value,
-            "{what}: input {xs:?} has {} channels, but weight {ws:?} expects {}",
+            "{what}: input {xs_s} has {} channels, but weight {ws_s} expects {}",
             xs[1],
             ws[0]
         )
@@ -264,7 +267,7 @@ fn transpose_shape(
     if ws[0] % g != 0 {
         bail!(
             Value,
-            "{what}: weight {ws:?} has {} input channels, not divisible by groups={g}",
+            "{what}: weight {ws_s} has {} input channels, not divisible by groups={g}",
             ws[0]
         )
     }
@@ -291,7 +294,7 @@ fn transpose_shape(
     ) else {
         bail!(
             Value,
-            "{what}: the output would be empty: input {xs:?}, weight {ws:?}, stride {:?}, padding {:?}",
+            "{what}: the output would be empty: input {xs_s}, weight {ws_s}, stride {:?}, padding {:?}",
             p.stride,
             p.padding
         )
