@@ -193,3 +193,16 @@ def test_cnn_training_step_matches_cpu():
     assert params[0].keys() == params[1].keys()
     for k in params[1]:
         _close(params[0][k], params[1][k], f"cnn step: {k}", rtol=1e-3, atol=1e-4)
+
+
+def test_launches_past_the_grid_limit_spill_into_a_second_dimension():
+    # With at most 8 workgroups per grid dimension, every conv and pool launch below
+    # needs several rows of them: 10 (5 samples, or 5 weight gradient parts, x 2 groups
+    # of one tile) for the convolutions, 32 for the pooling (8000 outputs or inputs).
+    C._wgpu_set_grid_limit(8)
+    try:
+        _parity(lambda x, w: F.conv2d(x, w, padding=1, groups=2), [(5, 4, 9, 9), (4, 2, 3, 3)],
+                "conv2d on a small grid")
+        _parity(lambda x: F.max_pool2d(x, 3, 1, 1), [(5, 4, 20, 20)], "max_pool2d on a small grid")
+    finally:
+        C._wgpu_set_grid_limit(0)
