@@ -206,3 +206,29 @@ def test_launches_past_the_grid_limit_spill_into_a_second_dimension():
         _parity(lambda x: F.max_pool2d(x, 3, 1, 1), [(5, 4, 20, 20)], "max_pool2d on a small grid")
     finally:
         C._wgpu_set_grid_limit(0)
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["conv", "conv_pool"])
+def test_double_backward_matches_cpu(pool):
+    # d/dw of |dL/dx|^2 (dL/dx is linear in x, so x gets no gradient): runs the conv
+    # kernels as gradients of each other, and max pooling's backward-of-backward (a
+    # gather at the saved positions).
+    r = np.random.default_rng(8)
+    x = r.standard_normal((2, 4, 8, 8)).astype(np.float32)
+    w = r.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    res = {}
+    for dev in ("cpu", GPU):
+        xt, wt = fg.tensor(x).to(dev), fg.tensor(w).to(dev)
+        xt.requires_grad = True
+        wt.requires_grad = True
+        y = F.conv2d(xt, wt, stride=1, padding=1, groups=2)
+        if pool:
+            y = F.max_pool2d(y, 2)
+        g = fg.tensor(np.random.default_rng(9).standard_normal(y.shape).astype(np.float32))
+        (gx,) = fg.autograd.grad([(y * g.to(dev)).sum()], [xt], create_graph=True)
+        assert gx.device.type == dev
+        (gx * gx).sum().backward()
+        assert xt.grad is None
+        res[dev] = [_np(gx), _np(wt.grad)]
+    for k, (a, c) in enumerate(zip(res[GPU], res["cpu"])):
+        _close(a, c, f"double backward {k}", rtol=1e-3, atol=1e-4)
