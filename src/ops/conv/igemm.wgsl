@@ -1,53 +1,9 @@
-// Implicit GEMM for the three convolution kernels: C[z] = A[z] @ B[z] for z in 0..batch,
-// where the host appends the variant (conv_forward.wgsl, conv_input_grad.wgsl or
-// conv_weight_grad.wgsl) that says what A[z][row, k] and B[z][k, col] are, read
-// straight from the tensors (no unfolded buffer exists), and where C[z][row, col] goes.
+// The tiled core: C[z] = A[z] @ B[z] for z in 0..batch (see conv_common.wgsl).
 //
 // The tiling is matmul.wgsl's: a workgroup of 16x16 threads computes a 64x64 tile of
 // C, each thread a 4x4 block, staging 64x16 of A and 16x64 of B in shared memory per
 // step (8 KiB). Each output element is one thread's sum in increasing k, so results
 // are the same on every run.
-
-struct Params {
-    // The convolution: x (n, c, h, w), weight (o, cg, kh, kw), y (n, o, oh, ow).
-    n: u32,
-    c: u32,
-    h: u32,
-    w: u32,
-    o: u32,
-    groups: u32,
-    cg: u32,
-    og: u32,
-    kh: u32,
-    kw: u32,
-    sh: u32,
-    sw: u32,
-    ph: u32,
-    pw: u32,
-    dh: u32,
-    dw: u32,
-    oh: u32,
-    ow: u32,
-    // The GEMM of one z: (m x k) @ (k x cols).
-    m: u32,
-    cols: u32,
-    k: u32,
-    batch: u32,
-    tiles_m: u32,
-    tiles_n: u32,
-    // Element offsets of the tensors bound at 1 and 2.
-    off1: u32,
-    off2: u32,
-    // The weight gradient: samples per partial sum.
-    spp: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-    _pad3: u32,
-    _pad4: u32,
-};
-
-@group(0) @binding(0) var<uniform> p: Params;
 
 const BM: u32 = 64u;
 const BN: u32 = 64u;
@@ -57,20 +13,6 @@ const BK: u32 = 16u;
 // B[k0 + kk, col0 + 4q .. 4q + 4].
 var<workgroup> tile_a: array<vec4<f32>, 256>;
 var<workgroup> tile_b: array<vec4<f32>, 256>;
-
-fn a_at(z: u32, row: u32, k: u32) -> f32 {
-    if (row < p.m && k < p.k) {
-        return load_a(z, row, k);
-    }
-    return 0.0;
-}
-
-fn b_at(z: u32, k: u32, col: u32) -> f32 {
-    if (k < p.k && col < p.cols) {
-        return load_b(z, k, col);
-    }
-    return 0.0;
-}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(
@@ -135,8 +77,7 @@ fn main(
     store_row(z, row + 3u, col, acc3);
 }
 
-// C[z][row, col .. col + 4], skipping what lies outside the m x cols matrix; C[z] is
-// the row-major block at z * m * cols of `out` in every variant.
+// C[z][row, col .. col + 4], skipping what lies outside the m x cols matrix.
 fn store_row(z: u32, row: u32, col: u32, v: vec4<f32>) {
     if (row >= p.m) {
         return;

@@ -1,9 +1,11 @@
 //! The wgpu convolution and max pooling (float32).
 //!
-//! The three convolution kernels are one implicit GEMM (igemm.wgsl, tiled like
-//! matmul.wgsl) with a variant per kernel that reads its operands straight from the
-//! tensors: the unfolded input (im2col) is never materialised, so no batch chunking is
-//! needed to bound memory, and groups (depthwise too) are just more GEMMs in one launch.
+//! The three convolution kernels are one implicit GEMM with a variant per kernel that
+//! reads its operands straight from the tensors: the unfolded input (im2col) is never
+//! materialised, so no batch chunking is needed to bound memory, and groups (depthwise
+//! too) are just more GEMMs in one launch. The GEMM runs on one of two cores: tiled in
+//! shared memory like matmul.wgsl (igemm.wgsl), or, for GEMMs of fewer than 16 rows
+//! (depthwise and other thin groups), a thread per 4 rows of a column (direct.wgsl).
 //! The existing matmul pipeline was not reused because a grouped convolution needs a
 //! weight offset per (sample, group) that one batch stride cannot express, and the
 //! im2col buffer it would need costs memory and a pass.
@@ -28,10 +30,13 @@ use crate::device::wgpu::{context, WgpuStorage};
 use crate::tensor::{DType, Storage, Tensor};
 use crate::{bail, Result};
 
-const IGEMM: &str = include_str!("igemm.wgsl");
+const COMMON: &str = include_str!("conv_common.wgsl");
 const X_PATCH: &str = include_str!("x_patch.wgsl");
 /// Output tile side of one igemm workgroup (BM = BN in igemm.wgsl).
 const TILE: usize = 64;
+/// GEMMs with fewer rows than this run on the direct core: a 64-row tile would compute
+/// mostly zeros (a depthwise convolution has one row).
+const THIN_ROWS: usize = 16;
 /// Threads per workgroup of the elementwise-shaped kernels (pooling, sum_parts).
 const WG: usize = 256;
 /// The weight gradient splits the batch into parts until about this many workgroups
@@ -134,8 +139,43 @@ enum Variant {
     WeightGrad,
 }
 
+/// How a launch computes its GEMMs: shared-memory tiles (igemm.wgsl), or one thread
+/// per 4 rows of a column (direct.wgsl) when there are few rows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Core {
+    Tiled,
+    Direct,
+}
+
+impl Core {
+    pub(super) fn for_rows(m: usize) -> Core {
+        if m < THIN_ROWS {
+            Core::Direct
+        } else {
+            Core::Tiled
+        }
+    }
+
+    /// The (tiles_m, tiles_n) parameters of one m x cols GEMM (see conv_common.wgsl).
+    fn tiles(self, m: usize, cols: usize) -> (usize, usize) {
+        match self {
+            Core::Tiled => (m.div_ceil(TILE), cols.div_ceil(TILE)),
+            Core::Direct => (m.div_ceil(4), cols),
+        }
+    }
+
+    /// Workgroups for `batch` GEMMs of m x cols.
+    fn workgroups(self, batch: usize, m: usize, cols: usize) -> usize {
+        let (tm, tn) = self.tiles(m, cols);
+        match self {
+            Core::Tiled => batch * tm * tn,
+            Core::Direct => (batch * tm * tn).div_ceil(WG),
+        }
+    }
+}
+
 impl Variant {
-    fn pipeline(self) -> Result<::wgpu::ComputePipeline> {
+    fn pipeline(self, core: Core) -> Result<::wgpu::ComputePipeline> {
         let (key, body, reads_x) = match self {
             Variant::Forward => ("conv_forward", include_str!("conv_forward.wgsl"), true),
             Variant::InputGrad => (
@@ -150,7 +190,11 @@ impl Variant {
             ),
         };
         let patch = if reads_x { X_PATCH } else { "" };
-        context()?.pipeline(key, || format!("{IGEMM}{patch}{body}"), &[])
+        let (key, main) = match core {
+            Core::Tiled => (format!("{key}_tiled"), include_str!("igemm.wgsl")),
+            Core::Direct => (format!("{key}_direct"), include_str!("direct.wgsl")),
+        };
+        context()?.pipeline(&key, || format!("{COMMON}{main}{patch}{body}"), &[])
     }
 }
 
@@ -166,7 +210,8 @@ fn igemm(
     in2: &Tensor,
     out: &WgpuStorage,
 ) -> Result<()> {
-    let (tiles_m, tiles_n) = (m.div_ceil(TILE), cols.div_ceil(TILE));
+    let core = Core::for_rows(m);
+    let (tiles_m, tiles_n) = core.tiles(m, cols);
     let p = GemmParams {
         n: to_u32(s.n)?,
         c: to_u32(s.c)?,
@@ -199,12 +244,12 @@ fn igemm(
     ] {
         to_u32(len)?;
     }
-    to_u32(batch * tiles_m * tiles_n)?;
+    to_u32(batch * tiles_m * tiles_n)?; // the direct core's thread count
     let bufs = [&storage(in1)?.buffer, &storage(in2)?.buffer, &out.buffer];
-    let groups = (batch * tiles_m * tiles_n) as u64;
+    let groups = core.workgroups(batch, m, cols) as u64;
     launch(
         context()?,
-        &v.pipeline()?,
+        &v.pipeline(core)?,
         bytemuck::bytes_of(&p),
         &bufs,
         groups,
@@ -215,7 +260,8 @@ fn igemm(
 /// enough workgroups to fill the device, within the memory cap. Depends on the shape
 /// only, so the summation order is the same on every run.
 pub(super) fn weight_grad_parts(s: &ConvShape) -> (usize, usize) {
-    let tiles = s.groups * s.og().div_ceil(TILE) * s.patch().div_ceil(TILE);
+    let (m, cols) = (s.og(), s.patch());
+    let tiles = Core::for_rows(m).workgroups(s.groups, m, cols);
     let wlen = s.o * s.patch();
     let by_memory = (MAX_PARTIAL_BYTES / (4 * wlen).max(1)).max(1);
     let want = TARGET_WORKGROUPS

@@ -109,12 +109,17 @@ fn conv_kernels_match_the_cpu_with_groups_depthwise_and_1x1() {
 }
 
 #[test]
-fn conv_kernels_match_the_cpu_past_one_tile() {
+fn conv_kernels_match_the_cpu_on_the_tiled_core_past_one_tile() {
     if !crate::device::wgpu::is_available() {
         return;
     }
-    // 70 output channels and 10x10 = 100 pixels: two tiles each way; 72 patch rows.
+    // At least 16 rows, so every kernel runs on the tiled core (the thin shapes above
+    // run on the direct one). 70 output channels and 10x10 = 100 pixels: two tiles each
+    // way, 72 patch rows; then 70 input channels (the input gradient's rows).
     check_conv([2, 8, 10, 10], [70, 8, 3, 3], params(1, 1, 1, 1));
+    check_conv([2, 70, 10, 10], [20, 70, 3, 3], params(1, 1, 1, 1));
+    check_conv([2, 20, 7, 7], [24, 20, 3, 3], params(2, 1, 1, 1));
+    check_conv([2, 36, 6, 6], [36, 18, 3, 3], params(1, 1, 2, 2));
 }
 
 #[test]
@@ -122,8 +127,14 @@ fn weight_grad_splits_a_large_batch_and_repeats_bitwise() {
     if !crate::device::wgpu::is_available() {
         return;
     }
-    // 40 samples, one tile per group: the batch splits into many parts, the last short.
-    let (xs, ws) = ([40, 4, 6, 6], [8, 4, 3, 3]);
+    // 40 samples, little work per part: the batch splits into many parts, the last
+    // short. 8 output channels run on the direct core, 16 on the tiled one.
+    for o in [8, 16] {
+        weight_grad_parts_repeat([40, 4, 6, 6], [o, 4, 3, 3]);
+    }
+}
+
+fn weight_grad_parts_repeat(xs: [usize; 4], ws: [usize; 4]) {
     let s = conv_shape("test", &cpu(&xs, 1), &cpu(&ws, 2), params(1, 1, 1, 1)).unwrap();
     let (parts, spp) = super::wgpu::weight_grad_parts(&s);
     assert!(parts > 1 && parts * spp >= s.n && (parts - 1) * spp < s.n);
@@ -317,4 +328,14 @@ fn recorded_conv_and_pool_backward_run_on_wgpu() {
     let (cx, cw) = run(Device::Cpu);
     close("recorded dx", &gx, &cx, 36);
     close("recorded dw", &gw, &cw, 128);
+}
+
+#[test]
+fn thin_and_wide_gemms_take_the_two_cores() {
+    // The shapes of the tests above reach both cores in every kernel.
+    use super::wgpu::Core;
+    assert_eq!(Core::for_rows(1), Core::Direct);
+    assert_eq!(Core::for_rows(15), Core::Direct);
+    assert_eq!(Core::for_rows(16), Core::Tiled);
+    assert_eq!(Core::for_rows(70), Core::Tiled);
 }
