@@ -76,7 +76,10 @@ def test_conv2d_matches_cpu(case):
     (dict(stride=2, padding=1, output_padding=1), (4, 3, 3, 3)),
     (dict(stride=2, groups=2, dilation=2), (4, 2, 3, 3)),
     (dict(), (4, 5, 2, 2)),
-], ids=["stride_outpad", "groups_dilation", "plain"])
+    # output_padding past the stride (allowed below the dilation): outputs no input
+    # pixel reaches.
+    (dict(stride=1, dilation=2, output_padding=1), (4, 3, 3, 3)),
+], ids=["stride_outpad", "groups_dilation", "plain", "outpad_past_stride"])
 def test_conv_transpose2d_matches_cpu(kw, ws):
     out_channels = ws[1] * kw.get("groups", 1)
     _parity(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
