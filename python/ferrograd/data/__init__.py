@@ -10,8 +10,9 @@ batch augmentations (``fg.data.transforms``).
 
 from . import transforms
 from .dataset import Dataset, Subset, TensorDataset
+from .distributed import DistributedSampler
 from .loader import DataLoader, check_batchnorm
 from .mnist import EMBEDDED_DIR, MNIST, download_mnist, load_default
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "check_batchnorm", "MNIST",
+__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "DistributedSampler", "check_batchnorm", "MNIST",
            "download_mnist", "load_default", "EMBEDDED_DIR", "transforms"]

@@ -32,36 +32,50 @@ class DataLoader:
     ``shuffle``: a new random order every epoch. ``drop_last``: drop the last batch if it
     is smaller than ``batch_size``. ``seed``: seeds the shuffling (see the module doc).
 
+    ``sampler``: an iterable of dataset indices that fixes the order instead (e.g.
+    ``DistributedSampler``); it excludes ``shuffle``, as in PyTorch.
+
     Datasets that define ``get_batch(indices)`` (TensorDataset, MNIST) are indexed once
     per batch with an index array; others are read sample by sample and stacked.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
+                 sampler=None):
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.sampler = sampler
         self.seed = seed_from_fg() if seed is None else int(seed)
         self.generator = np.random.default_rng(self.seed)
 
+    def _num_samples(self):
+        return len(self.dataset) if self.sampler is None else len(self.sampler)
+
     def __len__(self):
-        n = len(self.dataset)
+        n = self._num_samples()
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     @property
     def last_batch_size(self):
         """Size of the last batch of an epoch (0 for an empty loader)."""
-        n = len(self.dataset)
+        n = self._num_samples()
         if n == 0 or (self.drop_last and n < self.batch_size):
             return 0
         rest = n % self.batch_size
         return self.batch_size if rest == 0 or self.drop_last else rest
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = self.generator.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        else:
+            n = len(self.dataset)
+            order = self.generator.permutation(n) if self.shuffle else np.arange(n)
+        n = len(order)
         for start in range(0, n, self.batch_size):
             idx = order[start:start + self.batch_size]
             if self.drop_last and len(idx) < self.batch_size:

@@ -17,11 +17,14 @@ from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .sync_batchnorm import SyncBatchNorm
+from . import parallel
 
 __all__ = [
     "Module", "Parameter", "Linear", "Identity", "Flatten", "ReLU", "LeakyReLU", "GELU",
     "Tanh", "Sigmoid", "Softmax", "Sequential", "ModuleList", "Residual", "Dropout",
-    "LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "functional",
-    "init", "utils", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss",
+    "LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "SyncBatchNorm",
+    "functional", "init", "utils", "parallel", "CrossEntropyLoss", "NLLLoss", "MSELoss",
+    "L1Loss", "BCEWithLogitsLoss",
     "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Unflatten",
 ]

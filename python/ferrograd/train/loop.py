@@ -207,6 +207,36 @@ def _device_epoch(model, optimizer, loss_fn, bar, progress, batch_transform, epo
     return meter.total, meter.correct, meter.count
 
 
+def _is_ddp(model):
+    from ..nn.parallel import DistributedDataParallel
+    return isinstance(model, DistributedDataParallel)
+
+
+def _unwrapped(model):
+    """The model whose weights a checkpoint holds (DDP's inner module: no "module." keys)."""
+    return model.module if _is_ddp(model) else model
+
+
+def _over_ranks(model, total, correct, count):
+    """The epoch's training totals summed over the ranks when training with DDP."""
+    if not _is_ddp(model):
+        return total, correct, count
+    from .. import distributed
+    sums = _core.from_numpy(np.array([total, correct, count], dtype=np.float64))
+    distributed.all_reduce(sums)
+    total, correct, count = sums.tolist()
+    return total, int(correct), int(count)
+
+
+def _from_rank0(model, value):
+    """Rank 0's ``value`` on every rank when training with DDP: the replicas are equal,
+    but early stopping must not hinge on the last bit of a reduction order."""
+    if not _is_ddp(model):
+        return value
+    from .. import distributed
+    return distributed.state.comm().bcast(value, root=0)
+
+
 def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, scheduler=None,
         early_stopping=None, progress=True, checkpoint_path=None, batch_transform=None,
         log=print):
@@ -229,6 +259,11 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
     RuntimeError naming the epoch and step if the loss becomes NaN or infinite (off the
     CPU this is noticed at the next readback, a few steps later at most).
 
+    A ``DistributedDataParallel`` model trains data-parallel: call ``fit`` on every rank,
+    with a loader over a ``DistributedSampler`` (``set_epoch`` is called for each epoch);
+    the logged training loss/accuracy cover all ranks and the checkpoint holds the inner
+    module's weights. Pass ``checkpoint_path``, ``log`` and ``progress`` on rank 0 only.
+
     Training runs on the model's device: move the model first, then build the
     optimizer (``model.to("wgpu")``; the loaders yield CPU batches, which are uploaded
     once each; ``batch_transform`` runs on them before the upload).
@@ -240,6 +275,8 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         model.train()
+        if hasattr(getattr(train_loader, "sampler", None), "set_epoch"):
+            train_loader.sampler.set_epoch(epoch)  # DistributedSampler: a new shuffle
         bar = _progress(train_loader, progress, desc=f"epoch {epoch}/{epochs}", total=len(train_loader))
         if device.type == "cpu":
             total, correct, count = _cpu_epoch(model, optimizer, loss_fn, bar, progress,
@@ -247,6 +284,7 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
         else:
             total, correct, count = _device_epoch(model, optimizer, loss_fn, bar, progress,
                                                   batch_transform, epoch, device)
+        total, correct, count = _over_ranks(model, total, correct, count)
         if count == 0:
             raise ValueError("fit: the training loader yielded no batches")
         lr = _lr(optimizer)
@@ -265,9 +303,9 @@ def fit(model, optimizer, loss_fn, train_loader, val_loader=None, epochs=1, sche
             if val_loader is not None:
                 line += f" | val loss {val_loss:.4f} acc {val_acc:.4f}"
             log(line)
-        monitor = val_loss if val_loader is not None else train_loss
+        monitor = _from_rank0(model, val_loss if val_loader is not None else train_loss)
         if checkpoint_path is not None and monitor < best:
-            save(model.state_dict(), checkpoint_path)
+            save(_unwrapped(model).state_dict(), checkpoint_path)
         best = min(best, monitor)
         if early_stopping is not None and early_stopping.step(monitor, model):
             if log is not None:
