@@ -45,7 +45,7 @@ const TARGET_WORKGROUPS: usize = 256;
 /// The most memory the weight gradient's partial sums may take.
 const MAX_PARTIAL_BYTES: usize = 64 << 20;
 
-/// Mirrors `Params` in igemm.wgsl.
+/// Mirrors `Params` in conv_common.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct GemmParams {
@@ -261,11 +261,11 @@ fn igemm(
 /// only, so the summation order is the same on every run.
 pub(super) fn weight_grad_parts(s: &ConvShape) -> (usize, usize) {
     let (m, cols) = (s.og(), s.patch());
-    let tiles = Core::for_rows(m).workgroups(s.groups, m, cols);
+    let per_part = Core::for_rows(m).workgroups(s.groups, m, cols);
     let wlen = s.o * s.patch();
     let by_memory = (MAX_PARTIAL_BYTES / (4 * wlen).max(1)).max(1);
     let want = TARGET_WORKGROUPS
-        .div_ceil(tiles.max(1))
+        .div_ceil(per_part.max(1))
         .min(by_memory)
         .clamp(1, s.n.max(1));
     let spp = s.n.div_ceil(want).max(1);
