@@ -17,6 +17,8 @@ mod cpu;
 mod shape;
 #[cfg(feature = "wgpu")]
 mod wgpu;
+#[cfg(all(test, feature = "wgpu"))]
+mod wgpu_tests;
 
 pub use shape::{ConvShape, PoolShape, Window};
 
