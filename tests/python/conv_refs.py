@@ -55,7 +55,8 @@ def conv_transpose2d(x, w, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
 
 
 def max_pool2d(x, k, s, p=(0, 0), d=(1, 1), ceil_mode=False):
-    """Values and plane positions; PyTorch's rule for ties and NaN."""
+    """Values and plane positions; PyTorch's rule for ties and NaN. A window entirely in
+    the padding gives -inf at position -1."""
     x = np.asarray(x, np.float64)
     n, c, h, w = x.shape
     oh, ow = out_len(h, k[0], s[0], p[0], d[0], ceil_mode), out_len(w, k[1], s[1], p[1], d[1], ceil_mode)
@@ -74,7 +75,7 @@ def max_pool2d(x, k, s, p=(0, 0), d=(1, 1), ceil_mode=False):
                                     at = iy * w + ix
                                 if v > best or np.isnan(v):
                                     best, at = v, iy * w + ix
-                    vals[a, b, oy, ox], idx[a, b, oy, ox] = best, at
+                    vals[a, b, oy, ox], idx[a, b, oy, ox] = best, -1 if at is None else at
     return vals, idx
 
 

@@ -180,6 +180,10 @@ POOL_CASES = [  # (shape, kernel, stride, padding, dilation, ceil_mode)
     ((1, 2, 5, 6), 2, 2, 1, 1, True),
     ((2, 1, 9, 7), (3, 2), (2, 1), (1, 1), (2, 1), False),
     ((1, 1, 6, 6), 3, 1, 1, 1, True),
+    # ceil_mode: one window over rows shorter than the kernel, as in PyTorch
+    ((1, 2, 1, 5), 2, 3, 0, 1, True),
+    # dilation skips the only column: windows entirely in the padding
+    ((1, 1, 7, 1), (3, 2), (2, 3), (0, 1), (1, 2), False),
 ]
 
 
@@ -223,6 +227,26 @@ def test_max_pool2d_gradients():
     y = fg.tensor(np.array([[[[0.0, 9.0, 0.0], [0.0, 0.0, 0.0]]]]), requires_grad=True)
     F.max_pool2d(y, 2, 1).sum().backward()
     assert y.grad.numpy().ravel().tolist() == [0, 2, 0, 0, 0, 0]
+
+
+def test_max_pool2d_window_in_the_padding_is_minus_inf_with_no_gradient():
+    # PyTorch also returns -inf there, with a position outside the window (its backward
+    # then adds the gradient to an unrelated cell); ferrograd returns -1 and routes
+    # nothing, since the output does not depend on the input.
+    rng = np.random.default_rng(12)
+    x = fg.tensor(rng.standard_normal((1, 2, 7, 1)), requires_grad=True)
+    y, idx = F.max_pool2d(x, (3, 2), (2, 3), (0, 1), (1, 2), return_indices=True)
+    assert np.all(np.isneginf(y.numpy())) and np.all(idx.numpy() == -1)
+    F.max_pool2d(x, (3, 2), (2, 3), (0, 1), (1, 2)).sum().backward()
+    assert np.all(x.grad.numpy() == 0)
+    # the backward's own gradient (a gather at the positions) gathers zero at -1
+    v = fg.tensor(rng.standard_normal(y.shape), requires_grad=True)
+
+    def grad_of_pool(vv):
+        out = F.max_pool2d(x, (3, 2), (2, 3), (0, 1), (1, 2))
+        (gx,) = ag.grad(out, x, grad_outputs=vv, create_graph=True)
+        return gx
+    assert ag.gradcheck(grad_of_pool, (v,))
 
 
 def test_max_pool2d_indices_changed_in_place_are_caught():

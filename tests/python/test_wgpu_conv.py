@@ -102,6 +102,20 @@ def test_max_pool2d_matches_cpu(kw):
     np.testing.assert_array_equal(_np(gi), _np(ci))
 
 
+def test_max_pool2d_window_in_the_padding_matches_cpu():
+    # dilation 2 skips the only column: every window lies in the padding (-inf, -1)
+    kw = dict(kernel_size=(3, 2), stride=(2, 3), padding=(0, 1), dilation=(1, 2))
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 1)).astype(np.float32)
+    gv, gi = F.max_pool2d(fg.tensor(x).to(GPU), return_indices=True, **kw)
+    assert np.all(np.isneginf(_np(gv))) and np.all(_np(gi) == -1)
+    xt = fg.tensor(x).to(GPU)
+    xt.requires_grad = True
+    F.max_pool2d(xt, **kw).sum().backward()
+    assert np.all(_np(xt.grad) == 0)
+    # ceil_mode over rows shorter than the kernel
+    _parity(lambda t: F.max_pool2d(t, 2, 3, ceil_mode=True), [(1, 2, 1, 5)], "ceil short")
+
+
 def test_max_pool2d_special_values_match_cpu():
     nan, inf = np.nan, np.inf
     x = np.array([[1, nan, 2, nan], [-inf, -inf, 5, 5], [-inf, -inf, inf, 3],

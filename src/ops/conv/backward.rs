@@ -125,6 +125,10 @@ fn max_pool2d_backward(gy: &Tensor, idx: &Tensor, s: PoolShape) -> Result<Tensor
         move |g| {
             let planes = (s.n * s.c) as isize;
             let flat = g.reshape(&[planes, (s.h * s.w) as isize])?;
+            // A zero column last: the position -1 of a window with no input (all
+            // padding) gathers it, as take_along_axis counts -1 from the end.
+            let zero = Tensor::zeros_on(&[s.n * s.c, 1], g.dtype(), g.device())?;
+            let flat = Tensor::concat(&[flat, zero], Some(1))?;
             let at = idx2.reshape(&[planes, (s.oh * s.ow) as isize])?;
             let gathered = flat.take_along_axis(&at, 1)?;
             Ok(vec![Some(gathered.reshape_usize(&s.y_shape())?)])

@@ -566,7 +566,9 @@ fn max_pool<T: Float>(x: &Tensor, s: &PoolShape) -> Result<(Tensor, Tensor)> {
                 }
                 let o = oy * s.ow + ox;
                 yo[o] = best;
-                io[o] = at.map_or(0, |c| c as i64);
+                // -1: a window entirely in the padding (possible with dilation) has
+                // no input to route its gradient to; its output is -inf.
+                io[o] = at.map_or(-1, |c| c as i64);
             });
         }
     });
@@ -577,7 +579,7 @@ fn max_pool_backward<T: Float>(gy: &Tensor, idx: &Tensor, s: &PoolShape) -> Resu
     let idx = idx.contiguous()?;
     let positions = slice::<i64>(&idx);
     let hw = (s.h * s.w) as i64;
-    if let Some(bad) = positions.iter().find(|&&i| i < 0 || i >= hw) {
+    if let Some(bad) = positions.iter().find(|&&i| i < -1 || i >= hw) {
         bail!(
             Index,
             "max_pool2d backward: saved index {bad} is outside the {}x{} input plane",
@@ -597,7 +599,9 @@ fn max_pool_backward<T: Float>(gy: &Tensor, idx: &Tensor, s: &PoolShape) -> Resu
                 .iter()
                 .zip(&positions[p * ohw..][..ohw])
             {
-                plane[i as usize] += g;
+                if i >= 0 {
+                    plane[i as usize] += g;
+                }
             }
         }
     });

@@ -65,5 +65,7 @@ fn main(
         }
     }
     y[e] = best;
-    idx[e] = max(at, 0);
+    // -1: a window entirely in the padding (possible with dilation); the backward
+    // never matches it, as on the CPU.
+    idx[e] = at;
 }

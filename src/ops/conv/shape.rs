@@ -51,20 +51,15 @@ impl Window {
 }
 
 fn out_len(len: usize, extent: usize, stride: usize, pad: usize, ceil_mode: bool) -> usize {
-    let padded = len + 2 * pad;
-    if padded < extent {
-        return 0;
-    }
-    let span = padded - extent;
-    let mut out = if ceil_mode {
-        span.div_ceil(stride)
-    } else {
-        span / stride
-    } + 1;
-    if ceil_mode && (out - 1) * stride >= len + pad {
+    // Signed, as PyTorch: with ceil_mode a window may start inside an input shorter
+    // than the kernel (1 row, kernel 2, stride 3 gives one window, clipped).
+    let (len, extent, stride, pad) = (len as i64, extent as i64, stride as i64, pad as i64);
+    let span = len + 2 * pad - extent + if ceil_mode { stride - 1 } else { 0 };
+    let mut out = span.div_euclid(stride) + 1;
+    if ceil_mode && out > 0 && (out - 1) * stride >= len + pad {
         out -= 1;
     }
-    out
+    out.max(0) as usize
 }
 
 /// A convolution of x (n, c, h, w) with weight (o, c / groups, kh, kw) giving
@@ -147,5 +142,9 @@ mod tests {
         assert_eq!(w.out_size((5, 5), true), (3, 3));
         let w = Window::new((3, 3), (1, 1), (0, 0), (2, 2));
         assert_eq!(w.out_size((4, 4), false), (0, 0));
+        // ceil_mode keeps a window over an input shorter than the kernel (PyTorch).
+        let w = Window::new((2, 2), (3, 3), (0, 0), (1, 1));
+        assert_eq!(w.out_size((1, 1), true), (1, 1));
+        assert_eq!(w.out_size((1, 1), false), (0, 0));
     }
 }
