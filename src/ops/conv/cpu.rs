@@ -267,7 +267,7 @@ struct Mat<T> {
     cs: isize,
 }
 
-/// dst (m x n, row-major with row stride `dst_rs`) = a (m x k) b (k x n), or += with
+/// dst (m x n, strides `dst_rs`, `dst_cs`) = a (m x k) b (k x n), or += with
 /// `accumulate`.
 ///
 /// # Safety
@@ -277,7 +277,7 @@ struct Mat<T> {
 unsafe fn gemm_into<T: Float>(
     (m, n, k): (usize, usize, usize),
     dst: *mut T,
-    dst_rs: isize,
+    (dst_rs, dst_cs): (isize, isize),
     accumulate: bool,
     a: Mat<T>,
     b: Mat<T>,
@@ -288,7 +288,7 @@ unsafe fn gemm_into<T: Float>(
         n,
         k,
         dst,
-        1,
+        dst_cs,
         dst_rs,
         accumulate,
         a.ptr,
@@ -359,7 +359,7 @@ fn forward<T: Float>(x: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
                 gemm_into(
                     (og, l, k),
                     yp.get().add((n * s.o + g * og) * l),
-                    l as isize,
+                    (l as isize, 1),
                     false,
                     Mat {
                         ptr: wg.as_ptr(),
@@ -404,7 +404,7 @@ fn input_grad<T: Float>(gy: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor
                 gemm_into(
                     (k, l, og),
                     dst,
-                    l as isize,
+                    (l as isize, 1),
                     false,
                     Mat {
                         ptr: wg.as_ptr(),
@@ -460,7 +460,7 @@ fn weight_grad<T: Float>(x: &Tensor, gy: &Tensor, s: &ConvShape) -> Result<Tenso
                     gemm_into(
                         (og, k, l),
                         acc.as_mut_ptr().add(g * og * k),
-                        k as isize,
+                        (k as isize, 1),
                         true,
                         Mat {
                             ptr: gyg.as_ptr(),
@@ -499,37 +499,23 @@ fn weight_grad<T: Float>(x: &Tensor, gy: &Tensor, s: &ConvShape) -> Result<Tenso
     Ok(gw)
 }
 
-/// Calls `f(oy, ox, positions)` with the in-bounds plane positions (iy * w + ix) of each
-/// output's window, in row-major window order.
-fn for_each_window(
-    s: &PoolShape,
-    mut f: impl FnMut(usize, usize, &mut dyn Iterator<Item = usize>),
-) {
-    let Window {
-        kh,
-        kw,
-        sh,
-        sw,
-        ph,
-        pw,
-        dh,
-        dw,
-    } = s.win;
-    for oy in 0..s.oh {
-        for ox in 0..s.ow {
-            let rows =
-                (0..kh).filter_map(|i| (oy * sh + i * dh).checked_sub(ph).filter(|&y| y < s.h));
-            let mut cells = rows.flat_map(|iy| {
-                (0..kw).filter_map(move |j| {
-                    (ox * sw + j * dw)
-                        .checked_sub(pw)
-                        .filter(|&x| x < s.w)
-                        .map(|ix| iy * s.w + ix)
-                })
-            });
-            f(oy, ox, &mut cells);
-        }
-    }
+/// For each output position along one axis, the in-bounds input positions of its
+/// window, in window order: computed once per call, not per plane or per output.
+fn window_taps(
+    outs: usize,
+    len: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+) -> Vec<Vec<usize>> {
+    (0..outs)
+        .map(|o| {
+            (0..k)
+                .filter_map(|i| (o * stride + i * dil).checked_sub(pad).filter(|&v| v < len))
+                .collect()
+        })
+        .collect()
 }
 
 /// Planes per task for the pooling kernels: about 64K input elements.
@@ -544,32 +530,37 @@ fn max_pool<T: Float>(x: &Tensor, s: &PoolShape) -> Result<(Tensor, Tensor)> {
     let yp = SendPtr(slice_mut::<T>(&y).as_mut_ptr());
     let ip = SendPtr(slice_mut::<i64>(&idx).as_mut_ptr());
     let (hw, ohw) = (s.h * s.w, s.oh * s.ow);
+    let w = s.win;
+    let row_taps = window_taps(s.oh, s.h, w.kh, w.sh, w.ph, w.dh);
+    let col_taps = window_taps(s.ow, s.w, w.kw, w.sw, w.pw, w.dw);
     for_each_chunk(s.n * s.c, planes_per_task(s), |p0, p1| {
         for p in p0..p1 {
             let plane = &xs[p * hw..][..hw];
             // SAFETY: plane p's outputs are written by this task only.
             let (yo, io) = unsafe { (yp.slice_mut(p * ohw, ohw), ip.slice_mut(p * ohw, ohw)) };
-            for_each_window(s, |oy, ox, cells| {
-                let mut best = T::from_f64(f64::NEG_INFINITY);
-                let mut at = None;
-                for c in cells {
-                    let v = plane[c];
-                    // PyTorch's rule: the position starts at the first cell, and a
-                    // larger value or a NaN takes it.
-                    if at.is_none() {
-                        at = Some(c);
+            for (oy, rows) in row_taps.iter().enumerate() {
+                for (ox, cols) in col_taps.iter().enumerate() {
+                    let mut best = T::from_f64(f64::NEG_INFINITY);
+                    // -1: a window entirely in the padding (possible with dilation) has
+                    // no input to route its gradient to; its output is -inf.
+                    let mut at = -1i64;
+                    for &iy in rows {
+                        let row = &plane[iy * s.w..][..s.w];
+                        for &ix in cols {
+                            let v = row[ix];
+                            // PyTorch's rule: the first cell, then a larger value or a
+                            // NaN takes the position (so ties keep the first, NaN the last).
+                            if at < 0 || v > best || v.is_nan() {
+                                best = v;
+                                at = (iy * s.w + ix) as i64;
+                            }
+                        }
                     }
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = Some(c);
-                    }
+                    let o = oy * s.ow + ox;
+                    yo[o] = best;
+                    io[o] = at;
                 }
-                let o = oy * s.ow + ox;
-                yo[o] = best;
-                // -1: a window entirely in the padding (possible with dilation) has
-                // no input to route its gradient to; its output is -inf.
-                io[o] = at.map_or(-1, |c| c as i64);
-            });
+            }
         }
     });
     Ok((y, idx))
@@ -587,7 +578,8 @@ fn max_pool_backward<T: Float>(gy: &Tensor, idx: &Tensor, s: &PoolShape) -> Resu
             s.w
         )
     }
-    let gx = Tensor::zeros_dtype(&s.x_shape(), T::DTYPE)?;
+    // Zeroed plane by plane inside the tasks (in parallel, and while the plane is hot).
+    let gx = crate::ops::copy::uninit_cpu(T::DTYPE, &s.x_shape())?;
     let gys = slice::<T>(gy);
     let gxp = SendPtr(slice_mut::<T>(&gx).as_mut_ptr());
     let (hw, ohw) = (s.h * s.w, s.oh * s.ow);
@@ -595,6 +587,7 @@ fn max_pool_backward<T: Float>(gy: &Tensor, idx: &Tensor, s: &PoolShape) -> Resu
         for p in p0..p1 {
             // SAFETY: plane p of gx is written by this task only.
             let plane = unsafe { gxp.slice_mut(p * hw, hw) };
+            plane.fill(T::zero());
             for (&g, &i) in gys[p * ohw..][..ohw]
                 .iter()
                 .zip(&positions[p * ohw..][..ohw])
