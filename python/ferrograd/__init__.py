@@ -49,6 +49,7 @@ from .serialization import load, save
 from . import data, train
 from . import distributed
 from . import lab
+from . import models
 
 __version__ = "0.1.0"
 __array_api_version__ = "2023.12"
@@ -120,5 +121,5 @@ __all__ = [
     "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",
     "get_num_threads", "get_cpu_capability", "empty_cache", "cached_bytes", "synchronize", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
     "is_tensor", "autograd", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "nn", "optim", "save", "load", "data", "train", "distributed",
+    "nn", "optim", "save", "load", "data", "train", "distributed", "models", "lab",
 ] + list(_function_names)
