@@ -20,9 +20,10 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
+
+from nn_compare import samples  # warm-up, then REPEAT timed calls, in ms
 
 QUICK = "--quick" in sys.argv
 REPEAT = 3 if QUICK else 9
@@ -30,19 +31,6 @@ ROUNDS = 1 if QUICK else 3
 CONVS = [((64, 32, 28, 28), (64, 32, 3, 3)), ((128, 64, 14, 14), (128, 64, 3, 3))]
 POOL = (64, 32, 28, 28)
 BATCH = 128
-
-
-def samples(fn, repeat=REPEAT, warmup_s=0.3):
-    t0, calls = time.perf_counter(), 0
-    while calls < 3 or time.perf_counter() - t0 < warmup_s:
-        fn()
-        calls += 1
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t0) * 1e3)
-    return ts
 
 
 def data():
@@ -186,7 +174,7 @@ def check_same_network():
 
 def child(lib):
     cases = fg_cases() if lib == "fg" else torch_cases()
-    print(json.dumps({name: samples(fn) for name, fn in cases}))
+    print(json.dumps({name: samples(fn, REPEAT) for name, fn in cases}))
 
 
 def main():
