@@ -34,6 +34,9 @@ CONV_CASES = [
     (2, 2, 6, 5, 3, (5, 3), 1, (2, 1), 1, 1),
     (2, 2, 6, 5, 3, (2, 3), 1, (0, 1), 1, 1),  # one row fewer than the input
     (1, 2, 3, 3, 2, 3, 1, (1, 4), (1, 4), 1),  # columns that fall entirely in the padding
+    # fewer than 256 outputs per sample: samples share a patch matrix (6 of 49 here),
+    # the last block holds the one sample left
+    (7, 4, 7, 7, 6, 3, 1, 1, 1, 2),
 ]
 
 
@@ -150,9 +153,11 @@ def test_conv_transpose2d_gradcheck(case):
     assert ag.gradcheck(lambda a, ww: F.conv_transpose2d(a, ww, None, s, p, op, g, d), (x, wt))
 
 
-def test_weight_gradient_is_the_same_on_any_thread_count():
+@pytest.mark.parametrize("xs", [(37, 8, 12, 12), (29, 8, 7, 7)], ids=["12x12", "7x7"])
+def test_weight_gradient_is_the_same_on_any_thread_count(xs):
+    # 12x12: two samples per patch matrix; 7x7: six (blocks of samples, see cpu.rs)
     rng = np.random.default_rng(9)
-    x = rng.standard_normal((37, 8, 12, 12)).astype(np.float32)
+    x = rng.standard_normal(xs).astype(np.float32)
     wt = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     grads = []
     before = fg.get_num_threads()

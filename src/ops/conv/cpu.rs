@@ -1,8 +1,10 @@
 //! The CPU convolution: per sample and group, the input is unfolded (im2col) into a
 //! (cg*kh*kw, oh*ow) buffer the size of one sample's patches, which the `gemm` crate
-//! multiplies with the weight. Samples run in parallel, one buffer per task, so the
-//! unfolded input never exists for the whole batch. A 1x1, stride-1, unpadded
-//! convolution skips the unfolding: the input already is that matrix.
+//! multiplies with the weight. Samples with small outputs (under MIN_GEMM_COLUMNS
+//! positions, e.g. 7x7) share one buffer, side by side, so the gemm is wide enough.
+//! Blocks of samples run in parallel, one buffer per task, so the unfolded input never
+//! exists for the whole batch. A 1x1, stride-1, unpadded convolution skips the
+//! unfolding: the input already is that matrix.
 //!
 //! The weight gradient sums over samples: each of at most WEIGHT_GRAD_PARTS consecutive
 //! runs of samples accumulates its own partial sum (in sample order), and the partials
@@ -182,8 +184,9 @@ fn zero_outside<T: Float>(row: &mut [T], f: &FlatSpan, w: usize) {
     row[(yhi - 1) * w + hi..].fill(T::zero());
 }
 
-/// Unfolds one sample's group `x` (cg, h, w) into `cols` (cg*kh*kw, oh*ow).
-fn im2col<T: Float>(x: &[T], cols: &mut [T], s: &ConvShape) {
+/// Unfolds one sample's group `x` (cg, h, w) into `cols` (cg*kh*kw, oh*ow), whose rows
+/// are `ld` apart (ld > oh*ow when several samples share one patch matrix).
+fn im2col<T: Float>(x: &[T], cols: &mut [T], s: &ConvShape, ld: usize) {
     let (l, ow, sw) = (s.oh * s.ow, s.ow, s.win.sw);
     if flat_span(s, 0, 0).is_some() {
         let (kh, kw, hw) = (s.win.kh, s.win.kw, s.h * s.w);
@@ -192,7 +195,7 @@ fn im2col<T: Float>(x: &[T], cols: &mut [T], s: &ConvShape) {
             for i in 0..kh {
                 for j in 0..kw {
                     let f = flat_span(s, i, j).expect("flat geometry");
-                    let row = &mut cols[((ci * kh + i) * kw + j) * l..][..l];
+                    let row = &mut cols[((ci * kh + i) * kw + j) * ld..][..l];
                     let n = f.end - f.start;
                     row[f.start..f.end].copy_from_slice(&plane[f.src..f.src + n]);
                     zero_outside(row, &f, s.w);
@@ -202,7 +205,7 @@ fn im2col<T: Float>(x: &[T], cols: &mut [T], s: &ConvShape) {
         return;
     }
     for_each_patch_row(s, |ci, row, oy, iy, (lo, hi), ix0| {
-        let out = &mut cols[row * l + oy * ow..][..ow];
+        let out = &mut cols[row * ld + oy * ow..][..ow];
         let Some(iy) = iy else {
             out.fill(T::zero());
             return;
@@ -220,10 +223,10 @@ fn im2col<T: Float>(x: &[T], cols: &mut [T], s: &ConvShape) {
     });
 }
 
-/// Adds `cols` (cg*kh*kw, oh*ow) back onto one sample's group `x` (cg, h, w): the
-/// transpose of `im2col`. `cols` is scratch: the flat path zeroes its invalid entries
-/// (which then add nothing where they wrap into a neighbouring row).
-fn col2im<T: Float>(cols: &mut [T], x: &mut [T], s: &ConvShape) {
+/// Adds `cols` (cg*kh*kw, oh*ow, rows `ld` apart) back onto one sample's group `x`
+/// (cg, h, w): the transpose of `im2col`. `cols` is scratch: the flat path zeroes its
+/// invalid entries (which then add nothing where they wrap into a neighbouring row).
+fn col2im<T: Float>(cols: &mut [T], x: &mut [T], s: &ConvShape, ld: usize) {
     let (l, ow, sw) = (s.oh * s.ow, s.ow, s.win.sw);
     if flat_span(s, 0, 0).is_some() {
         let (kh, kw, hw) = (s.win.kh, s.win.kw, s.h * s.w);
@@ -232,7 +235,7 @@ fn col2im<T: Float>(cols: &mut [T], x: &mut [T], s: &ConvShape) {
             for i in 0..kh {
                 for j in 0..kw {
                     let f = flat_span(s, i, j).expect("flat geometry");
-                    let row = &mut cols[((ci * kh + i) * kw + j) * l..][..l];
+                    let row = &mut cols[((ci * kh + i) * kw + j) * ld..][..l];
                     zero_outside(row, &f, s.w);
                     let n = f.end - f.start;
                     for (d, &v) in plane[f.src..f.src + n].iter_mut().zip(&row[f.start..f.end]) {
@@ -245,7 +248,7 @@ fn col2im<T: Float>(cols: &mut [T], x: &mut [T], s: &ConvShape) {
     }
     for_each_patch_row(s, |ci, row, oy, iy, (lo, hi), ix0| {
         let Some(iy) = iy else { return };
-        let src = &cols[row * l + oy * ow..][lo..hi];
+        let src = &cols[row * ld + oy * ow..][lo..hi];
         let dst = &mut x[(ci * s.h + iy) * s.w..][..s.w];
         if sw == 1 {
             for (d, &v) in dst[ix0..ix0 + src.len()].iter_mut().zip(src) {
@@ -306,32 +309,71 @@ unsafe fn gemm_into<T: Float>(
     )
 }
 
-/// Runs `per_sample(n, scratch, parallelism)` for every sample: in parallel over samples
-/// with single-threaded gemms when there are enough samples to keep the threads busy,
-/// else one sample at a time with gemm's own parallelism. Either way each sample's sums
-/// run in the same order, so results do not depend on the choice.
-fn for_each_sample<T: Float>(
+/// Below this many output positions per sample, several samples share one patch matrix
+/// so each gemm is at least this wide: one 7x7 sample alone (49 columns) leaves most of
+/// a gemm kernel's width idle.
+const MIN_GEMM_COLUMNS: usize = 256;
+
+/// Samples per patch matrix: a function of the shape only, so sums run in the same order
+/// on any thread count. A pointwise convolution reads the input in place (one sample).
+fn samples_per_block(s: &ConvShape) -> usize {
+    let l = (s.oh * s.ow).max(1);
+    if pointwise(s) || l >= MIN_GEMM_COLUMNS {
+        1
+    } else {
+        MIN_GEMM_COLUMNS.div_ceil(l).min(s.n.max(1))
+    }
+}
+
+/// Runs `per_block(first, end, scratch, parallelism)` over consecutive blocks of `bs`
+/// samples: in parallel over blocks with single-threaded gemms when there are enough
+/// blocks to keep the threads busy, else one block at a time with gemm's own
+/// parallelism. Either way each block's sums run in the same order, so results do not
+/// depend on the choice.
+fn for_each_block<T: Float>(
     n: usize,
+    bs: usize,
     scratch_len: usize,
-    per_sample: impl Fn(usize, &mut [T], gemm::Parallelism) + Sync + Send,
+    per_block: impl Fn(usize, usize, &mut [T], gemm::Parallelism) + Sync + Send,
 ) {
     let threads = num_threads();
-    if n >= threads {
-        // Two runs of samples per thread: each run allocates its scratch once (a buffer
-        // per sample would cost a fresh, page-faulting allocation each time).
-        for_each_chunk(n, n.div_ceil(2 * threads), |s, e| {
+    let blocks = n.div_ceil(bs);
+    let bounds = |b: usize| (b * bs, ((b + 1) * bs).min(n));
+    if blocks >= threads {
+        // Two runs of blocks per thread: each run allocates its scratch once (a buffer
+        // per block would cost a fresh, page-faulting allocation each time).
+        for_each_chunk(blocks, blocks.div_ceil(2 * threads), |b0, b1| {
             let mut scratch = vec![T::zero(); scratch_len];
-            for i in s..e {
-                per_sample(i, &mut scratch, gemm::Parallelism::None);
+            for b in b0..b1 {
+                let (first, end) = bounds(b);
+                per_block(first, end, &mut scratch, gemm::Parallelism::None);
             }
         });
     } else {
         let mut scratch = vec![T::zero(); scratch_len];
         install(|| {
-            for i in 0..n {
-                per_sample(i, &mut scratch, gemm::Parallelism::Rayon(threads));
+            for b in 0..blocks {
+                let (first, end) = bounds(b);
+                per_block(first, end, &mut scratch, gemm::Parallelism::Rayon(threads));
             }
         });
+    }
+}
+
+/// Copies group g's rows of samples first..first+m of `src` (n, o, l) into `dst`
+/// (og, m*l): sample si's row ro lands at ro*m*l + si*l.
+fn gather_block<T: Float>(
+    src: &[T],
+    dst: &mut [T],
+    s: &ConvShape,
+    (first, m, g): (usize, usize, usize),
+) {
+    let (og, l) = (s.og(), s.oh * s.ow);
+    for si in 0..m {
+        for ro in 0..og {
+            let from = &src[((first + si) * s.o + g * og + ro) * l..][..l];
+            dst[ro * m * l + si * l..][..l].copy_from_slice(from);
+        }
     }
 }
 
@@ -341,25 +383,41 @@ fn forward<T: Float>(x: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
     let yp = SendPtr(slice_mut::<T>(&y).as_mut_ptr());
     let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
     let direct = pointwise(s);
-    let scratch = if direct { 0 } else { k * l };
-    for_each_sample::<T>(s.n, scratch, |n, cols, par| {
+    let bs = samples_per_block(s);
+    // patches (k, bs*l), then with bs > 1 the block's output (og, bs*l) before it is
+    // scattered to its samples
+    let cols_len = if direct { 0 } else { k * bs * l };
+    let tmp_len = if bs > 1 { og * bs * l } else { 0 };
+    for_each_block::<T>(s.n, bs, cols_len + tmp_len, |first, end, scratch, par| {
+        let (cols, tmp) = scratch.split_at_mut(cols_len);
+        let (m, ld) = (end - first, (end - first) * l);
         for g in 0..s.groups {
-            let xg = &xs[(n * s.c + g * cg) * hw..][..cg * hw];
             let rhs = if direct {
-                xg.as_ptr()
+                xs[(first * s.c + g * cg) * hw..][..cg * hw].as_ptr()
             } else {
-                im2col(xg, cols, s);
+                for si in 0..m {
+                    let xg = &xs[((first + si) * s.c + g * cg) * hw..][..cg * hw];
+                    im2col(xg, &mut cols[si * l..], s, ld);
+                }
                 cols.as_ptr()
             };
             let wg = &ws[g * og * k..][..og * k];
-            // SAFETY: wg is og x k row-major, rhs is k x l row-major (xg when pointwise:
-            // cg * h * w = k * l elements), and the destination is sample n's group g
-            // block (og x l) of the fresh output, written by this task only.
+            let dst = if m == 1 {
+                // SAFETY: sample `first`'s group g block (og x l) of the fresh output
+                // lies inside it (first < n, g < groups); only this task writes it.
+                unsafe { yp.get().add((first * s.o + g * og) * l) }
+            } else {
+                tmp.as_mut_ptr()
+            };
+            // SAFETY: wg is og x k row-major; rhs is k x ld row-major (cols holds
+            // k * bs * l >= k * ld elements; xg when pointwise, where m == 1 and
+            // cg * h * w = k * l); dst is og x ld row-major: the output block when
+            // m == 1, else tmp, which holds og * bs * l >= og * ld elements.
             unsafe {
                 gemm_into(
-                    (og, l, k),
-                    yp.get().add((n * s.o + g * og) * l),
-                    (l as isize, 1),
+                    (og, ld, k),
+                    dst,
+                    (ld as isize, 1),
                     false,
                     Mat {
                         ptr: wg.as_ptr(),
@@ -368,11 +426,22 @@ fn forward<T: Float>(x: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
                     },
                     Mat {
                         ptr: rhs,
-                        rs: l as isize,
+                        rs: ld as isize,
                         cs: 1,
                     },
                     par,
                 )
+            }
+            if m > 1 {
+                for si in 0..m {
+                    for ro in 0..og {
+                        // SAFETY: row ro of sample first+si's group g lies inside the
+                        // output and is written by this task only.
+                        let out =
+                            unsafe { yp.slice_mut(((first + si) * s.o + g * og + ro) * l, l) };
+                        out.copy_from_slice(&tmp[ro * ld + si * l..][..l]);
+                    }
+                }
             }
         }
     });
@@ -385,26 +454,36 @@ fn input_grad<T: Float>(gy: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor
     let gxp = SendPtr(slice_mut::<T>(&gx).as_mut_ptr());
     let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
     let direct = pointwise(s);
-    let scratch = if direct { 0 } else { k * l };
-    for_each_sample::<T>(s.n, scratch, |n, cols, par| {
+    let bs = samples_per_block(s);
+    // patch gradients (k, bs*l), then with bs > 1 the block's gy gathered as (og, bs*l)
+    let cols_len = if direct { 0 } else { k * bs * l };
+    let tmp_len = if bs > 1 { og * bs * l } else { 0 };
+    for_each_block::<T>(s.n, bs, cols_len + tmp_len, |first, end, scratch, par| {
+        let (cols, tmp) = scratch.split_at_mut(cols_len);
+        let (m, ld) = (end - first, (end - first) * l);
         for g in 0..s.groups {
-            let gyg = &gys[(n * s.o + g * og) * l..][..og * l];
+            let rhs = if m == 1 {
+                gys[(first * s.o + g * og) * l..][..og * l].as_ptr()
+            } else {
+                gather_block(gys, tmp, s, (first, m, g));
+                tmp.as_ptr()
+            };
             let wg = &ws[g * og * k..][..og * k];
-            // SAFETY: sample n's group g of gx (cg * h * w elements) is written by this
-            // task only.
-            let gxg = unsafe { gxp.slice_mut((n * s.c + g * cg) * hw, cg * hw) };
             let dst = if direct {
-                gxg.as_mut_ptr()
+                // SAFETY: sample `first`'s group g of gx (cg * h * w = k * l elements
+                // when pointwise, where m == 1) is written by this task only.
+                unsafe { gxp.get().add((first * s.c + g * cg) * hw) }
             } else {
                 cols.as_mut_ptr()
             };
-            // SAFETY: wg read transposed is k x og (row stride 1, column stride k), gyg
-            // is og x l row-major, and dst is a k x l block (gxg when pointwise).
+            // SAFETY: wg read transposed is k x og (row stride 1, column stride k); rhs
+            // is og x ld row-major (gy's block when m == 1, else tmp with og * bs * l
+            // elements); dst is k x ld row-major (cols holds k * bs * l elements).
             unsafe {
                 gemm_into(
-                    (k, l, og),
+                    (k, ld, og),
                     dst,
-                    (l as isize, 1),
+                    (ld as isize, 1),
                     false,
                     Mat {
                         ptr: wg.as_ptr(),
@@ -412,15 +491,19 @@ fn input_grad<T: Float>(gy: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor
                         cs: k as isize,
                     },
                     Mat {
-                        ptr: gyg.as_ptr(),
-                        rs: l as isize,
+                        ptr: rhs,
+                        rs: ld as isize,
                         cs: 1,
                     },
                     par,
                 )
             }
             if !direct {
-                col2im(cols, gxg, s);
+                for si in 0..m {
+                    // SAFETY: sample first+si's group g of gx is written by this task only.
+                    let gxg = unsafe { gxp.slice_mut(((first + si) * s.c + g * cg) * hw, cg * hw) };
+                    col2im(&mut cols[si * l..], gxg, s, ld);
+                }
             }
         }
     });
@@ -441,36 +524,49 @@ fn weight_grad<T: Float>(x: &Tensor, gy: &Tensor, s: &ConvShape) -> Result<Tenso
     } else {
         gemm::Parallelism::Rayon(threads)
     };
+    let bs = samples_per_block(s);
     let partial = |first: usize, end: usize| -> Vec<T> {
         let mut acc = vec![T::zero(); wlen];
-        let mut cols = vec![T::zero(); if direct { 0 } else { k * l }];
-        for n in first..end {
+        let mut cols = vec![T::zero(); if direct { 0 } else { k * bs * l }];
+        let mut tmp = vec![T::zero(); if bs > 1 { og * bs * l } else { 0 }];
+        for b0 in (first..end).step_by(bs) {
+            let m = bs.min(end - b0);
+            let ld = m * l;
             for g in 0..s.groups {
-                let xg = &xs[(n * s.c + g * cg) * hw..][..cg * hw];
                 let rhs = if direct {
-                    xg.as_ptr()
+                    xs[(b0 * s.c + g * cg) * hw..][..cg * hw].as_ptr()
                 } else {
-                    im2col(xg, &mut cols, s);
+                    for si in 0..m {
+                        let xg = &xs[((b0 + si) * s.c + g * cg) * hw..][..cg * hw];
+                        im2col(xg, &mut cols[si * l..], s, ld);
+                    }
                     cols.as_ptr()
                 };
-                let gyg = &gys[(n * s.o + g * og) * l..][..og * l];
-                // SAFETY: gyg is og x l row-major, the patches read transposed are l x k
-                // (row stride 1, column stride l), and acc's group g block is og x k.
+                let lhs = if m == 1 {
+                    gys[(b0 * s.o + g * og) * l..][..og * l].as_ptr()
+                } else {
+                    gather_block(gys, &mut tmp, s, (b0, m, g));
+                    tmp.as_ptr()
+                };
+                // SAFETY: lhs is og x ld row-major (gy's block when m == 1, else tmp
+                // with og * bs * l elements), the patches (k x ld row-major in cols, or
+                // the input when pointwise, where m == 1) read transposed are ld x k
+                // (row stride 1, column stride ld), and acc's group g block is og x k.
                 unsafe {
                     gemm_into(
-                        (og, k, l),
+                        (og, k, ld),
                         acc.as_mut_ptr().add(g * og * k),
                         (k as isize, 1),
                         true,
                         Mat {
-                            ptr: gyg.as_ptr(),
-                            rs: l as isize,
+                            ptr: lhs,
+                            rs: ld as isize,
                             cs: 1,
                         },
                         Mat {
                             ptr: rhs,
                             rs: 1,
-                            cs: l as isize,
+                            cs: ld as isize,
                         },
                         par,
                     )
