@@ -477,6 +477,33 @@ impl ExpSlice for f64 {
     }
 }
 
+/// exp of one value inside a caller's lane loop (a shifted logit: x <= 0, or NaN), so
+/// that the loop stays branch-free and vectorises: for f32 the polynomial below, with
+/// results under f32's normal range (x < -87.3, where exp < 2^-126) taken as 0, so a
+/// -inf logit gives exactly 0; for f64 the library exp.
+pub(crate) trait ExpLane: Sized {
+    fn exp_lane(x: Self) -> Self;
+}
+impl ExpLane for f32 {
+    #[inline(always)]
+    fn exp_lane(x: f32) -> f32 {
+        // Out of range (x < LO, -inf included) the polynomial's exponent bits are garbage
+        // and the select drops them; NaN fails the comparison and propagates.
+        let e = exp_f32_core(x);
+        if x < -87.3 {
+            0.0
+        } else {
+            e
+        }
+    }
+}
+impl ExpLane for f64 {
+    #[inline(always)]
+    fn exp_lane(x: f64) -> f64 {
+        x.exp()
+    }
+}
+
 #[inline(always)]
 fn exp_f32_core(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
