@@ -45,6 +45,16 @@ fn factor<T: Float, const W: bool, const P: bool>(w: T, t: T, sm: Smooth<T>) -> 
     }
 }
 
+/// x - mx in lanes (a loop: array::map does not inline into `with_simd!`'s builds).
+#[inline(always)]
+fn shifted<T: Float>(x: &[T; LANES], mx: T) -> [T; LANES] {
+    let mut d = *x;
+    for v in &mut d {
+        *v = *v - mx;
+    }
+    d
+}
+
 /// [s, sum_k u_k d_k, sum_k u_k] of a row whose max is `mx`, in one pass: the second only
 /// when S (smoothing or probability targets), the third only when P (else 0).
 #[inline(always)]
@@ -59,9 +69,9 @@ pub(super) fn forward_sums<T: Float, const W: bool, const P: bool, const S: bool
         let mut e = [T::zero(); LANES];
         let mut ud = [T::zero(); LANES];
         let mut u = [T::zero(); LANES];
-        let mut step = |k: usize, x: T, w: T, t: T| {
-            let d = x - mx;
-            e[k] += T::exp_lane(d);
+        // Lane k takes d = x - mx, its exp ex and the class's w and t.
+        let mut add = |k: usize, d: T, ex: T, w: T, t: T| {
+            e[k] += ex;
             if S {
                 let f = factor::<T, W, P>(w, t, sm);
                 ud[k] += if W || P { f * d } else { d };
@@ -76,13 +86,16 @@ pub(super) fn forward_sums<T: Float, const W: bool, const P: bool, const S: bool
             let cx: &[T; LANES] = cx.try_into().unwrap();
             let cw: &[T; LANES] = cw.try_into().unwrap();
             let ct: &[T; LANES] = ct.try_into().unwrap();
+            let d = shifted(cx, mx);
+            let ex = T::exp_lanes(d);
             for k in 0..LANES {
-                step(k, cx[k], cw[k], ct[k]);
+                add(k, d[k], ex[k], cw[k], ct[k]);
             }
         }
         let rest = ix.remainder().iter().zip(iw.remainder());
         for (k, ((&x, &w), &t)) in rest.zip(it.remainder()).enumerate() {
-            step(k, x, w, t);
+            let d = x - mx;
+            add(k, d, T::exp_lane(d), w, t);
         }
         tot[0] += fold(e);
         if S {
@@ -104,13 +117,30 @@ pub(super) fn backward_row<T: Float, const W: bool, const P: bool>(
     [c1, c2]: [T; 2],
     sm: Smooth<T>,
 ) {
-    let ops = row.x.iter().zip(row.w).zip(row.t);
-    for (g, ((&x, &w), &t)) in g.iter_mut().zip(ops) {
-        let e = T::exp_lane(x - mx);
-        *g = if W || P {
-            e * c1 - c2 * factor::<T, W, P>(w, t, sm)
+    let grad = |ex: T, w: T, t: T| {
+        if W || P {
+            ex * c1 - c2 * factor::<T, W, P>(w, t, sm)
         } else {
-            e * c1 - c2
-        };
+            ex * c1 - c2
+        }
+    };
+    let (mut ig, mut ix) = (g.chunks_exact_mut(LANES), row.x.chunks_exact(LANES));
+    let (mut iw, mut it) = (row.w.chunks_exact(LANES), row.t.chunks_exact(LANES));
+    for (((cg, cx), cw), ct) in (&mut ig).zip(&mut ix).zip(&mut iw).zip(&mut it) {
+        let cx: &[T; LANES] = cx.try_into().unwrap();
+        let cw: &[T; LANES] = cw.try_into().unwrap();
+        let ct: &[T; LANES] = ct.try_into().unwrap();
+        let ex = T::exp_lanes(shifted(cx, mx));
+        for k in 0..LANES {
+            cg[k] = grad(ex[k], cw[k], ct[k]);
+        }
+    }
+    let rest = ix
+        .remainder()
+        .iter()
+        .zip(iw.remainder())
+        .zip(it.remainder());
+    for (g, ((&x, &w), &t)) in ig.into_remainder().iter_mut().zip(rest) {
+        *g = grad(T::exp_lane(x - mx), w, t);
     }
 }
