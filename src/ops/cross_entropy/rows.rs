@@ -8,7 +8,7 @@
 //! exp(d_k) and those two sums, accumulated in one pass as `lanes::sum_map` does (lanes
 //! of T per block of `BLOCK`, f64 across blocks). The u_k: the class weights (or ones)
 //! for the smoothing term of class-index targets, w_k t'_k for probability targets.
-//! All d_k <= 0, so neither sum cancels.
+//! All d_k <= 0, so with u_k >= 0 neither sum cancels.
 
 use crate::ops::elementwise::math::ExpLane;
 use crate::ops::lanes::{fold, Real, BLOCK, LANES};

@@ -478,14 +478,14 @@ impl ExpSlice for f64 {
 }
 
 /// exp inside a caller's lane loop, of shifted logits (x <= 0, or NaN), so that the loop
-/// stays branch-free and vectorises: for f32 the polynomial below, with results under
-/// f32's normal range (x < -87.3, where exp < 2^-126) taken as 0, so a -inf logit gives
-/// exactly 0; for f64 the library exp.
+/// stays branch-free and vectorises: for f32 the polynomial below, with results at the
+/// bottom of f32's normal range (x < -87.3, exp about 2^-126 or less) taken as 0, so a
+/// -inf logit gives exactly 0; for f64 the library exp.
 pub(crate) trait ExpLane: Sized + Copy {
     fn exp_lane(x: Self) -> Self;
-    /// exp_lane of each of `N` values, the same results; f32 evaluates the polynomial
-    /// one step at a time across all of them, so that N independent chains are in flight
-    /// instead of one long dependent chain per vector.
+    /// exp_lane of each of `N` values, bitwise the same results; f32 evaluates it one
+    /// step at a time across the N values, which LLVM turns into whole-vector operations
+    /// (measured faster than a per-value loop in the cross-entropy backward).
     #[inline(always)]
     fn exp_lanes<const N: usize>(x: [Self; N]) -> [Self; N] {
         // Loops, not array::map, which does not inline into `with_simd!`'s builds.
@@ -496,7 +496,8 @@ pub(crate) trait ExpLane: Sized + Copy {
         y
     }
 }
-/// Below it exp_f32_core's exponent bits overflow (n = round(x log2 e) < -126).
+/// exp_block's LO: below about -87.68, n = round(x log2 e) < -126 and exp_f32_core's
+/// exponent bits no longer make 2^n.
 const EXP_LANE_LO: f32 = -87.3;
 impl ExpLane for f32 {
     #[inline(always)]
