@@ -1,5 +1,6 @@
-//! Sums over slices in independent lanes, so that LLVM vectorises them (run them under
-//! `with_simd!` for AVX2/AVX-512): used by the norms, softmax and the float reductions.
+//! Sums (and the max) over slices in independent lanes, so that LLVM vectorises them (run
+//! them under `with_simd!` for AVX2/AVX-512): used by the norms, softmax, cross-entropy
+//! and the float reductions.
 //!
 //! Accuracy: lanes of T add up blocks of `BLOCK` elements (for f32, each lane sums 16
 //! values), and block sums are added in f64, so a long f32 row keeps about f32 accuracy
@@ -29,14 +30,14 @@ impl Real for f64 {
 
 /// Elements summed in `T` (LANES lanes, so the loop vectorises) before a block's sum joins
 /// an f64 total: f32 speed with long rows still accurate.
-const BLOCK: usize = 512;
+pub(crate) const BLOCK: usize = 512;
 /// Independent accumulators: 4 AVX2 vectors of f32, enough to hide the add latency
 /// (one 8-lane accumulator would make the row sums latency-bound).
-const LANES: usize = 32;
+pub(crate) const LANES: usize = 32;
 
 /// Sums the lanes in a fixed tree order.
 #[inline(always)]
-fn fold<T: Real>(acc: [T; LANES]) -> f64 {
+pub(crate) fn fold<T: Real>(acc: [T; LANES]) -> f64 {
     let mut h = acc;
     let mut n = LANES;
     while n > 1 {
@@ -115,4 +116,23 @@ pub(crate) fn sum_map2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 
         total += fold(acc);
     }
     total
+}
+
+/// The largest element, NaN ignored (-inf for an all-NaN or empty slice), in `LANES`
+/// independent lanes so that the loop vectorises.
+#[inline(always)]
+pub(crate) fn row_max<T: Real>(x: &[T]) -> T {
+    let max = |a: T, b: T| if b > a { b } else { a };
+    let mut acc = [T::lowest(); LANES];
+    let mut it = x.chunks_exact(LANES);
+    for c in &mut it {
+        let c: &[T; LANES] = c.try_into().unwrap();
+        for k in 0..LANES {
+            acc[k] = max(acc[k], c[k]);
+        }
+    }
+    for (k, &v) in it.remainder().iter().enumerate() {
+        acc[k] = max(acc[k], v);
+    }
+    acc.into_iter().fold(T::lowest(), max)
 }

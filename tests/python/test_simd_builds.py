@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import ferrograd as fg
+from test_cross_entropy_cpu import ref as ref_cross_entropy
 
 LEVELS = ["default", "avx2", "avx512"]
 
@@ -40,6 +41,22 @@ out["rms_norm"] = F.rms_norm(fg.tensor(d["h"]), (h.shape[-1],), fg.tensor(d["w"]
 out["batch_norm"] = F.batch_norm(fg.tensor(d["h"]), None, None, training=True).numpy()
 out["transpose"] = fg.tensor(d["x"]).T.contiguous().numpy()
 out["transpose_int"] = fg.tensor(d["m"]).mT.contiguous().numpy()
+# cross-entropy, forward and backward: class indices with ignored rows (weights and
+# smoothing, smoothing only, neither), probabilities with smoothing, rows with inf/NaN
+for key, t, kw in [
+    ("ce_index", d["ce_y"], dict(weight=fg.tensor(d["ce_w"]), label_smoothing=0.1)),
+    ("ce_plain", d["ce_y"], dict(label_smoothing=0.1)),
+    ("ce_nosmooth", d["ce_y"], dict()),
+    ("ce_prob", d["ce_p"], dict(label_smoothing=0.1)),
+]:
+    xc = fg.tensor(d["x"], requires_grad=True)
+    loss = F.cross_entropy(xc, fg.tensor(t), reduction="none", **kw)
+    loss.backward(fg.tensor(d["ce_g"]))
+    out[key], out[key + "_dx"] = loss.detach().numpy(), xc.grad.numpy()
+xc = fg.tensor(d["special"], requires_grad=True)
+loss = F.cross_entropy(xc, fg.tensor([1, 1, 1, 0]), reduction="sum", label_smoothing=0.1)
+loss.backward()
+out["ce_special"], out["ce_special_dx"] = loss.detach().numpy(), xc.grad.numpy()
 np.savez(sys.argv[2], **out)
 print(json.dumps(fg.get_cpu_capability()))
 """
@@ -58,6 +75,10 @@ def inputs(tmp_path_factory):
         "b": rng.standard_normal(333).astype(np.float32),
         "g": rng.standard_normal((64, 333)).astype(np.float32),
         "m": rng.integers(-2**31, 2**31 - 1, (3, 45, 70), dtype=np.int64).astype(np.int32),
+        "ce_y": np.where(np.arange(37) % 5 == 0, -100, rng.integers(0, 1000, 37)),
+        "ce_w": rng.uniform(0.5, 2.0, 1000).astype(np.float32),
+        "ce_p": rng.dirichlet(np.ones(1000), 37).astype(np.float32),
+        "ce_g": rng.standard_normal(37).astype(np.float32),
     }
     path = tmp_path_factory.mktemp("simd") / "inputs.npz"
     np.savez(path, **d)
@@ -118,6 +139,16 @@ def test_each_build_matches_float64(level, inputs, results):
     np.testing.assert_array_equal(r["transpose_int"], np.swapaxes(d["m"], 1, 2))
     bm, bv = h.mean(0), h.var(0)
     np.testing.assert_allclose(r["batch_norm"], (h - bm) / np.sqrt(bv + 1e-5), rtol=1e-4, atol=1e-5)
+    g = d["ce_g"].astype(np.float64)
+    for key, t, w, ignore in [("ce_index", d["ce_y"], d["ce_w"], -100), ("ce_plain", d["ce_y"], None, -100),
+                              ("ce_nosmooth", d["ce_y"], None, -100), ("ce_prob", d["ce_p"], None, -100)]:
+        eps = 0.0 if key == "ce_nosmooth" else 0.1
+        want, dx, mag = ref_cross_entropy(d["x"], t, w, ignore, eps, "none", g)
+        np.testing.assert_allclose(r[key], want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(r[key + "_dx"], dx, rtol=1e-4, atol=1e-6 * mag.max())
+    # rows with +inf, NaN, all -inf: NaN; the last row is finite
+    assert np.isnan(r["ce_special"]) and np.isnan(r["ce_special_dx"][:3]).all()
+    assert np.isfinite(r["ce_special_dx"][3]).all()
 
 
 def test_builds_agree_bitwise(results):

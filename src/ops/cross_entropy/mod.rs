@@ -9,11 +9,13 @@
 //! and 'mean' divides by the number of rows.
 //!
 //! This file validates and lays the operands out as (M, C) rows; the backend's
-//! `CrossEntropyKernels` does the rest: the CPU (`fused` below, cpu.rs) accumulates in
-//! f64 and checks class indices on the host; wgpu (wgpu.rs, cross_entropy.wgsl) works in
-//! f32 and checks them in the kernel (an IndexError at the next readback).
+//! `CrossEntropyKernels` does the rest: the CPU (`fused` below, cpu.rs, rows.rs)
+//! computes in lanes of the input's dtype with f64 row totals and checks class indices
+//! on the host; wgpu (wgpu.rs, cross_entropy.wgsl) works in f32 and checks them in the
+//! kernel (an IndexError at the next readback).
 
 mod cpu;
+mod rows;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 
@@ -210,7 +212,7 @@ fn fused(
     let c = x.shape()[1];
     let m = x.shape()[0];
     let (ignore_index, reduction) = (o.ignore_index, o.reduction);
-    let (loss, lse, rw) = dispatch_float!(x.dtype(), "cross_entropy", T => {
+    let cpu::Forward { loss, rw, stats } = dispatch_float!(x.dtype(), "cross_entropy", T => {
         let p = Params { c, eps, ignore_index, weight: weight.as_deref() };
         let xs = x.contiguous_slice::<T>().expect("contiguous rows");
         if probs {
@@ -258,12 +260,11 @@ fn fused(
                 dispatch_float!(x2.dtype(), "cross_entropy", T => {
                     let p = Params { c, eps, ignore_index, weight: weight.as_deref() };
                     let xs = x2.contiguous_slice::<T>().expect("contiguous rows");
-                    let gv = if probs {
-                        cpu::backward(xs, &Targets::Prob(t2.contiguous_slice::<T>().expect("contiguous")), &p, &lse, &scale)
+                    if probs {
+                        cpu::backward(xs, &Targets::Prob(t2.contiguous_slice::<T>().expect("contiguous")), &p, &stats, &scale)?
                     } else {
-                        cpu::backward(xs, &Targets::<T>::Index(t2.contiguous_slice::<i64>().expect("contiguous")), &p, &lse, &scale)
-                    };
-                    Tensor::from_vec(gv, &[m, c])?
+                        cpu::backward(xs, &Targets::<T>::Index(t2.contiguous_slice::<i64>().expect("contiguous")), &p, &stats, &scale)?
+                    }
                 })
             };
             // Probability targets are differentiable too: d/dt = -(1-eps) w log p * scale.

@@ -5,7 +5,7 @@ use super::SoftmaxKernels;
 use crate::backend::Cpu;
 use crate::device::cpu::{for_each_chunk, SendPtr, GRAIN};
 use crate::ops::elementwise::math::FloatMath;
-use crate::ops::lanes::{sum_map, Real};
+use crate::ops::lanes::{row_max, sum_map, Real};
 use crate::ops::simd::simd;
 use crate::tensor::Tensor;
 use crate::{dispatch_float, Result};
@@ -63,26 +63,6 @@ fn softmax_row<T: FloatMath + Real>(xi: &[T], yo: &mut [T], log: bool) {
             *y = *y * inv;
         }
     }
-}
-
-/// The largest element, NaN ignored (-inf for an all-NaN row), in `LANES` independent
-/// lanes so that the loop vectorises.
-#[inline(always)]
-fn row_max<T: Real>(x: &[T]) -> T {
-    const LANES: usize = 32;
-    let max = |a: T, b: T| if b > a { b } else { a };
-    let mut acc = [T::lowest(); LANES];
-    let mut it = x.chunks_exact(LANES);
-    for c in &mut it {
-        let c: &[T; LANES] = c.try_into().unwrap();
-        for k in 0..LANES {
-            acc[k] = max(acc[k], c[k]);
-        }
-    }
-    for (k, &v) in it.remainder().iter().enumerate() {
-        acc[k] = max(acc[k], v);
-    }
-    acc.into_iter().fold(T::lowest(), max)
 }
 
 impl SoftmaxKernels for Cpu {
