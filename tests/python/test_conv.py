@@ -37,6 +37,9 @@ CONV_CASES = [
     # fewer than 256 outputs per sample: samples share a patch matrix (6 of 49 here),
     # the last block holds the one sample left
     (7, 4, 7, 7, 6, 3, 1, 1, 1, 2),
+    # size-keeping stride 1: the input gradient as a flipped-kernel convolution below 32
+    # output channels per group (the cases above), col2im at 32 and more (this one)
+    (2, 3, 6, 6, 34, 3, 1, 1, 1, 1),
 ]
 
 
