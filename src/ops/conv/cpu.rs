@@ -360,47 +360,68 @@ fn for_each_block<T: Float>(
     }
 }
 
-/// Copies group g's rows of samples first..first+m of `src` (n, o, l) into `dst`
-/// (og, m*l): sample si's row ro lands at ro*m*l + si*l.
-fn gather_block<T: Float>(
-    src: &[T],
-    dst: &mut [T],
+/// Scratch lengths of one block of `bs` samples: the patch matrix (k, bs*l), none for
+/// a pointwise convolution, and with bs > 1 a (og, bs*l) buffer for the block's rows
+/// of y or gy.
+fn block_scratch(s: &ConvShape, bs: usize) -> (usize, usize) {
+    let l = s.oh * s.ow;
+    let cols = if pointwise(s) { 0 } else { s.patch() * bs * l };
+    (cols, if bs > 1 { s.og() * bs * l } else { 0 })
+}
+
+/// Group g's patch matrix (k x m*l, row-major) of samples first..first+m: unfolded into
+/// `cols`, or the input itself for a pointwise convolution (where m == 1).
+fn block_patches<T: Float>(
+    xs: &[T],
+    cols: &mut [T],
     s: &ConvShape,
     (first, m, g): (usize, usize, usize),
-) {
+) -> *const T {
+    let (cg, hw, l) = (s.cg(), s.h * s.w, s.oh * s.ow);
+    if pointwise(s) {
+        return xs[(first * s.c + g * cg) * hw..][..cg * hw].as_ptr();
+    }
+    for si in 0..m {
+        let xg = &xs[((first + si) * s.c + g * cg) * hw..][..cg * hw];
+        im2col(xg, &mut cols[si * l..], s, m * l);
+    }
+    cols.as_ptr()
+}
+
+/// Group g's rows of `gy` (n, o, l) for samples first..first+m as one og x m*l
+/// row-major matrix: in place when m == 1, else gathered into `tmp` (sample si's row ro
+/// at ro*m*l + si*l).
+fn block_rows<T: Float>(
+    gys: &[T],
+    tmp: &mut [T],
+    s: &ConvShape,
+    (first, m, g): (usize, usize, usize),
+) -> *const T {
     let (og, l) = (s.og(), s.oh * s.ow);
+    if m == 1 {
+        return gys[(first * s.o + g * og) * l..][..og * l].as_ptr();
+    }
     for si in 0..m {
         for ro in 0..og {
-            let from = &src[((first + si) * s.o + g * og + ro) * l..][..l];
-            dst[ro * m * l + si * l..][..l].copy_from_slice(from);
+            let from = &gys[((first + si) * s.o + g * og + ro) * l..][..l];
+            tmp[ro * m * l + si * l..][..l].copy_from_slice(from);
         }
     }
+    tmp.as_ptr()
 }
 
 fn forward<T: Float>(x: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor> {
     let y = crate::ops::copy::uninit_cpu(T::DTYPE, &s.y_shape())?;
     let (xs, ws) = (slice::<T>(x), slice::<T>(w));
     let yp = SendPtr(slice_mut::<T>(&y).as_mut_ptr());
-    let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
-    let direct = pointwise(s);
+    let (og, k, l) = (s.og(), s.patch(), s.oh * s.ow);
     let bs = samples_per_block(s);
-    // patches (k, bs*l), then with bs > 1 the block's output (og, bs*l) before it is
-    // scattered to its samples
-    let cols_len = if direct { 0 } else { k * bs * l };
-    let tmp_len = if bs > 1 { og * bs * l } else { 0 };
+    let (cols_len, tmp_len) = block_scratch(s, bs);
     for_each_block::<T>(s.n, bs, cols_len + tmp_len, |first, end, scratch, par| {
         let (cols, tmp) = scratch.split_at_mut(cols_len);
         let (m, ld) = (end - first, (end - first) * l);
         for g in 0..s.groups {
-            let rhs = if direct {
-                xs[(first * s.c + g * cg) * hw..][..cg * hw].as_ptr()
-            } else {
-                for si in 0..m {
-                    let xg = &xs[((first + si) * s.c + g * cg) * hw..][..cg * hw];
-                    im2col(xg, &mut cols[si * l..], s, ld);
-                }
-                cols.as_ptr()
-            };
+            let rhs = block_patches(xs, cols, s, (first, m, g));
             let wg = &ws[g * og * k..][..og * k];
             let dst = if m == 1 {
                 // SAFETY: sample `first`'s group g block (og x l) of the fresh output
@@ -511,19 +532,12 @@ fn input_grad<T: Float>(gy: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor
     let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
     let direct = pointwise(s);
     let bs = samples_per_block(s);
-    // patch gradients (k, bs*l), then with bs > 1 the block's gy gathered as (og, bs*l)
-    let cols_len = if direct { 0 } else { k * bs * l };
-    let tmp_len = if bs > 1 { og * bs * l } else { 0 };
+    let (cols_len, tmp_len) = block_scratch(s, bs);
     for_each_block::<T>(s.n, bs, cols_len + tmp_len, |first, end, scratch, par| {
         let (cols, tmp) = scratch.split_at_mut(cols_len);
         let (m, ld) = (end - first, (end - first) * l);
         for g in 0..s.groups {
-            let rhs = if m == 1 {
-                gys[(first * s.o + g * og) * l..][..og * l].as_ptr()
-            } else {
-                gather_block(gys, tmp, s, (first, m, g));
-                tmp.as_ptr()
-            };
+            let rhs = block_rows(gys, tmp, s, (first, m, g));
             let wg = &ws[g * og * k..][..og * k];
             let dst = if direct {
                 // SAFETY: sample `first`'s group g of gx (cg * h * w = k * l elements
@@ -568,8 +582,7 @@ fn input_grad<T: Float>(gy: &Tensor, w: &Tensor, s: &ConvShape) -> Result<Tensor
 
 fn weight_grad<T: Float>(x: &Tensor, gy: &Tensor, s: &ConvShape) -> Result<Tensor> {
     let (xs, gys) = (slice::<T>(x), slice::<T>(gy));
-    let (cg, og, k, l, hw) = (s.cg(), s.og(), s.patch(), s.oh * s.ow, s.h * s.w);
-    let direct = pointwise(s);
+    let (og, k, l) = (s.og(), s.patch(), s.oh * s.ow);
     let wlen = s.o * k;
     let run = s.n.div_ceil(WEIGHT_GRAD_PARTS).max(1);
     let threads = num_threads();
@@ -583,27 +596,14 @@ fn weight_grad<T: Float>(x: &Tensor, gy: &Tensor, s: &ConvShape) -> Result<Tenso
     let bs = samples_per_block(s);
     let partial = |first: usize, end: usize| -> Vec<T> {
         let mut acc = vec![T::zero(); wlen];
-        let mut cols = vec![T::zero(); if direct { 0 } else { k * bs * l }];
-        let mut tmp = vec![T::zero(); if bs > 1 { og * bs * l } else { 0 }];
+        let (cols_len, tmp_len) = block_scratch(s, bs);
+        let (mut cols, mut tmp) = (vec![T::zero(); cols_len], vec![T::zero(); tmp_len]);
         for b0 in (first..end).step_by(bs) {
             let m = bs.min(end - b0);
             let ld = m * l;
             for g in 0..s.groups {
-                let rhs = if direct {
-                    xs[(b0 * s.c + g * cg) * hw..][..cg * hw].as_ptr()
-                } else {
-                    for si in 0..m {
-                        let xg = &xs[((b0 + si) * s.c + g * cg) * hw..][..cg * hw];
-                        im2col(xg, &mut cols[si * l..], s, ld);
-                    }
-                    cols.as_ptr()
-                };
-                let lhs = if m == 1 {
-                    gys[(b0 * s.o + g * og) * l..][..og * l].as_ptr()
-                } else {
-                    gather_block(gys, &mut tmp, s, (b0, m, g));
-                    tmp.as_ptr()
-                };
+                let rhs = block_patches(xs, &mut cols, s, (b0, m, g));
+                let lhs = block_rows(gys, &mut tmp, s, (b0, m, g));
                 // SAFETY: lhs is og x ld row-major (gy's block when m == 1, else tmp
                 // with og * bs * l elements), the patches (k x ld row-major in cols, or
                 // the input when pointwise, where m == 1) read transposed are ld x k
