@@ -75,58 +75,83 @@ impl From<crate::Error> for CheckpointError {
     }
 }
 
-fn st_dtype(d: DType) -> Dtype {
-    match d {
-        DType::Bool => Dtype::BOOL,
-        DType::I64 => Dtype::I64,
-        DType::F32 => Dtype::F32,
-        DType::F64 => Dtype::F64,
+// The byte copies below write tensors in the host's byte order; safetensors files are
+// little-endian, as every platform ferrograd builds for.
+#[cfg(not(target_endian = "little"))]
+compile_error!("ferrograd's safetensors I/O assumes a little-endian host");
+
+/// The safetensors dtype of each ferrograd dtype (complex128 has none).
+const ST_DTYPES: [(DType, Dtype); 14] = [
+    (DType::Bool, Dtype::BOOL),
+    (DType::I8, Dtype::I8),
+    (DType::I16, Dtype::I16),
+    (DType::I32, Dtype::I32),
+    (DType::I64, Dtype::I64),
+    (DType::U8, Dtype::U8),
+    (DType::U16, Dtype::U16),
+    (DType::U32, Dtype::U32),
+    (DType::U64, Dtype::U64),
+    (DType::F16, Dtype::F16),
+    (DType::BF16, Dtype::BF16),
+    (DType::F32, Dtype::F32),
+    (DType::F64, Dtype::F64),
+    (DType::C64, Dtype::C64),
+];
+
+fn st_dtype(d: DType) -> crate::Result<Dtype> {
+    match ST_DTYPES.iter().find(|(f, _)| *f == d) {
+        Some(&(_, s)) => Ok(s),
+        None => crate::bail!(
+            DType,
+            "safetensors has no {d} dtype; cast the tensor (e.g. to a pair of float64 with .real and .imag) before saving"
+        ),
     }
 }
 
-/// Little-endian bytes of a tensor's elements in row-major order (copies to the CPU).
+/// The tensor's elements in row-major order as bytes (copies to the CPU).
 fn tensor_bytes(t: &Tensor) -> crate::Result<Vec<u8>> {
-    Ok(match t.dtype() {
-        DType::F32 => t
-            .to_vec::<f32>()?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        DType::F64 => t
-            .to_vec::<f64>()?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        DType::I64 => t
-            .to_vec::<i64>()?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        DType::Bool => t.to_vec::<bool>()?.iter().map(|&v| v as u8).collect(),
-    })
+    let c = t.to_device(crate::Device::Cpu)?.contiguous()?;
+    let bytes = c.numel() * c.dtype().size();
+    let mut out = crate::tensor::storage::try_with_capacity::<u8>(bytes)?;
+    if bytes > 0 {
+        let p = c.storage().cpu_byte_ptr();
+        // SAFETY: `c` is a contiguous CPU tensor, so its numel elements of dtype size
+        // bytes each start at offset * size inside its storage; every element type is
+        // plain data without padding (bool is one byte, 0 or 1).
+        out.extend_from_slice(unsafe {
+            std::slice::from_raw_parts(p.add(c.offset() * c.dtype().size()), bytes)
+        });
+    }
+    Ok(out)
 }
 
 fn from_bytes(dtype: Dtype, shape: &[usize], data: &[u8]) -> Result<Tensor, String> {
-    fn chunks<const N: usize>(data: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
-        data.chunks_exact(N).map(|c| c.try_into().unwrap())
-    }
-    let r = match dtype {
-        Dtype::F32 => Tensor::from_vec(chunks::<4>(data).map(f32::from_le_bytes).collect(), shape),
-        Dtype::F64 => Tensor::from_vec(chunks::<8>(data).map(f64::from_le_bytes).collect(), shape),
-        Dtype::I64 => Tensor::from_vec(chunks::<8>(data).map(i64::from_le_bytes).collect(), shape),
-        Dtype::BOOL => {
-            if let Some(b) = data.iter().find(|&&b| b > 1) {
-                return Err(format!("invalid bool byte {b}"));
-            }
-            Tensor::from_vec(data.iter().map(|&b| b != 0).collect::<Vec<bool>>(), shape)
-        }
-        other => {
-            return Err(format!(
-                "unsupported dtype {other:?} (ferrograd reads BOOL, I64, F32 and F64)"
-            ))
-        }
+    let Some(&(dt, _)) = ST_DTYPES.iter().find(|(_, s)| *s == dtype) else {
+        return Err(format!(
+            "unsupported dtype {dtype:?} (ferrograd reads BOOL, I8/16/32/64, U8/16/32/64, F16, BF16, F32, F64 and C64)"
+        ));
     };
-    r.map_err(|e| e.to_string())
+    if dt == DType::Bool {
+        if let Some(b) = data.iter().find(|&&b| b > 1) {
+            return Err(format!("invalid bool byte {b}"));
+        }
+    }
+    let n: usize = shape.iter().product();
+    if data.len() != n * dt.size() {
+        return Err(format!(
+            "{} bytes of data for a {dt} tensor of shape {shape:?}",
+            data.len()
+        ));
+    }
+    let t = crate::ops::copy::uninit_cpu(dt, shape).map_err(|e| e.to_string())?;
+    if !data.is_empty() {
+        // SAFETY: `t` is a fresh contiguous buffer of exactly data.len() bytes (checked
+        // above), and the bytes are valid elements of dt (bools checked to be 0 or 1).
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), t.storage().cpu_byte_ptr(), data.len())
+        };
+    }
+    Ok(t)
 }
 
 /// Serializes named tensors to safetensors bytes, keeping their order in the metadata.
@@ -143,7 +168,7 @@ pub fn to_bytes(tensors: &[(String, Tensor)]) -> Result<Vec<u8>, CheckpointError
     }
     let bytes: Vec<(Vec<usize>, Dtype, Vec<u8>)> = tensors
         .iter()
-        .map(|(_, t)| Ok((t.shape().to_vec(), st_dtype(t.dtype()), tensor_bytes(t)?)))
+        .map(|(_, t)| Ok((t.shape().to_vec(), st_dtype(t.dtype())?, tensor_bytes(t)?)))
         .collect::<crate::Result<_>>()?;
     let views = tensors
         .iter()

@@ -16,5 +16,6 @@ pub mod random;
 pub mod reduce;
 pub mod softmax;
 pub(crate) mod util;
+pub mod complex;
 
 pub use elementwise::{BinaryOp, Operand, UnaryOp};

@@ -8,7 +8,7 @@ use crate::Operand;
 use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
+use pyo3::types::{PyBool, PyComplex, PyDict, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
 use std::sync::Arc;
 
 static NUMPY: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -161,6 +161,9 @@ pub fn parse_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
     if obj.is_instance_of::<PyFloat>() {
         return obj.extract::<f64>().ok().map(Scalar::Float);
     }
+    if let Ok(c) = obj.cast::<PyComplex>() {
+        return Some(Scalar::Complex(c.real(), c.imag()));
+    }
     // NumPy scalars (np.float32(2), np.int64(3), np.bool_(True)).
     if obj.hasattr("dtype").unwrap_or(false)
         && obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0)
@@ -190,6 +193,11 @@ pub fn parse_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
                 .extract::<f64>()
                 .ok()
                 .map(Scalar::Float),
+            "c" => {
+                let item = obj.call_method0("item").ok()?;
+                let c = item.cast::<PyComplex>().ok()?;
+                Some(Scalar::Complex(c.real(), c.imag()))
+            }
             _ => None,
         };
     }
@@ -265,6 +273,12 @@ struct PyOwner(#[allow(dead_code)] Py<PyAny>);
 /// Wraps the memory of a NumPy array (via `__array_interface__`) without copying.
 /// Returns None when its dtype is not one of ours or its memory is read-only.
 pub fn wrap_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
+    wrap_numpy_as(arr, None)
+}
+
+/// `wrap_numpy`, reading the elements as `as_dtype` (of the same size) when given: how
+/// ml_dtypes' bfloat16 arrays, viewed as uint16 first, come in.
+pub fn wrap_numpy_as(arr: &Bound<'_, PyAny>, as_dtype: Option<DType>) -> PyResult<Option<Tensor>> {
     let iface = arr.getattr("__array_interface__")?;
     let iface = iface.cast::<PyDict>()?;
     let typestr: String = iface
@@ -272,12 +286,15 @@ pub fn wrap_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
         .map(|v| v.extract())
         .transpose()?
         .unwrap_or_default();
-    let dt = match typestr.as_str() {
-        "<f4" => DType::F32,
-        "<f8" => DType::F64,
-        "<i8" => DType::I64,
-        "|b1" => DType::Bool,
-        _ => return Ok(None),
+    let Some(dt) = DType::ALL
+        .into_iter()
+        .find(|&d| d != DType::BF16 && super::interop::typestr(d) == typestr)
+    else {
+        return Ok(None);
+    };
+    let dt = match as_dtype {
+        Some(d) if d.size() == dt.size() => d,
+        _ => dt,
     };
     let (addr, readonly): (usize, bool) = iface
         .get_item("data")?
@@ -329,17 +346,28 @@ pub fn wrap_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
 
 /// The ferrograd dtype NumPy data of `name` converts to (None: unsupported).
 fn convertible(kind: &str, itemsize: usize) -> Option<DType> {
-    match kind {
-        "b" => Some(DType::Bool),
-        "i" | "u" => Some(DType::I64),
-        "f" if itemsize <= 4 => Some(DType::F32),
-        "f" => Some(DType::F64),
-        _ => None,
-    }
+    use DType::*;
+    Some(match (kind, itemsize) {
+        ("b", _) => Bool,
+        ("i", 1) => I8,
+        ("i", 2) => I16,
+        ("i", 4) => I32,
+        ("i", _) => I64,
+        ("u", 1) => U8,
+        ("u", 2) => U16,
+        ("u", 4) => U32,
+        ("u", _) => U64,
+        ("f", 2) => F16,
+        ("f", 4) => F32,
+        ("f", _) => F64, // float64, and long double rounded to it
+        ("c", 8) => C64,
+        ("c", _) => C128,
+        _ => return None,
+    })
 }
 
-/// NumPy's uint64 -> int64 cast wraps 2**64 - 1 to -1; ferrograd has no uint64, so a
-/// value above int64's range is an error rather than a silently different number.
+/// NumPy's uint64 -> int64 cast wraps 2**64 - 1 to -1: a Python int above int64's range
+/// (which NumPy stores as uint64) is an error rather than a silently different number.
 fn check_uint64_fits(arr: &Bound<'_, PyAny>) -> PyResult<()> {
     if arr.getattr("size")?.extract::<usize>()? == 0 {
         return Ok(());
@@ -347,7 +375,7 @@ fn check_uint64_fits(arr: &Bound<'_, PyAny>) -> PyResult<()> {
     let max = arr.call_method0("max")?;
     if max.gt(i64::MAX)? {
         return Err(PyOverflowError::new_err(format!(
-            "uint64 value {max} does not fit in int64 (ferrograd has no uint64 dtype); pass dtype=float64 to convert to floats"
+            "Python int {max} does not fit in int64; pass dtype=fg.uint64 or dtype=float64"
         )));
     }
     Ok(())
@@ -478,34 +506,51 @@ pub fn to_tensor(
         }
     }
     let itemsize: usize = npdt.getattr("itemsize")?.extract()?;
-    let natural = convertible(&kind, itemsize).ok_or_else(|| {
+    let np_name: String = npdt.getattr("name")?.extract()?;
+    let natural = if np_name == "bfloat16" {
+        Some(DType::BF16) // ml_dtypes' bfloat16 (kind "V")
+    } else {
+        convertible(&kind, itemsize)
+    };
+    let natural = natural.ok_or_else(|| {
         PyTypeError::new_err(format!(
-            "unsupported dtype {}: ferrograd supports bool, int64, float32 and float64",
+            "unsupported dtype {}: ferrograd supports bool, int8/16/32/64, uint8/16/32/64, float16, bfloat16, float32, float64, complex64 and complex128",
             npdt.str().map(|s| s.to_string()).unwrap_or_default()
         ))
     })?;
-    // A Python float (not a NumPy float64 array) defaults to float32.
-    let natural = if natural == DType::F64 && !is_ndarray {
-        DType::F32
-    } else {
-        natural
+    // Python numbers (not NumPy arrays) take PyTorch's defaults: floats float32, complex
+    // complex64, ints int64 (an int above int64 is refused below, not made uint64).
+    let natural = match natural {
+        DType::F64 if !is_ndarray => DType::F32,
+        DType::C128 if !is_ndarray => DType::C64,
+        DType::U64 if !is_ndarray => DType::I64,
+        d => d,
     };
     let target = dtype.unwrap_or(natural);
-    if kind == "u" && itemsize == 8 && target == DType::I64 {
+    if kind == "u" && itemsize == 8 && target == DType::I64 && !is_ndarray {
         check_uint64_fits(&arr)?;
     }
-    let arr = if npdt.getattr("name")?.extract::<String>()? != target.name() {
-        arr.call_method1("astype", (target.name(),))?
+    let (arr, as_dtype) = if target == DType::BF16 {
+        // NumPy can't cast to bfloat16 without ml_dtypes: round through our own cast
+        let raw = if np_name == "bfloat16" {
+            arr.call_method1("view", ("uint16",))?
+        } else {
+            let t = to_tensor(py, &arr, None, false)?.astype(DType::BF16)?;
+            return Ok(t);
+        };
+        (raw, Some(DType::BF16))
+    } else if np_name != target.name() {
+        (arr.call_method1("astype", (target.name(),))?, None)
     } else {
-        arr
+        (arr, None)
     };
-    let wrapped = wrap_numpy(&arr)?;
+    let wrapped = wrap_numpy_as(&arr, as_dtype)?;
     match wrapped {
         Some(t) if !copy => Ok(t),
         Some(t) => Ok(t.deep_copy()?),
         None => {
             let c = np.call_method1("array", (arr,))?; // writable, aligned copy
-            Ok(wrap_numpy(&c)?
+            Ok(wrap_numpy_as(&c, as_dtype)?
                 .ok_or_else(|| PyTypeError::new_err("could not convert array"))?
                 .deep_copy()?)
         }

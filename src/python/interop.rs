@@ -10,12 +10,26 @@ use pyo3::types::PyDict;
 use std::ffi::{c_void, CStr};
 use std::sync::Arc;
 
-fn typestr(dt: DType) -> &'static str {
+/// NumPy's type string for a dtype; bfloat16, which NumPy lacks, is exported as its raw
+/// 16 bits ("<u2": `t.numpy()` views them as ml_dtypes.bfloat16 when that is installed).
+pub fn typestr(dt: DType) -> &'static str {
+    use DType::*;
     match dt {
-        DType::Bool => "|b1",
-        DType::I64 => "<i8",
-        DType::F32 => "<f4",
-        DType::F64 => "<f8",
+        Bool => "|b1",
+        I8 => "|i1",
+        I16 => "<i2",
+        I32 => "<i4",
+        I64 => "<i8",
+        U8 => "|u1",
+        U16 => "<u2",
+        U32 => "<u4",
+        U64 => "<u8",
+        F16 => "<f2",
+        BF16 => "<u2",
+        F32 => "<f4",
+        F64 => "<f8",
+        C64 => "<c8",
+        C128 => "<c16",
     }
 }
 
@@ -139,12 +153,18 @@ unsafe extern "C" fn capsule_destructor(cap: *mut ffi::PyObject) {
 }
 
 fn dl_dtype(dt: DType) -> DLDataType {
-    let (code, bits) = match dt {
-        DType::Bool => (6, 8),
-        DType::I64 => (0, 64),
-        DType::F32 => (2, 32),
-        DType::F64 => (2, 64),
+    use crate::tensor::dtype::Kind;
+    // DLPack's type codes: kDLInt 0, kDLUInt 1, kDLFloat 2, kDLBfloat 4, kDLComplex 5,
+    // kDLBool 6.
+    let code = match dt.kind() {
+        Kind::SignedInt => 0,
+        Kind::UnsignedInt => 1,
+        Kind::Float if dt == DType::BF16 => 4,
+        Kind::Float => 2,
+        Kind::Complex => 5,
+        Kind::Bool => 6,
     };
+    let bits = (dt.size() * 8) as u8;
     DLDataType {
         code,
         bits,
@@ -313,30 +333,30 @@ unsafe fn open_capsule(p: *mut ffi::PyObject) -> PyResult<Opened> {
 }
 
 fn import_dtype(t: DLDataType) -> PyResult<DType> {
-    Ok(match (t.code, t.bits, t.lanes) {
-        (2, 32, 1) => DType::F32,
-        (2, 64, 1) => DType::F64,
-        (0, 64, 1) => DType::I64,
-        (6, 8, 1) => DType::Bool,
-        (c, b, l) => {
-            let name = match (c, b) {
-                (2, 16) => "float16".to_string(),
-                (4, 16) => "bfloat16".to_string(),
-                (0, b) => format!("int{b}"),
-                (1, b) => format!("uint{b}"),
-                (5, b) => format!("complex{b}"),
-                _ => format!("type code {c} with {b} bits"),
-            };
-            let lanes = if l != 1 {
-                format!(" x {l} lanes")
-            } else {
-                String::new()
-            };
-            return Err(PyTypeError::new_err(format!(
-                "from_dlpack: unsupported dtype {name}{lanes}; ferrograd supports bool, int64, float32 and float64"
-            )));
+    if t.lanes == 1 {
+        let found = DType::ALL
+            .into_iter()
+            .find(|&d| dl_dtype(d).code == t.code && dl_dtype(d).bits == t.bits);
+        if let Some(d) = found {
+            return Ok(d);
         }
-    })
+    }
+    let (c, b, l) = (t.code, t.bits, t.lanes);
+    let name = match (c, b) {
+        (2, b) => format!("float{b}"),
+        (0, b) => format!("int{b}"),
+        (1, b) => format!("uint{b}"),
+        (5, b) => format!("complex{b}"),
+        _ => format!("type code {c} with {b} bits"),
+    };
+    let lanes = if l != 1 {
+        format!(" x {l} lanes")
+    } else {
+        String::new()
+    };
+    Err(PyTypeError::new_err(format!(
+        "from_dlpack: unsupported dtype {name}{lanes}; ferrograd supports bool, int8/16/32/64, uint8/16/32/64, float16, bfloat16, float32, float64, complex64 and complex128"
+    )))
 }
 
 /// What a DLTensor describes, checked: the view's layout over a buffer that starts at

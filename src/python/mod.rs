@@ -24,12 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<PyDevice>()?;
-    for dt in [
-        crate::DType::Bool,
-        crate::DType::I64,
-        crate::DType::F32,
-        crate::DType::F64,
-    ] {
+    for dt in crate::DType::ALL {
         m.add(dt.name(), dtype::dtype_object(py, dt)?)?;
     }
     m.add("AxisError", errors::axis_error_type(py)?)?;

@@ -1,15 +1,18 @@
 //! The `Tensor` handle: a cheap-to-clone reference to shared storage plus a layout.
 
 pub mod buffer_cache;
+pub mod complex;
 pub mod creation;
 pub mod dtype;
+pub mod element;
 pub mod index;
 pub mod layout;
 pub mod shape;
 pub mod storage;
+pub mod reinterpret;
 mod views;
 
-pub use dtype::{DType, Element, Scalar};
+pub use dtype::{Complex128, Complex64, DType, Element, Scalar};
 pub use layout::Layout;
 pub use storage::Storage;
 

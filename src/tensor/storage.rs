@@ -247,6 +247,16 @@ impl Storage {
         }
     }
 
+    /// Untyped base pointer of CPU memory (for byte copies that work for any dtype).
+    /// Panics on a GPU storage, as `cpu_ptr`.
+    pub fn cpu_byte_ptr(&self) -> *mut u8 {
+        match &self.kind {
+            StorageKind::Cpu(c) => c.as_ptr(),
+            #[cfg(feature = "wgpu")]
+            _ => panic!("cpu_byte_ptr on a GPU storage"),
+        }
+    }
+
     pub fn cpu(&self) -> Result<&CpuStorage> {
         match &self.kind {
             StorageKind::Cpu(c) => Ok(c),

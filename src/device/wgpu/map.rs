@@ -30,9 +30,9 @@ pub(crate) fn wgsl_type(dtype: DType) -> Result<&'static str> {
         DType::F32 => "f32",
         DType::I64 => "i32",
         DType::Bool => "u32",
-        DType::F64 => bail!(
+        other => bail!(
             DType,
-            "float64 tensors are not supported on wgpu: it holds float32, int64 and bool"
+            "{other} tensors are not supported on wgpu: it holds float32, int64 and bool"
         ),
     })
 }

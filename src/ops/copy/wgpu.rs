@@ -134,7 +134,7 @@ pub(crate) fn upload(src: &Tensor) -> Result<Tensor> {
             words.extend(v.iter().map(|&b| b as u32));
             WgpuStorage::from_host(&words)?
         }
-        DType::F64 => unreachable!("check_dtype refuses float64 on wgpu"),
+        other => unreachable!("check_dtype refuses {other} on wgpu"),
     };
     Ok(Tensor::from_storage(
         Storage::from_wgpu(w, c.dtype(), n),
@@ -162,6 +162,6 @@ pub(crate) fn download(src: &Tensor) -> Result<Tensor> {
             let words = w.read_range::<u32>(start, n)?;
             Tensor::from_vec(words.into_iter().map(|x| x != 0).collect(), src.shape())
         }
-        DType::F64 => unreachable!("wgpu holds no float64"),
+        other => unreachable!("wgpu holds no {other}"),
     }
 }

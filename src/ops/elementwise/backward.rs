@@ -21,6 +21,11 @@ fn binary_name(op: BinaryOp) -> &'static str {
         Minimum => "MinimumBackward",
         Rem => "RemainderBackward",
         FloorDiv => "FloorDivideBackward",
+        Atan2 => "Atan2Backward",
+        Hypot => "HypotBackward",
+        Copysign => "CopysignBackward",
+        LogAddExp => "LogaddexpBackward",
+        NextAfter => "NextafterBackward",
         _ => "ComparisonBackward",
     }
 }
@@ -69,6 +74,26 @@ fn binary_grads(
             Some(g.mul(&a.binary(b, FloorDiv)?)?.neg()?),
         ),
         FloorDiv => (Some(g.mul(0.0)?), Some(g.mul(0.0)?)),
+        Atan2 => {
+            // atan2(a, b) is the angle of (b, a): d/da = b/r^2, d/db = -a/r^2
+            let r2 = a.mul(a)?.add(&b.mul(b)?)?;
+            (Some(g.mul(b)?.div(&r2)?), Some(g.mul(a)?.div(&r2)?.neg()?))
+        }
+        Hypot => {
+            let h = a.binary(b, Hypot)?;
+            (Some(g.mul(a)?.div(&h)?), Some(g.mul(b)?.div(&h)?))
+        }
+        Copysign => {
+            // |a| sgn(b): d/da = sgn(a) sgn(b) (signs by the sign bit), nothing for b
+            let one = g.mul(0.0)?.add(1.0)?;
+            let s = one.binary(a, Copysign)?.mul(&one.binary(b, Copysign)?)?;
+            (Some(g.mul(&s)?), Some(g.mul(0.0)?))
+        }
+        LogAddExp => (
+            Some(g.mul(&a.sub(b)?.sigmoid()?)?),
+            Some(g.mul(&b.sub(a)?.sigmoid()?)?),
+        ),
+        NextAfter => (Some(g.clone()), Some(g.mul(0.0)?)),
         _ => (None, None),
     })
 }
@@ -187,8 +212,28 @@ fn unary_grad(op: UnaryOp, x: &Tensor, g: &Tensor) -> Result<Tensor> {
                 .mul(&x2.mul(3.0 * k)?.add(1.0)?.mul(sqrt_2_over_pi)?)?;
             g.mul(&left.add(&right)?)
         }
-        Sign | Floor | Ceil | Round => g.mul(0.0),
-        LogicalNot | IsNan | IsInf | IsFinite => unreachable!("bool outputs are not recorded"),
+        Tan => {
+            let t = x.unary(Tan)?;
+            g.mul(&t.mul(&t)?.add(1.0)?)
+        }
+        // asin' = 1/sqrt(1 - x^2), acos' = -asin', atan' = 1/(1 + x^2)
+        Asin => g.div(&x.mul(x)?.neg()?.add(1.0)?.sqrt()?),
+        Acos => g.div(&x.mul(x)?.neg()?.add(1.0)?.sqrt()?)?.neg(),
+        Atan => g.div(&x.mul(x)?.add(1.0)?),
+        Sinh => g.mul(&x.unary(Cosh)?),
+        Cosh => g.mul(&x.unary(Sinh)?),
+        // asinh' = 1/sqrt(x^2 + 1), acosh' = 1/sqrt(x^2 - 1), atanh' = 1/(1 - x^2)
+        Asinh => g.div(&x.mul(x)?.add(1.0)?.sqrt()?),
+        Acosh => g.div(&x.mul(x)?.sub(1.0)?.sqrt()?),
+        Atanh => g.div(&x.mul(x)?.neg()?.add(1.0)?),
+        Log2 => g.div(&x.mul(std::f64::consts::LN_2)?),
+        Log10 => g.div(&x.mul(std::f64::consts::LN_10)?),
+        // real and conj of a real tensor are copies
+        Real | Conj => Ok(g.clone()),
+        Sign | Floor | Ceil | Round | Trunc | Imag => g.mul(0.0),
+        LogicalNot | IsNan | IsInf | IsFinite | Signbit | BitNot => {
+            unreachable!("bool and integer outputs are not recorded")
+        }
     }
 }
 
@@ -222,6 +267,19 @@ fn unary_name(op: UnaryOp) -> &'static str {
         Relu => "ReluBackward",
         Erf => "ErfBackward",
         Gelu | GeluTanh => "GeluBackward",
+        Tan => "TanBackward",
+        Asin => "AsinBackward",
+        Acos => "AcosBackward",
+        Atan => "AtanBackward",
+        Sinh => "SinhBackward",
+        Cosh => "CoshBackward",
+        Asinh => "AsinhBackward",
+        Acosh => "AcoshBackward",
+        Atanh => "AtanhBackward",
+        Log2 => "Log2Backward",
+        Log10 => "Log10Backward",
+        Real => "RealBackward",
+        Conj => "ConjBackward",
         _ => "RoundingBackward",
     }
 }

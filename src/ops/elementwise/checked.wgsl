@@ -67,3 +67,14 @@ fn fr_f2i_c(x: f32) -> i32 {
     }
     return i32(x);
 }
+
+// x << n for int64 in a 32-bit word: 0 for n past 63 (as the CPU), the overflow flag when
+// the int64 result leaves int32.
+fn fr_ishl_c(x: i32, n: i32) -> i32 {
+    if (n < 0 || x == 0) { return x; }
+    if (n >= 64) { return 0; }
+    if (n >= 31) { fr_overflow(); return 0; }
+    let r = x << u32(n);
+    if ((r >> u32(n)) != x) { fr_overflow(); }
+    return r;
+}

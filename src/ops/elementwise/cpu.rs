@@ -6,17 +6,27 @@ use super::math::{self, Arith, FloatMath};
 use super::{BinaryOp, ElementwiseKernels, UnaryOp};
 use crate::backend::Cpu;
 use crate::tensor::{DType, Element, Scalar, Tensor};
-use crate::{dispatch, Result};
+use crate::{dispatch, dispatch_numeric, Result};
 
 impl ElementwiseKernels for Cpu {
     fn unary(&self, op: UnaryOp, x: &Tensor) -> Result<Tensor> {
         use UnaryOp::*;
+        if x.dtype().is_complex() {
+            return super::complex_cpu::unary(op, x);
+        }
         match (op, x.dtype()) {
             (Neg, DType::I64) => map_unary::<i64, i64>(x, |v| v.wrapping_neg()),
             (Abs, DType::I64) => map_unary::<i64, i64>(x, |v| v.wrapping_abs()),
             (Sign, DType::I64) => map_unary::<i64, i64>(x, |v| v.signum()),
             (Relu, DType::I64) => map_unary::<i64, i64>(x, |v| v.max(0)),
+            (BitNot, DType::I64) => map_unary::<i64, i64>(x, |v| !v),
+            (Neg, DType::U64) => map_unary::<u64, u64>(x, |v| v.wrapping_neg()),
+            (Abs | Relu, DType::U64) => map_unary::<u64, u64>(x, |v| v),
+            (Sign, DType::U64) => map_unary::<u64, u64>(x, |v| v.min(1)),
+            (BitNot, DType::U64) => map_unary::<u64, u64>(x, |v| !v),
             (LogicalNot, _) => map_unary::<bool, bool>(x, |v| !v),
+            (Signbit, DType::F32) => map_unary::<f32, bool>(x, |v| v.is_sign_negative()),
+            (Signbit, DType::F64) => map_unary::<f64, bool>(x, |v| v.is_sign_negative()),
             (Neg, DType::F32) => map_unary::<f32, f32>(x, |v| -v),
             (Neg, _) => map_unary::<f64, f64>(x, |v| -v),
             _ => dispatch_float_unary(op, x),
@@ -24,10 +34,20 @@ impl ElementwiseKernels for Cpu {
     }
 
     fn binary(&self, op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
-        if op.is_logical() {
+        if op.is_logical() || (op.is_bitwise() && a.dtype() == DType::Bool) {
             logical_kernel(op, a, b, shape)
+        } else if op.is_bitwise() {
+            match a.dtype() {
+                DType::U64 => bitwise_kernel::<u64>(op, a, b, shape),
+                _ => bitwise_kernel::<i64>(op, a, b, shape),
+            }
+        } else if op.is_float_fn() {
+            match a.dtype() {
+                DType::F32 => float_binary::<f32>(op, a, b, shape),
+                _ => float_binary::<f64>(op, a, b, shape),
+            }
         } else {
-            dispatch!(a.dtype(), T => binary_kernel::<T>(op, a, b, shape))
+            dispatch_numeric!(a.dtype(), T => binary_kernel::<T>(op, a, b, shape))
         }
     }
 
@@ -66,14 +86,67 @@ fn binary_kernel<T: Element + Arith>(
         Le => map_binary::<T, bool>(a, b, shape, |x, y| x <= y),
         Gt => map_binary::<T, bool>(a, b, shape, |x, y| x > y),
         Ge => map_binary::<T, bool>(a, b, shape, |x, y| x >= y),
-        LogicalAnd | LogicalOr | LogicalXor => unreachable!("logical ops run on bool"),
+        _ => unreachable!("{} has its own kernel", op.name()),
     }
+}
+
+/// Bitwise ops on the integer compute dtypes. Shifts follow NumPy: a left shift by the
+/// width or more gives 0, a right shift by that much the sign (0 or -1); a negative
+/// count shifts by 0.
+fn bitwise_kernel<T: Bits>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    use BinaryOp::*;
+    match op {
+        BitAnd => map_binary::<T, T>(a, b, shape, |x, y| x & y),
+        BitOr => map_binary::<T, T>(a, b, shape, |x, y| x | y),
+        BitXor => map_binary::<T, T>(a, b, shape, |x, y| x ^ y),
+        Shl => map_binary::<T, T>(a, b, shape, |x, y| x.shl_(y)),
+        _ => map_binary::<T, T>(a, b, shape, |x, y| x.shr_(y)),
+    }
+}
+
+pub(crate) trait Bits:
+    Element + std::ops::BitAnd<Output = Self> + std::ops::BitOr<Output = Self> + std::ops::BitXor<Output = Self>
+{
+    fn shl_(self, n: Self) -> Self;
+    fn shr_(self, n: Self) -> Self;
+}
+
+impl Bits for i64 {
+    fn shl_(self, n: Self) -> Self {
+        if n >= 64 { 0 } else { self << n.max(0) }
+    }
+    fn shr_(self, n: Self) -> Self {
+        self >> n.clamp(0, 63)
+    }
+}
+
+impl Bits for u64 {
+    fn shl_(self, n: Self) -> Self {
+        if n >= 64 { 0 } else { self << n }
+    }
+    fn shr_(self, n: Self) -> Self {
+        if n >= 64 { 0 } else { self >> n }
+    }
+}
+
+/// The two-argument real functions, computed in f64 (exact for f64, one rounding for
+/// f32), except nextafter, which steps in the operands' own precision.
+fn float_binary<T: FloatMath>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    use BinaryOp::*;
+    let f: fn(f64, f64) -> f64 = match op {
+        Atan2 => f64::atan2,
+        Hypot => f64::hypot,
+        Copysign => f64::copysign,
+        LogAddExp => math::logaddexp,
+        _ => return map_binary::<T, T>(a, b, shape, |x, y| x.next_after_(y)),
+    };
+    map_binary::<T, T>(a, b, shape, move |x, y| T::from_f64(f(x.to_f64(), y.to_f64())))
 }
 
 fn logical_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
     match op {
-        BinaryOp::LogicalAnd => map_binary::<bool, bool>(a, b, shape, |x, y| x & y),
-        BinaryOp::LogicalOr => map_binary::<bool, bool>(a, b, shape, |x, y| x | y),
+        BinaryOp::LogicalAnd | BinaryOp::BitAnd => map_binary::<bool, bool>(a, b, shape, |x, y| x & y),
+        BinaryOp::LogicalOr | BinaryOp::BitOr => map_binary::<bool, bool>(a, b, shape, |x, y| x | y),
         _ => map_binary::<bool, bool>(a, b, shape, |x, y| x ^ y),
     }
 }
@@ -130,6 +203,25 @@ fn float_unary<T: FloatMath>(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
         IsNan => map_unary::<T, bool>(x, |v| v.is_nan()),
         IsInf => map_unary::<T, bool>(x, |v| v.is_inf_()),
         IsFinite => map_unary::<T, bool>(x, |v| v.is_finite_()),
-        Neg | LogicalNot => unreachable!("handled before dispatch"),
+        Tan | Asin | Acos | Atan | Sinh | Cosh | Asinh | Acosh | Atanh | Log2 | Log10
+        | Trunc => {
+            let f: fn(f64) -> f64 = match op {
+                Tan => f64::tan,
+                Asin => f64::asin,
+                Acos => f64::acos,
+                Atan => f64::atan,
+                Sinh => f64::sinh,
+                Cosh => f64::cosh,
+                Asinh => f64::asinh,
+                Acosh => f64::acosh,
+                Atanh => f64::atanh,
+                Log2 => f64::log2,
+                Log10 => f64::log10,
+                _ => f64::trunc,
+            };
+            // f32 through f64: one rounding of the exact function value
+            map_unary::<T, T>(x, move |v| T::from_f64(f(v.to_f64())))
+        }
+        _ => unreachable!("{} is handled before dispatch", op.name()),
     }
 }

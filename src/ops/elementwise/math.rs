@@ -43,6 +43,19 @@ pub fn erf(x: f64) -> f64 {
     }
 }
 
+/// log(exp(a) + exp(b)) without overflow: max + log1p(exp(-|a - b|)); equal infinities
+/// give themselves (inf - inf would be NaN).
+pub fn logaddexp(a: f64, b: f64) -> f64 {
+    if a == b {
+        return a + std::f64::consts::LN_2;
+    }
+    let m = a.max(b);
+    if a.is_nan() || b.is_nan() {
+        return f64::NAN;
+    }
+    m + (-(a - b).abs()).exp().ln_1p()
+}
+
 /// GELU, exact form: x * Phi(x) = x/2 * (1 + erf(x/sqrt(2))).
 pub fn gelu(x: f64) -> f64 {
     0.5 * x * (1.0 + erf(x * std::f64::consts::FRAC_1_SQRT_2))
@@ -153,59 +166,146 @@ macro_rules! float_arith {
 float_arith!(f32);
 float_arith!(f64);
 
-impl Arith for i64 {
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        self.wrapping_add(o)
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        self.wrapping_sub(o)
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        self.wrapping_mul(o)
-    }
-    fn div(self, o: Self) -> Self {
-        self.floordiv(o)
-    }
-    #[inline]
-    fn floordiv(self, o: Self) -> Self {
-        if o == 0 {
-            return 0;
+/// Integer arithmetic, wrapping as NumPy's; for unsigned types the sign tests are
+/// constant false and fold away.
+macro_rules! int_arith {
+    ($($t:ty),*) => {$(
+        #[allow(unused_comparisons)]
+        impl Arith for $t {
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                self.wrapping_add(o)
+            }
+            #[inline(always)]
+            fn sub(self, o: Self) -> Self {
+                self.wrapping_sub(o)
+            }
+            #[inline(always)]
+            fn mul(self, o: Self) -> Self {
+                self.wrapping_mul(o)
+            }
+            fn div(self, o: Self) -> Self {
+                self.floordiv(o)
+            }
+            #[inline]
+            fn floordiv(self, o: Self) -> Self {
+                if o == 0 {
+                    return 0;
+                }
+                let q = self.wrapping_div(o);
+                if self.wrapping_rem(o) != 0 && ((self < 0) != (o < 0)) {
+                    q.wrapping_sub(1)
+                } else {
+                    q
+                }
+            }
+            #[inline]
+            fn rem(self, o: Self) -> Self {
+                if o == 0 {
+                    return 0;
+                }
+                let r = self.wrapping_rem(o);
+                if r != 0 && ((r < 0) != (o < 0)) {
+                    r.wrapping_add(o)
+                } else {
+                    r
+                }
+            }
+            fn pow(self, o: Self) -> Self {
+                // negative exponents are rejected before the kernel runs
+                let e = if o < 0 { 0 } else if (o as u64) > u32::MAX as u64 { u32::MAX } else { o as u32 };
+                self.wrapping_pow(e)
+            }
+            #[inline(always)]
+            fn maximum(self, o: Self) -> Self {
+                self.max(o)
+            }
+            #[inline(always)]
+            fn minimum(self, o: Self) -> Self {
+                self.min(o)
+            }
         }
-        let q = self.wrapping_div(o);
-        if self.wrapping_rem(o) != 0 && ((self < 0) != (o < 0)) {
-            q - 1
-        } else {
-            q
-        }
-    }
-    #[inline]
-    fn rem(self, o: Self) -> Self {
-        if o == 0 {
-            return 0;
-        }
-        let r = self.wrapping_rem(o);
-        if r != 0 && ((r < 0) != (o < 0)) {
-            r + o
-        } else {
-            r
-        }
-    }
-    fn pow(self, o: Self) -> Self {
-        // negative exponents are rejected before the kernel runs
-        self.wrapping_pow(o.clamp(0, u32::MAX as i64) as u32)
-    }
-    #[inline(always)]
-    fn maximum(self, o: Self) -> Self {
-        self.max(o)
-    }
-    #[inline(always)]
-    fn minimum(self, o: Self) -> Self {
-        self.min(o)
-    }
+    )*};
 }
+int_arith!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// float16 and bfloat16 compute in float32 and round once on store.
+macro_rules! half_arith {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            fn add(self, o: Self) -> Self {
+                <$t>::from_f32(self.to_f32().add(o.to_f32()))
+            }
+            fn sub(self, o: Self) -> Self {
+                <$t>::from_f32(self.to_f32().sub(o.to_f32()))
+            }
+            fn mul(self, o: Self) -> Self {
+                <$t>::from_f32(self.to_f32().mul(o.to_f32()))
+            }
+            fn div(self, o: Self) -> Self {
+                <$t>::from_f32(self.to_f32().div(o.to_f32()))
+            }
+            fn floordiv(self, o: Self) -> Self {
+                <$t>::from_f32(self.to_f32().floordiv(o.to_f32()))
+            }
+            fn rem(self, o: Self) -> Self {
+                <$t>::from_f32(self.to_f32().rem(o.to_f32()))
+            }
+            fn pow(self, o: Self) -> Self {
+                <$t>::from_f32(Arith::pow(self.to_f32(), o.to_f32()))
+            }
+            fn maximum(self, o: Self) -> Self {
+                <$t>::from_f32(Arith::maximum(self.to_f32(), o.to_f32()))
+            }
+            fn minimum(self, o: Self) -> Self {
+                <$t>::from_f32(Arith::minimum(self.to_f32(), o.to_f32()))
+            }
+        }
+    )*};
+}
+half_arith!(half::f16, half::bf16);
+
+/// Complex arithmetic through num_complex. The orderings (floor division, remainder,
+/// maximum, minimum) are not defined for complex numbers: the op layer rejects them
+/// before a kernel runs, and these give NaN should one slip through.
+macro_rules! complex_arith {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                <$t>::new(self.re + o.re, self.im + o.im)
+            }
+            #[inline(always)]
+            fn sub(self, o: Self) -> Self {
+                <$t>::new(self.re - o.re, self.im - o.im)
+            }
+            #[inline(always)]
+            fn mul(self, o: Self) -> Self {
+                <$t>::from_num(self.to_num() * o.to_num())
+            }
+            #[inline]
+            fn div(self, o: Self) -> Self {
+                <$t>::from_num(crate::ops::complex::div(self.to_num(), o.to_num()))
+            }
+            fn floordiv(self, _o: Self) -> Self {
+                <$t>::new(f64::NAN as _, f64::NAN as _)
+            }
+            fn rem(self, _o: Self) -> Self {
+                <$t>::new(f64::NAN as _, f64::NAN as _)
+            }
+            fn pow(self, o: Self) -> Self {
+                <$t>::from_num(crate::ops::complex::pow(self.to_num(), o.to_num()))
+            }
+            fn maximum(self, _o: Self) -> Self {
+                <$t>::new(f64::NAN as _, f64::NAN as _)
+            }
+            fn minimum(self, _o: Self) -> Self {
+                <$t>::new(f64::NAN as _, f64::NAN as _)
+            }
+        }
+    )*};
+}
+complex_arith!(crate::tensor::Complex64, crate::tensor::Complex128);
 
 impl Arith for bool {
     fn add(self, o: Self) -> Self {
@@ -320,6 +420,8 @@ pub trait FloatMath: crate::tensor::Element + Arith + ExpSlice {
     fn gelu_tanh_(self) -> Self;
     fn is_inf_(self) -> bool;
     fn is_finite_(self) -> bool;
+    /// The next representable value after self toward o (C's nextafter).
+    fn next_after_(self, o: Self) -> Self;
 }
 
 macro_rules! float_math {
@@ -406,6 +508,22 @@ macro_rules! float_math {
             #[inline(always)]
             fn is_finite_(self) -> bool {
                 self.is_finite()
+            }
+            fn next_after_(self, o: Self) -> Self {
+                if self.is_nan() || o.is_nan() {
+                    return <$t>::NAN;
+                }
+                if self == o {
+                    return o; // also carries o's sign for +-0
+                }
+                if self == 0.0 {
+                    let tiny = <$t>::from_bits(1);
+                    return if o > 0.0 { tiny } else { -tiny };
+                }
+                let bits = self.to_bits();
+                // Away from zero is one more in the magnitude bits, toward zero one less.
+                let away = (o > self) == (self > 0.0);
+                <$t>::from_bits(if away { bits + 1 } else { bits - 1 })
             }
         }
     };

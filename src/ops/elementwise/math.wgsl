@@ -177,3 +177,87 @@ fn fr_irem(a: i32, b: i32) -> i32 {
     if (r != 0 && ((r < 0) != (b < 0))) { return r + b; }
     return r;
 }
+
+// Inverse trigonometric and hyperbolic functions with the CPU's domains: WGSL leaves
+// asin/acos outside [-1, 1], acosh below 1 and atanh outside (-1, 1) to the driver.
+fn fr_asin(x: f32) -> f32 {
+    if (abs(x) > 1.0) { return fr_nan(); }
+    return asin(x);
+}
+
+fn fr_acos(x: f32) -> f32 {
+    if (abs(x) > 1.0) { return fr_nan(); }
+    return acos(x);
+}
+
+fn fr_acosh(x: f32) -> f32 {
+    if (x < 1.0) { return fr_nan(); }
+    if (fr_isinf(x)) { return x; }
+    return log(x + sqrt((x - 1.0) * (x + 1.0)));
+}
+
+fn fr_asinh(x: f32) -> f32 {
+    let a = abs(x);
+    if (fr_isinf(a) || fr_isnan(a)) { return x; }
+    // ln(a + sqrt(a^2 + 1)) as log1p(a + a^2 / (1 + sqrt(1 + a^2))): no cancellation
+    // for small a, and for large a the square would overflow: ln(2a) there.
+    var r: f32;
+    if (a > 1e18) { r = log(a) + 0.6931471805599453; } else { r = fr_log1p(a + a * a / (1.0 + sqrt(1.0 + a * a))); }
+    return select(r, -r, x < 0.0);
+}
+
+fn fr_atanh(x: f32) -> f32 {
+    let a = abs(x);
+    if (a > 1.0) { return fr_nan(); }
+    if (a == 1.0) { return select(fr_inf(), -fr_inf(), x < 0.0); }
+    let r = 0.5 * fr_log1p(2.0 * a / (1.0 - a));
+    return select(r, -r, x < 0.0);
+}
+
+fn fr_sinh(x: f32) -> f32 {
+    if (abs(x) < 1e-4) { return x; } // sinh x = x + x^3/6: exact in float32 there
+    if (abs(x) > 89.0) { return select(fr_inf(), -fr_inf(), x < 0.0); }
+    return sinh(x);
+}
+
+fn fr_cosh(x: f32) -> f32 {
+    if (abs(x) > 89.0) { return fr_inf(); }
+    return cosh(x);
+}
+
+fn fr_log2(x: f32) -> f32 {
+    if (x < 0.0) { return fr_nan(); }
+    if (x == 0.0) { return -fr_inf(); }
+    return log2(x);
+}
+
+fn fr_atan2(y: f32, x: f32) -> f32 {
+    if (fr_isnan(x) || fr_isnan(y)) { return fr_nan(); }
+    return atan2(y, x);
+}
+
+fn fr_hypot(x: f32, y: f32) -> f32 {
+    let a = abs(x);
+    let b = abs(y);
+    if (fr_isinf(a) || fr_isinf(b)) { return fr_inf(); }
+    if (fr_isnan(a) || fr_isnan(b)) { return fr_nan(); }
+    let m = max(a, b);
+    if (m == 0.0) { return 0.0; }
+    let r = min(a, b) / m; // scaled: no overflow of the squares
+    return m * sqrt(1.0 + r * r);
+}
+
+fn fr_logaddexp(a: f32, b: f32) -> f32 {
+    if (fr_isnan(a) || fr_isnan(b)) { return fr_nan(); }
+    if (a == b) { return a + 0.6931471805599453; }
+    return max(a, b) + fr_log1p(exp(-abs(a - b)));
+}
+
+fn fr_nextafter(x: f32, y: f32) -> f32 {
+    if (fr_isnan(x) || fr_isnan(y)) { return fr_nan(); }
+    if (x == y) { return y; }
+    if (x == 0.0) { return select(-bitcast<f32>(1u), bitcast<f32>(1u), y > 0.0); }
+    let bits = bitcast<u32>(x);
+    let away = (y > x) == (x > 0.0);
+    return bitcast<f32>(select(bits - 1u, bits + 1u, away));
+}

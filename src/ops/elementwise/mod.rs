@@ -2,6 +2,7 @@
 //! broadcasting and PyTorch's type promotion (Python scalars are "weak"), and `where`.
 
 mod backward;
+mod complex_cpu;
 pub mod cpu;
 pub mod kernels;
 pub mod math;
@@ -39,6 +40,35 @@ pub enum UnaryOp {
     IsNan,
     IsInf,
     IsFinite,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Log2,
+    Log10,
+    Trunc,
+    /// True where the sign bit is set (-0.0 and -NaN included).
+    Signbit,
+    /// `~x` on integers (and logical not on bools).
+    BitNot,
+    Conj,
+    /// The real part of a complex tensor (a real tensor's copy).
+    Real,
+    /// The imaginary part of a complex tensor (zeros for a real one).
+    Imag,
+}
+
+impl UnaryOp {
+    /// Ops whose result is bool whatever the input.
+    pub fn returns_bool(self) -> bool {
+        use UnaryOp::*;
+        matches!(self, IsNan | IsInf | IsFinite | Signbit | LogicalNot)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,6 +91,16 @@ pub enum BinaryOp {
     LogicalAnd,
     LogicalOr,
     LogicalXor,
+    Atan2,
+    Hypot,
+    Copysign,
+    LogAddExp,
+    NextAfter,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
 }
 
 impl BinaryOp {
@@ -72,23 +112,63 @@ impl BinaryOp {
         use BinaryOp::*;
         matches!(self, LogicalAnd | LogicalOr | LogicalXor)
     }
+    pub fn is_bitwise(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, BitAnd | BitOr | BitXor | Shl | Shr)
+    }
+    /// The real-float functions of two arguments.
+    pub fn is_float_fn(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Atan2 | Hypot | Copysign | LogAddExp | NextAfter)
+    }
+    /// Ops that need an order, which complex numbers lack.
+    fn needs_order(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, FloorDiv | Rem | Maximum | Minimum | Lt | Le | Gt | Ge) || self.is_float_fn()
+    }
+
     /// (dtype the kernel computes in, dtype of the result) for operands promoted to `p`.
+    /// The kernel's dtype is the result's compute dtype (see `DType::compute`): the
+    /// result is cast back after the kernel.
     fn dtypes(self, p: DType) -> Result<(DType, DType)> {
         use BinaryOp::*;
-        Ok(match self {
+        if p.is_complex() && (self.needs_order() || self.is_bitwise()) {
+            bail!(DType, "{} is not defined for complex tensors", self.name())
+        }
+        let result = match self {
             Sub if p == DType::Bool => bail!(
                 DType,
                 "subtracting bool tensors is not supported; use logical_xor (or ^) instead"
             ),
-            Add | Sub | Mul | Maximum | Minimum => (p, p),
-            Div => (p.to_float(), p.to_float()),
+            Add | Sub | Mul | Maximum | Minimum => p,
+            Div => p.to_float(),
             FloorDiv | Rem | Pow => {
-                let d = if p == DType::Bool { DType::I64 } else { p };
-                (d, d)
+                if p == DType::Bool {
+                    DType::I64
+                } else {
+                    p
+                }
             }
-            Eq | Ne | Lt | Le | Gt | Ge => (p, DType::Bool),
-            LogicalAnd | LogicalOr | LogicalXor => (DType::Bool, DType::Bool),
-        })
+            NextAfter if matches!(p, DType::F16 | DType::BF16) => bail!(
+                DType,
+                "nextafter is not supported for {p}: its steps are float32's once computed in float32"
+            ),
+            Atan2 | Hypot | Copysign | LogAddExp | NextAfter => p.to_float(),
+            BitAnd | BitOr | BitXor if p.is_inexact() => bail!(
+                DType,
+                "{} needs integer or bool tensors, got {p}",
+                self.name()
+            ),
+            Shl | Shr if !p.is_int() => bail!(
+                DType,
+                "{} needs integer tensors, got {p}",
+                self.name()
+            ),
+            BitAnd | BitOr | BitXor | Shl | Shr => p,
+            Eq | Ne | Lt | Le | Gt | Ge => return Ok((p.compute(), DType::Bool)),
+            LogicalAnd | LogicalOr | LogicalXor => return Ok((DType::Bool, DType::Bool)),
+        };
+        Ok((result.compute(), result))
     }
 }
 
@@ -163,9 +243,10 @@ impl Tensor {
             Operand::Tensor(o) => {
                 check_same_device(self, &o)?;
                 let shape = broadcast_shapes(self.shape(), o.shape())?;
-                let (cd, _) = op.dtypes(DType::promote(self.dtype(), o.dtype()))?;
-                let out =
-                    untracked(|| run_binary(op, &self.to_dtype(cd)?, &o.to_dtype(cd)?, &shape))?;
+                let (cd, rd) = op.dtypes(DType::promote(self.dtype(), o.dtype()))?;
+                let out = untracked(|| {
+                    run_binary(op, &self.to_dtype(cd)?, &o.to_dtype(cd)?, &shape)?.to_dtype(rd)
+                })?;
                 Ok(backward::record_binary(out, op, self, &o))
             }
             Operand::Scalar(s) => self.binary_scalar(s, op, false),
@@ -174,15 +255,16 @@ impl Tensor {
 
     /// `self (op) s`, or `s (op) self` when `reversed` (for Python's `__rsub__` etc.).
     pub fn binary_scalar(&self, s: Scalar, op: BinaryOp, reversed: bool) -> Result<Tensor> {
-        let (cd, _) = op.dtypes(DType::promote_weak(self.dtype(), &s))?;
+        let (cd, rd) = op.dtypes(DType::promote_weak(self.dtype(), &s))?;
         let out = untracked(|| {
             let st = scalar_tensor(s, cd, self.device())?;
             let me = self.to_dtype(cd)?;
-            if reversed {
-                run_binary(op, &st, &me, self.shape())
+            let out = if reversed {
+                run_binary(op, &st, &me, self.shape())?
             } else {
-                run_binary(op, &me, &st, self.shape())
-            }
+                run_binary(op, &me, &st, self.shape())?
+            };
+            out.to_dtype(rd)
         })?;
         Ok(backward::record_binary_scalar(out, op, self, s, reversed))
     }
@@ -224,12 +306,30 @@ impl Tensor {
         Ok(backward::record_unary(out, op, self))
     }
 
-    /// Picks the compute dtype (integers go to float for float functions), refuses what
-    /// the op does not take, and hands the rest to the backend.
+    /// Picks the compute dtype (integers go to float for float functions, narrow types
+    /// to their kind's compute dtype), refuses what the op does not take, hands the rest
+    /// to the backend and casts the result back to the op's result dtype.
     fn unary_forward(&self, op: UnaryOp) -> Result<Tensor> {
         use UnaryOp::*;
         let dt = self.dtype();
         let backend = crate::backend::for_tensors(op.name(), &[self])?;
+        if dt.is_complex() {
+            return match op {
+                Relu | Sigmoid | Gelu | GeluTanh | Erf | Floor | Ceil | Trunc | Signbit
+                | BitNot => bail!(DType, "{} is not defined for complex tensors", op.name()),
+                LogicalNot => backend.unary(op, &self.to_dtype(DType::Bool)?),
+                _ => backend.unary(op, self),
+            };
+        }
+        // Runs the kernel on x cast to `cd`, and casts a non-bool result to `out`.
+        let run = |cd: DType, out: DType| -> Result<Tensor> {
+            let y = backend.unary(op, &self.to_dtype(cd)?)?;
+            if op.returns_bool() {
+                Ok(y)
+            } else {
+                y.to_dtype(out)
+            }
+        };
         match op {
             Neg | Sign if dt == DType::Bool => bail!(
                 DType,
@@ -237,10 +337,20 @@ impl Tensor {
                 if op == Neg { "-" } else { "sign" }
             ),
             Relu if dt == DType::Bool => bail!(DType, "relu is not supported on bool tensors"),
-            Neg | Abs | Sign | Relu if dt == DType::I64 => backend.unary(op, self),
-            Abs | Floor | Ceil | Round if !dt.is_float() => self.deep_copy(),
+            BitNot if dt == DType::Bool => backend.unary(LogicalNot, self),
+            BitNot if !dt.is_int() => {
+                bail!(DType, "bitwise_invert needs integer or bool tensors, got {dt}")
+            }
+            Neg | Abs | Sign | Relu | BitNot if dt.is_int() => run(dt.compute(), dt),
+            Abs | Floor | Ceil | Round | Trunc | Real | Conj if !dt.is_float() => self.deep_copy(),
+            Real | Conj => self.deep_copy(),
+            Imag => Tensor::zeros_dtype(self.shape(), dt)?.to_device(self.device()),
+            Signbit if !dt.is_float() => {
+                let zero = scalar_tensor(Scalar::Int(0), dt.compute(), self.device())?;
+                self.to_dtype(dt.compute())?.binary(&zero, BinaryOp::Lt)
+            }
             LogicalNot => backend.unary(op, &self.to_dtype(DType::Bool)?),
-            _ => backend.unary(op, &self.to_dtype(dt.to_float())?),
+            _ => run(dt.to_float().compute(), dt.to_float()),
         }
     }
 
@@ -370,6 +480,23 @@ impl UnaryOp {
             IsNan => "isnan",
             IsInf => "isinf",
             IsFinite => "isfinite",
+            Tan => "tan",
+            Asin => "asin",
+            Acos => "acos",
+            Atan => "atan",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Asinh => "asinh",
+            Acosh => "acosh",
+            Atanh => "atanh",
+            Log2 => "log2",
+            Log10 => "log10",
+            Trunc => "trunc",
+            Signbit => "signbit",
+            BitNot => "bitwise_invert",
+            Conj => "conj",
+            Real => "real",
+            Imag => "imag",
         }
     }
 }
@@ -397,6 +524,16 @@ impl BinaryOp {
             LogicalAnd => "logical_and",
             LogicalOr => "logical_or",
             LogicalXor => "logical_xor",
+            Atan2 => "atan2",
+            Hypot => "hypot",
+            Copysign => "copysign",
+            LogAddExp => "logaddexp",
+            NextAfter => "nextafter",
+            BitAnd => "bitwise_and",
+            BitOr => "bitwise_or",
+            BitXor => "bitwise_xor",
+            Shl => "bitwise_left_shift",
+            Shr => "bitwise_right_shift",
         }
     }
 }

@@ -92,6 +92,20 @@ fn unary_expr(op: UnaryOp, dtype: DType) -> Result<&'static str> {
         (IsNan, DType::F32) => "u32(fr_isnan(x0))",
         (IsInf, DType::F32) => "u32(fr_isinf(x0))",
         (IsFinite, DType::F32) => "u32(!fr_isnan(x0) && !fr_isinf(x0))",
+        (Signbit, DType::F32) => "u32((bitcast<u32>(x0) >> 31u) == 1u)",
+        (BitNot, DType::I64) => "~x0",
+        (Tan, DType::F32) => "tan(x0)",
+        (Asin, DType::F32) => "fr_asin(x0)",
+        (Acos, DType::F32) => "fr_acos(x0)",
+        (Atan, DType::F32) => "atan(x0)",
+        (Sinh, DType::F32) => "fr_sinh(x0)",
+        (Cosh, DType::F32) => "fr_cosh(x0)",
+        (Asinh, DType::F32) => "fr_asinh(x0)",
+        (Acosh, DType::F32) => "fr_acosh(x0)",
+        (Atanh, DType::F32) => "fr_atanh(x0)",
+        (Log2, DType::F32) => "fr_log2(x0)",
+        (Log10, DType::F32) => "fr_log2(x0) * 0.30102999566398120",
+        (Trunc, DType::F32) => "trunc(x0)",
         (op, dt) => bail!(DType, "{} is not defined for {dt} on wgpu", op.name()),
     })
 }
@@ -133,6 +147,18 @@ fn binary_expr(op: BinaryOp, dtype: DType) -> Result<&'static str> {
         LogicalAnd if b => "x0 & x1",
         LogicalOr if b => "x0 | x1",
         LogicalXor if b => "x0 ^ x1",
+        BitAnd => "x0 & x1",
+        BitOr => "x0 | x1",
+        BitXor => "x0 ^ x1",
+        // int64 lives in 32-bit words: shifts past 31 are the word's limits, and a left
+        // shift that leaves int32 is checked like the other int64 arithmetic
+        Shl if int => "fr_ishl_c(x0, x1)",
+        Shr if int => "(x0 >> u32(clamp(x1, 0, 31)))",
+        Atan2 if float => "fr_atan2(x0, x1)",
+        Hypot if float => "fr_hypot(x0, x1)",
+        Copysign if float => "bitcast<f32>((bitcast<u32>(x0) & 0x7fffffffu) | (bitcast<u32>(x1) & 0x80000000u))",
+        LogAddExp if float => "fr_logaddexp(x0, x1)",
+        NextAfter if float => "fr_nextafter(x0, x1)",
         _ => bail!(DType, "{} is not defined for {dtype} on wgpu", op.name()),
     })
 }
@@ -159,9 +185,9 @@ pub(crate) fn scalar_bits(value: Scalar, dtype: DType) -> Result<u32> {
             })? as u32
         }
         DType::Bool => value.cast::<bool>() as u32,
-        DType::F64 => {
-            crate::device::wgpu::map::wgsl_type(dtype)?;
-            unreachable!("wgsl_type refuses float64")
+        other => {
+            crate::device::wgpu::map::wgsl_type(other)?;
+            unreachable!("wgsl_type refuses {other}")
         }
     })
 }
@@ -169,7 +195,7 @@ pub(crate) fn scalar_bits(value: Scalar, dtype: DType) -> Result<u32> {
 impl ElementwiseKernels for Wgpu {
     fn unary(&self, op: UnaryOp, x: &Tensor) -> Result<Tensor> {
         let expr = unary_expr(op, x.dtype())?;
-        let out = if matches!(op, UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite) {
+        let out = if op.returns_bool() {
             DType::Bool
         } else {
             x.dtype()

@@ -47,13 +47,33 @@ fn map_vec<A, B>(v: &[A], f: impl Fn(&A) -> B) -> Result<Vec<B>> {
     Ok(out)
 }
 
-/// Float-valued results: float32 for float32/int/bool inputs, float64 for float64.
+/// Float-valued results from f64 accumulators, rounded once: float64, float16 and
+/// bfloat16 inputs keep their dtype; float32, integers and bools give float32.
 fn float_out(dt: DType, v: Vec<f64>, shape: Vec<usize>) -> Result<Tensor> {
-    if dt == DType::F64 {
-        from_accs(v, shape)
-    } else {
-        from_accs(cast_vec::<f32>(v)?, shape)
+    match dt {
+        DType::F64 => from_accs(v, shape),
+        DType::F16 => from_accs(cast_vec::<crate::tensor::dtype::f16>(v)?, shape),
+        DType::BF16 => from_accs(cast_vec::<crate::tensor::dtype::bf16>(v)?, shape),
+        _ => from_accs(cast_vec::<f32>(v)?, shape),
     }
+}
+
+/// Integer sums and products accumulate in (wrapping) 64 bits: int64 for signed
+/// integers and bools, uint64 for unsigned ones (the standard's default for each; the
+/// wrapped bits are the same either way).
+fn int_out(dt: DType, v: Vec<i64>, shape: Vec<usize>) -> Result<Tensor> {
+    if dt.is_unsigned() {
+        from_accs(map_vec(&v, |&s| s as u64)?, shape)
+    } else {
+        from_accs(v, shape)
+    }
+}
+
+fn refuse_complex(x: &Tensor, what: &str) -> Result<()> {
+    if x.dtype().is_complex() {
+        crate::bail!(DType, "{what} is not supported for complex tensors")
+    }
+    Ok(())
 }
 
 /// Sums per output over `axes` as f64 (floats): shared by sum, mean and var.
@@ -63,14 +83,15 @@ fn sum_f64(x: &Tensor, axes: &[usize]) -> Result<Vec<f64>> {
 
 /// Floats accumulate in f64; integers and bools sum to int64 (wrapping, as NumPy).
 fn sum(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
+    refuse_complex(x, "sum (the op layer sums complex tensors as pairs of reals)")?;
     match x.dtype() {
-        DType::F32 => from_accs(cast_vec::<f32>(sum_f64(x, ax)?)?, shape),
-        DType::F64 => from_accs(sum_f64(x, ax)?, shape),
-        dt => from_accs(dispatch!(dt, T => reduce::<T, _>(x, ax, &SUM_I))?, shape),
+        dt if dt.is_float() => float_out(dt, sum_f64(x, ax)?, shape),
+        dt => int_out(dt, dispatch!(dt, T => reduce::<T, _>(x, ax, &SUM_I))?, shape),
     }
 }
 
 fn mean(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
+    refuse_complex(x, "mean (the op layer averages complex tensors as pairs of reals)")?;
     let count: usize = ax.iter().map(|&a| x.shape()[a]).product();
     let mut sums = sum_f64(x, ax)?;
     sums.iter_mut().for_each(|s| *s /= count as f64);
@@ -79,6 +100,7 @@ fn mean(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
 
 /// Two passes: the means, then the squared deviations from them.
 fn var(x: &Tensor, ax: &[usize], correction: f64, shape: Vec<usize>) -> Result<Tensor> {
+    refuse_complex(x, "var")?;
     let count: usize = ax.iter().map(|&a| x.shape()[a]).product();
     let mut means = sum_f64(x, ax)?;
     means.iter_mut().for_each(|s| *s /= count as f64);
@@ -91,19 +113,23 @@ fn var(x: &Tensor, ax: &[usize], correction: f64, shape: Vec<usize>) -> Result<T
 }
 
 fn prod(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
+    if x.dtype().is_complex() {
+        return super::complex::prod(x, ax, shape);
+    }
     match x.dtype() {
-        DType::F32 => from_accs(cast_vec::<f32>(reduce::<f32, _>(x, ax, &PROD_F)?)?, shape),
-        DType::F64 => from_accs(reduce::<f64, _>(x, ax, &PROD_F)?, shape),
-        dt => from_accs(dispatch!(dt, T => reduce::<T, _>(x, ax, &PROD_I))?, shape),
+        dt if dt.is_float() => float_out(dt, dispatch!(dt, T => reduce::<T, _>(x, ax, &PROD_F))?, shape),
+        dt => int_out(dt, dispatch!(dt, T => reduce::<T, _>(x, ax, &PROD_I))?, shape),
     }
 }
 
 fn extreme<const MAX: bool>(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
+    refuse_complex(x, if MAX { "max" } else { "min" })?;
     dispatch!(x.dtype(), T => from_accs(reduce::<T, _>(x, ax, &Extreme::<MAX>)?, shape))
 }
 
 /// Positions in the reduced index space (row-major over the reduced dims).
 fn arg_extreme<const MAX: bool>(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
+    refuse_complex(x, if MAX { "argmax" } else { "argmin" })?;
     let pos: Vec<i64> = dispatch!(x.dtype(), T => map_vec(
         &reduce::<T, _>(x, ax, &ArgExtreme::<MAX>)?,
         |&(_, p)| p as i64,
@@ -113,7 +139,9 @@ fn arg_extreme<const MAX: bool>(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> 
 
 /// log(sum(exp(x))) over axes, shifted by the max so large logits don't overflow.
 fn logsumexp(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
-    let x = x.to_dtype(x.dtype().to_float())?;
+    refuse_complex(x, "logsumexp")?;
+    let out_dt = x.dtype().to_float();
+    let x = x.to_dtype(out_dt.compute())?;
     // The max of each output, or 0 where it is not finite (or the reduced dims are
     // empty): the shift subtracted before exp.
     let shift: Vec<f64> = if ax.iter().any(|&a| x.shape()[a] == 0) {
@@ -128,7 +156,7 @@ fn logsumexp(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
     sums.iter_mut()
         .zip(&shift)
         .for_each(|(s, &c)| *s = s.ln() + c);
-    float_out(x.dtype(), sums, shape)
+    float_out(out_dt, sums, shape)
 }
 
 /// all (ALL) / any of truthiness, as bool.

@@ -5,6 +5,7 @@
 //! per op (wgpu.rs, reduce.wgsl).
 
 mod backward;
+mod complex;
 mod cpu;
 pub mod kernels;
 #[cfg(feature = "wgpu")]
@@ -138,11 +139,17 @@ impl Tensor {
         })
     }
     pub fn sum(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        if self.dtype().is_complex() {
+            return self.complex_as_pairs(axes, |r, ax| r.sum(Some(ax), keepdims));
+        }
         self.recorded(axes, keepdims, Reduction::Sum, |t| {
             t.reduce_fwd(ReduceOp::Sum, axes, keepdims)
         })
     }
     pub fn mean(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<Tensor> {
+        if self.dtype().is_complex() {
+            return self.complex_as_pairs(axes, |r, ax| r.mean(Some(ax), keepdims));
+        }
         self.recorded(axes, keepdims, Reduction::Mean, |t| {
             t.reduce_fwd(ReduceOp::Mean, axes, keepdims)
         })
@@ -163,6 +170,18 @@ impl Tensor {
         self.recorded(axes, keepdims, Reduction::Var(correction), |t| {
             t.reduce_fwd(ReduceOp::Var { correction }, axes, keepdims)
         })
+    }
+
+    /// A linear reduction of a complex tensor: `f` reduces the (real, imaginary) pairs
+    /// over the same axes, and the pairs of the result are read back as complex.
+    fn complex_as_pairs(
+        &self,
+        axes: Option<&[isize]>,
+        f: impl FnOnce(&Tensor, &[isize]) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let ax: Vec<isize> = self.reduce_axes(axes)?.iter().map(|&a| a as isize).collect();
+        let pairs = f(&self.contiguous()?.view_as_real()?, &ax)?;
+        pairs.contiguous()?.view_as_complex()
     }
 
     /// Runs a reduction's forward untracked and records it as one node.
