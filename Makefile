@@ -35,8 +35,9 @@ demo: build
 vulkan:
 	@bash scripts/ensure_vulkan.sh
 
+# `--features ndarray` compiles tests/ndarray_interop.rs (the only code behind it).
 test-rust: vulkan
-	cargo test --release --all-targets
+	cargo test --release --all-targets --features ndarray
 
 test-python: build vulkan
 	$(PY) -m pytest tests/python -q -p no:cacheprovider

@@ -5,6 +5,8 @@ pub mod creation;
 pub mod dtype;
 pub mod index;
 pub mod layout;
+#[cfg(feature = "ndarray")]
+mod ndarray_interop;
 pub mod shape;
 pub mod storage;
 mod views;
