@@ -21,7 +21,10 @@ $(STAMP):
 	touch $(STAMP)
 
 # Builds the Rust extension in release mode and installs the package (editable) in .venv.
+# The extension is `_core.abi3.so`; Python would prefer a leftover version-specific
+# `_core.cpython-3XX-*.so` from an older build over it, so that goes first.
 build: $(STAMP)
+	rm -f python/ferrograd/_core.cpython-*.so
 	$(VENV)/bin/maturin develop --release --quiet
 
 train: build
