@@ -21,7 +21,10 @@ $(STAMP):
 	touch $(STAMP)
 
 # Builds the Rust extension in release mode and installs the package (editable) in .venv.
+# The extension is `_core.abi3.so`; Python would prefer a leftover version-specific
+# `_core.cpython-3XX-*.so` from an older build over it, so that goes first.
 build: $(STAMP)
+	rm -f python/ferrograd/_core.cpython-*.so
 	$(VENV)/bin/maturin develop --release --quiet
 
 train: build
@@ -35,8 +38,9 @@ demo: build
 vulkan:
 	@bash scripts/ensure_vulkan.sh
 
+# `--features ndarray` compiles tests/ndarray_interop.rs (the only code behind it).
 test-rust: vulkan
-	cargo test --release --all-targets
+	cargo test --release --all-targets --features ndarray
 
 test-python: build vulkan
 	$(PY) -m pytest tests/python -q -p no:cacheprovider

@@ -10,7 +10,8 @@ Run from the repository root, after `maturin develop`:
 torch is optional: without it the torch columns read "-". To include it, install it in
 the same interpreter (`.venv/bin/pip install torch`), or use a Python that has torch and
 point it at the package: `PYTHONPATH=python python3 benches/compare.py` (the compiled
-`_core*.so` that `maturin develop` puts in python/ferrograd/ must match that Python).
+`_core.abi3.so` that `maturin develop` puts in python/ferrograd/ is built for the stable
+ABI, so any CPython 3.9 or later can load it).
 
 Every library gets the same float32 inputs (made with NumPy, then shared through
 `fg.from_numpy` / `torch.from_numpy`) and the same thread count (`--threads`, default 2).

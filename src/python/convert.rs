@@ -30,7 +30,8 @@ pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
         return Ok(Some(d.dt));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(DType::from_name(s.to_str()?)?));
+        // to_cow, not to_str: the limited API before 3.10 has no borrowed UTF-8 view.
+        return Ok(Some(DType::from_name(&s.to_cow()?)?));
     }
     let py = obj.py();
     let name: String = numpy(py)?

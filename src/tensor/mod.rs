@@ -7,6 +7,8 @@ pub mod dtype;
 pub mod element;
 pub mod index;
 pub mod layout;
+#[cfg(feature = "ndarray")]
+mod ndarray_interop;
 pub mod shape;
 pub mod storage;
 pub mod reinterpret;
