@@ -4,7 +4,7 @@ searching, set, sorting, statistical and utility functions.
 
 ``ferrograd/__init__.py`` re-exports everything in ``__all__``; the functions that
 replace earlier, less conforming versions (sum, prod, expand_dims, reshape, squeeze,
-nonzero, astype) are exported under the same names. See docs/array_api.md.
+nonzero, astype, from_dlpack) are exported under the same names. See docs/array_api.md.
 """
 
 import math as _math
@@ -12,7 +12,7 @@ import math as _math
 from . import _array_methods, _creation, _dtypes, _info, _manipulation, _searching
 from . import _sets, _sorting, _statistics, _utility
 from ._array_methods import astype
-from ._creation import meshgrid, tril, triu
+from ._creation import from_dlpack, meshgrid, tril, triu
 from ._dtypes import can_cast, finfo, iinfo, isdtype, result_type
 from ._info import __array_namespace_info__
 from ._manipulation import expand_dims, moveaxis, repeat, reshape, roll, squeeze, tile, unstack

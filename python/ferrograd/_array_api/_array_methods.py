@@ -19,6 +19,11 @@ def _to_device(self, device, /, *, stream=None):
     return self.to(device)
 
 
+def _complex(self, /):
+    """``complex(x)`` of a one-element array."""
+    return complex(self.item())
+
+
 def _array_namespace(self, /, *, api_version=None):
     """The ``ferrograd`` module, which implements the Array API (``api_version``: one
     of SUPPORTED_VERSIONS, or None for the newest)."""
@@ -45,4 +50,5 @@ def astype(x, dtype, /, *, copy=True, device=None):
 
 
 Tensor.to_device = _to_device
+Tensor.__complex__ = _complex
 Tensor.__array_namespace__ = _array_namespace

@@ -6,7 +6,21 @@ import operator
 from .. import _core
 from ._common import as_tensor
 
-__all__ = ["meshgrid", "tril", "triu"]
+__all__ = ["from_dlpack", "meshgrid", "tril", "triu"]
+
+
+def from_dlpack(x, /, *, device=None, copy=None):
+    """A tensor of the data of ``x`` (an object with ``__dlpack__``), sharing its CPU
+    memory unless ``copy=True``; ``device`` moves it (a copy, refused with
+    ``copy=False`` as the standard asks)."""
+    t = _core.from_dlpack(x)
+    if device is not None:
+        dev = device if isinstance(device, _core.device) else _core.device(device)
+        if dev != t.device:
+            if copy is False:
+                raise ValueError(f"from_dlpack(copy=False): moving to {dev} needs a copy")
+            return t.to(dev)
+    return t.clone() if copy else t
 
 
 def meshgrid(*arrays, indexing="xy"):
