@@ -41,6 +41,8 @@ def astype(x, dtype, /, *, copy=True, device=None):
     ``copy=False`` and nothing changes), on ``device`` if given."""
     if not isinstance(x, Tensor):
         x = _core._tensor(x, None, False, None, False)
+    if not copy and x.dtype == dtype and (device is None or x.device == device):
+        return x  # the standard asks for the input itself, not a new view of it
     out = x.astype(dtype, copy)
     if device is not None:
         moved = out.to(device)

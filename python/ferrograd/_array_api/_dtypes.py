@@ -245,6 +245,21 @@ _FLOAT_FORMATS = {
 }
 
 
+def _finfo_values(name):
+    """(bits, eps, max, min, smallest_normal) of a real floating dtype name."""
+    bits, mant, emax, emin = _FLOAT_FORMATS[name]
+    largest = math.ldexp(2.0 - math.ldexp(1.0, -mant), emax)
+    return bits, math.ldexp(1.0, -mant), largest, -largest, math.ldexp(1.0, emin)
+
+
+def _iinfo_values(name):
+    """(bits, max, min) of an integer dtype name."""
+    bits = bits_of(name)
+    if kind_of(name) == "signed integer":
+        return bits, 2 ** (bits - 1) - 1, -(2 ** (bits - 1))
+    return bits, 2**bits - 1, 0
+
+
 def finfo(type, /):  # noqa: A002 (the standard's argument name)
     """Machine limits of a floating dtype (of its real component for a complex one)."""
     name = name_of(type, "finfo() argument")
@@ -252,18 +267,12 @@ def finfo(type, /):  # noqa: A002 (the standard's argument name)
         name = "float32" if name == "complex64" else "float64"
     if kind_of(name) != "real floating":
         raise TypeError(f"finfo() needs a floating-point dtype, got {name} (use iinfo for integers)")
-    bits, mant, emax, emin = _FLOAT_FORMATS[name]
-    largest = math.ldexp(2.0 - math.ldexp(1.0, -mant), emax)
-    return finfo_object(bits, math.ldexp(1.0, -mant), largest, -largest, math.ldexp(1.0, emin), _checked(name))
+    return finfo_object(*_finfo_values(name), _checked(name))
 
 
 def iinfo(type, /):  # noqa: A002
     """Machine limits of an integer dtype."""
     name = name_of(type, "iinfo() argument")
-    kind = kind_of(name)
-    if kind not in ("signed integer", "unsigned integer"):
+    if kind_of(name) not in ("signed integer", "unsigned integer"):
         raise TypeError(f"iinfo() needs an integer dtype, got {name} (use finfo for floating types)")
-    bits = bits_of(name)
-    if kind == "signed integer":
-        return iinfo_object(bits, 2 ** (bits - 1) - 1, -(2 ** (bits - 1)), _checked(name))
-    return iinfo_object(bits, 2**bits - 1, 0, _checked(name))
+    return iinfo_object(*_iinfo_values(name), _checked(name))

@@ -24,7 +24,7 @@ def _device(device):
         return _core.device("cpu")
     try:
         dev = device if isinstance(device, _core.device) else _core.device(device)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RuntimeError) as e:  # the core says RuntimeError
         raise ValueError(f"unknown device {device!r}: {e}") from None
     if dev not in _devices():
         raise ValueError(f"device {dev!r} is not available; available: {_devices()}")
