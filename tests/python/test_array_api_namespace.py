@@ -420,3 +420,11 @@ class TestArrayObject:
         a[0] = 7.0
         assert shared.tolist()[0] == 7.0 and copied.tolist()[0] == 0.0
         assert fg.from_dlpack(a, device="cpu").device == fg.device("cpu")
+
+    def test_dlpack_device_argument(self):
+        x = fg.arange(3.0)
+        assert np.from_dlpack(x).tolist() == [0.0, 1.0, 2.0]
+        assert fg.from_dlpack(fg.from_dlpack(x)).tolist() == [0.0, 1.0, 2.0]
+        assert type(x.__dlpack__(dl_device=(1, 0))).__name__ == "PyCapsule"
+        with pytest.raises(BufferError, match="DLPack device"):
+            x.__dlpack__(dl_device=(2, 0))

@@ -1,6 +1,7 @@
 """Tensor methods and namespace functions the Array API asks of the array object and
-that are written in Python: ``to_device``, a version-checking
-``__array_namespace__``, and ``astype(..., device=)``."""
+that are written in Python: ``to_device``, ``__complex__``, a version-checking
+``__array_namespace__``, a ``__dlpack__`` that honours ``dl_device``, and
+``astype(..., device=)``."""
 
 from .. import _core
 
@@ -36,6 +37,18 @@ def _array_namespace(self, /, *, api_version=None):
     return ferrograd
 
 
+_core_dlpack = Tensor.__dlpack__
+
+
+def _dlpack(self, /, *, stream=None, max_version=None, dl_device=None, copy=None):
+    """DLPack export (CPU memory). ``dl_device`` other than the tensor's own device
+    is a BufferError, as the standard asks, rather than being ignored."""
+    if dl_device is not None and tuple(dl_device) != tuple(self.__dlpack_device__()):
+        raise BufferError(f"__dlpack__: cannot export to DLPack device {tuple(dl_device)}; "
+                          f"the tensor is on {tuple(self.__dlpack_device__())}")
+    return _core_dlpack(self, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+
 def astype(x, dtype, /, *, copy=True, device=None):
     """``x`` cast to ``dtype`` (always a new array with ``copy=True``; ``x`` itself when
     ``copy=False`` and nothing changes), on ``device`` if given."""
@@ -53,4 +66,5 @@ def astype(x, dtype, /, *, copy=True, device=None):
 
 Tensor.to_device = _to_device
 Tensor.__complex__ = _complex
+Tensor.__dlpack__ = _dlpack
 Tensor.__array_namespace__ = _array_namespace
