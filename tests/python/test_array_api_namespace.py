@@ -328,6 +328,11 @@ class TestManipulation:
                                   unique_by=lambda v: v % out_ndim).map(tuple), label="axes")
         assert_close(fg.expand_dims(fg.asarray(a), axis=axes), np.expand_dims(a, axes))
 
+    def test_numpy_style_arguments(self):
+        a = np.arange(6).reshape(2, 3)
+        assert_close(fg.repeat(fg.asarray(a), [1, 0, 2], axis=1), np.repeat(a, [1, 0, 2], axis=1))
+        assert_close(fg.tile(fg.asarray(a), 2), np.tile(a, 2))
+
     def test_reshape_copy(self):
         x = fg.arange(6).reshape(2, 3)
         view = fg.reshape(x, (3, 2), copy=False)

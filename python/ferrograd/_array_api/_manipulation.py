@@ -94,6 +94,8 @@ def repeat(x, repeats, /, *, axis=None):
     else:
         axis = normalize_axis(axis, x.ndim)
     n = x.shape[axis]
+    if isinstance(repeats, (list, tuple, np.ndarray)):  # NumPy's array-likes of counts
+        repeats = as_tensor(repeats, "repeats")
     if isinstance(repeats, _core.Tensor):
         if repeats.dtype.is_floating_point or repeats.dtype.name == "bool":
             raise TypeError(f"repeat: repeats must have an integer dtype, got {repeats.dtype.name}")
@@ -123,6 +125,8 @@ def tile(x, repetitions, /):
     """Tile ``x`` ``repetitions[i]`` times along each axis; the shorter of x.shape and
     repetitions is padded with leading ones."""
     x = as_tensor(x)
+    if not isinstance(repetitions, (tuple, list)):  # an int, as NumPy allows
+        repetitions = (repetitions,)
     reps = tuple(operator.index(r) for r in repetitions)
     if builtins.any(r < 0 for r in reps):
         raise ValueError(f"tile: repetitions must be non-negative, got {reps}")
