@@ -12,7 +12,6 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _core
 from ._common import as_tensor, host_numpy, index_tensor
 
 __all__ = ["unique_all", "unique_counts", "unique_inverse", "unique_values"]
