@@ -41,6 +41,10 @@ from ._core import (
 from ._functions import *  # noqa: F401,F403
 from ._functions import __all__ as _function_names
 from . import _tensor_methods  # noqa: F401  (adds Python-side Tensor methods)
+# The rest of the Array API (and conforming versions of sum, prod, reshape, ...),
+# imported after _functions so that its names win.
+from ._array_api import *  # noqa: F401,F403
+from ._array_api import __all__ as _array_api_names
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import nn
@@ -52,7 +56,7 @@ from . import lab
 from . import models
 
 __version__ = "0.1.0"
-__array_api_version__ = "2023.12"
+__array_api_version__ = "2024.12"
 
 _where = getattr(_core, "where")
 where = _where
@@ -122,4 +126,4 @@ __all__ = [
     "get_num_threads", "get_cpu_capability", "empty_cache", "cached_bytes", "synchronize", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
     "is_tensor", "autograd", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "nn", "optim", "save", "load", "data", "train", "distributed", "models", "lab",
-] + list(_function_names)
+] + list(_function_names) + [n for n in _array_api_names if n not in _function_names]
