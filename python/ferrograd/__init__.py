@@ -11,6 +11,8 @@ module; this package adds the NumPy/Array-API function namespace and convenience
 from . import _core
 from ._core import AxisError, InternalError, Tensor, device, dtype
 from ._core import bool, float32, float64, int64  # noqa: A004 (NumPy does the same)
+from ._core import int8, int16, int32, uint8, uint16, uint32, uint64  # noqa: F401
+from ._core import float16, bfloat16, complex64, complex128  # noqa: F401
 from ._core import (
     arange,
     concat,
@@ -63,7 +65,10 @@ where = _where
 
 
 def _dtype_from_name(name):
-    return {"bool": bool, "int64": int64, "float32": float32, "float64": float64}[name]
+    d = getattr(_core, name, None)
+    if not isinstance(d, dtype):
+        raise TypeError(f"unknown dtype name {name!r}")
+    return d
 
 
 def tensor(data, dtype=None, *, device=None, requires_grad=False):
@@ -120,6 +125,8 @@ def is_tensor(x):
 
 __all__ = [
     "Tensor", "AxisError", "InternalError", "device", "dtype", "bool", "float32", "float64", "int64",
+    "int8", "int16", "int32", "uint8", "uint16", "uint32", "uint64", "float16", "bfloat16",
+    "complex64", "complex128",
     "tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full", "empty",
     "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "rand", "randn", "randint", "manual_seed", "initial_seed", "set_num_threads",

@@ -12,59 +12,95 @@ def _t(x):
 
 
 def _unary(name, doc):
-    def f(x):
-        return getattr(_t(x), name)()
+    def f(x, /):
+        return _t(x)._unary(name)
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
     return f
 
 
+# Docs of the unary functions; every name the core's op table has gets a function.
 _UNARY = {
-    "abs": "Absolute value, elementwise.",
+    "abs": "Absolute value, elementwise (the modulus, as a real dtype, for complex).",
     "exp": "e**x, elementwise (integers promote to float32).",
     "log": "Natural logarithm, elementwise.",
     "log1p": "log(1 + x), accurate for small x.",
     "expm1": "exp(x) - 1, accurate for small x.",
+    "log2": "Base-2 logarithm, elementwise.",
+    "log10": "Base-10 logarithm, elementwise.",
     "sqrt": "Square root, elementwise.",
     "sin": "Sine, elementwise.",
     "cos": "Cosine, elementwise.",
+    "tan": "Tangent, elementwise.",
+    "asin": "Inverse sine (principal value), elementwise.",
+    "acos": "Inverse cosine (principal value), elementwise.",
+    "atan": "Inverse tangent (principal value), elementwise.",
+    "sinh": "Hyperbolic sine, elementwise.",
+    "cosh": "Hyperbolic cosine, elementwise.",
     "tanh": "Hyperbolic tangent, elementwise.",
+    "asinh": "Inverse hyperbolic sine, elementwise.",
+    "acosh": "Inverse hyperbolic cosine, elementwise.",
+    "atanh": "Inverse hyperbolic tangent, elementwise.",
     "sigmoid": "Logistic sigmoid 1 / (1 + exp(-x)), elementwise.",
     "relu": "max(x, 0), elementwise (NaN propagates).",
     "erf": "The error function, elementwise.",
-    "sign": "-1, 0 or 1 by sign (NaN stays NaN).",
+    "sign": "-1, 0 or 1 by sign (NaN stays NaN); z/|z| for complex.",
     "floor": "Largest integer <= x.",
     "ceil": "Smallest integer >= x.",
     "round": "Round half to even, like NumPy.",
+    "trunc": "Round toward zero.",
     "negative": "-x.",
     "logical_not": "Elementwise NOT of truthiness.",
     "isnan": "True where x is NaN.",
     "isinf": "True where x is +-inf.",
     "isfinite": "True where x is neither NaN nor infinite.",
+    "signbit": "True where the sign bit is set (also for -0.0 and -NaN).",
+    "bitwise_invert": "~x: bitwise NOT of integers, logical NOT of bools.",
+    "bitwise_not": "~x (PyTorch's name for bitwise_invert).",
+    "conj": "Complex conjugate (a copy for real tensors).",
+    "real": "Real part (a copy for real tensors).",
+    "imag": "Imaginary part (zeros for real tensors).",
 }
 
-__all__ = list(_UNARY) + [
-    "gelu", "maximum", "minimum", "clip", "logical_and", "logical_or", "logical_xor",
-    "add", "subtract", "multiply", "divide", "floor_divide", "remainder", "pow",
-    "sum", "mean", "var", "std", "max", "min", "prod", "logsumexp", "all", "any",
-    "argmax", "argmin", "reshape", "permute_dims", "transpose", "flatten", "expand_dims",
-    "squeeze", "broadcast_to", "broadcast_arrays", "flip", "astype", "take", "softmax",
-    "log_softmax", "matmul", "nonzero", "unsqueeze",
-]
+_BINARY = {
+    "add": "x1 + x2 with broadcasting.",
+    "subtract": "x1 - x2 with broadcasting.",
+    "multiply": "x1 * x2 with broadcasting.",
+    "divide": "x1 / x2 (true division).",
+    "floor_divide": "x1 // x2 (rounds toward -inf).",
+    "remainder": "x1 % x2 with the sign of x2, as Python.",
+    "pow": "x1 ** x2.",
+    "maximum": "Elementwise maximum (NaN propagates).",
+    "minimum": "Elementwise minimum (NaN propagates).",
+    "equal": "x1 == x2.",
+    "not_equal": "x1 != x2.",
+    "less": "x1 < x2.",
+    "less_equal": "x1 <= x2.",
+    "greater": "x1 > x2.",
+    "greater_equal": "x1 >= x2.",
+    "logical_and": "Elementwise AND of truthiness.",
+    "logical_or": "Elementwise OR of truthiness.",
+    "logical_xor": "Elementwise XOR of truthiness.",
+    "atan2": "The angle of the point (x2, x1), in (-pi, pi].",
+    "hypot": "sqrt(x1**2 + x2**2) without overflow or underflow.",
+    "copysign": "|x1| with the sign of x2.",
+    "logaddexp": "log(exp(x1) + exp(x2)) without overflow.",
+    "nextafter": "The next representable value after x1 toward x2.",
+    "bitwise_and": "x1 & x2 (integers or bools).",
+    "bitwise_or": "x1 | x2 (integers or bools).",
+    "bitwise_xor": "x1 ^ x2 (integers or bools).",
+    "bitwise_left_shift": "x1 << x2 (integers).",
+    "bitwise_right_shift": "x1 >> x2 (integers, arithmetic for signed).",
+}
 
-for _name, _doc in _UNARY.items():
-    globals()[_name] = _unary("neg" if _name == "negative" else _name, _doc)
-negative = _unary("neg", _UNARY["negative"])  # noqa: F811
-
-
-def gelu(x, approximate="none"):
-    """GELU: x * Phi(x) (``approximate='tanh'`` for the tanh form)."""
-    return _t(x).gelu(approximate)
+_unary_names, _binary_names = _core._op_names()
+for _name in _unary_names:
+    globals()[_name] = _unary(_name, _UNARY.get(_name, ""))
 
 
 def _binary(name, doc):
-    def f(x1, x2):
+    def f(x1, x2, /):
         if isinstance(x1, Tensor):
             return x1._binary(x2, name, False)
         if isinstance(x2, Tensor):
@@ -76,18 +112,38 @@ def _binary(name, doc):
     return f
 
 
-maximum = _binary("maximum", "Elementwise maximum (NaN propagates).")
-minimum = _binary("minimum", "Elementwise minimum (NaN propagates).")
-logical_and = _binary("logical_and", "Elementwise AND of truthiness.")
-logical_or = _binary("logical_or", "Elementwise OR of truthiness.")
-logical_xor = _binary("logical_xor", "Elementwise XOR of truthiness.")
-add = _binary("add", "x1 + x2 with broadcasting.")
-subtract = _binary("subtract", "x1 - x2 with broadcasting.")
-multiply = _binary("multiply", "x1 * x2 with broadcasting.")
-divide = _binary("divide", "x1 / x2 (true division).")
-floor_divide = _binary("floor_divide", "x1 // x2 (rounds toward -inf).")
-remainder = _binary("remainder", "x1 % x2 with the sign of x2, as Python.")
-pow = _binary("pow", "x1 ** x2.")  # noqa: A001
+for _name in _binary_names:
+    globals()[_name] = _binary(_name, _BINARY.get(_name, ""))
+
+
+def gelu(x, approximate="none"):
+    """GELU: x * Phi(x) (``approximate='tanh'`` for the tanh form)."""
+    return _t(x).gelu(approximate)
+
+
+__all__ = list(_unary_names) + list(_binary_names) + [
+    "gelu", "clip", "positive", "square", "reciprocal",
+    "sum", "mean", "var", "std", "max", "min", "prod", "logsumexp", "all", "any",
+    "argmax", "argmin", "reshape", "permute_dims", "transpose", "flatten", "expand_dims",
+    "squeeze", "broadcast_to", "broadcast_arrays", "flip", "astype", "take", "softmax",
+    "log_softmax", "matmul", "nonzero", "unsqueeze",
+]
+
+
+def positive(x, /):
+    """+x: a copy of x."""
+    return _t(x).clone()
+
+
+def square(x, /):
+    """x * x, keeping x's dtype (integers stay integers)."""
+    x = _t(x)
+    return x * x
+
+
+def reciprocal(x, /):
+    """1 / x (integers promote to float32)."""
+    return 1.0 / _t(x)
 
 
 def clip(x, min=None, max=None):  # noqa: A002

@@ -8,14 +8,27 @@ from . import _functions as F
 
 Tensor = _core.Tensor
 
-_DEFAULT_DTYPES = ("float32", "int64", "bool")
+_DEFAULT_DTYPES = ("float32", "int64", "bool", "complex64")
+
+
+def _host(self):
+    """The tensor as a NumPy array on the host (a view for CPU tensors). bfloat16, which
+    NumPy lacks, comes as ml_dtypes.bfloat16 when that package is installed (a view),
+    else as float32 values (a copy); its raw bits are ``t.view(fg.uint16)``."""
+    t = self.to("cpu") if self.device.type != "cpu" else self
+    if t.dtype == _core.bfloat16:
+        try:
+            import ml_dtypes
+        except ImportError:
+            return np.asarray(t.astype(_core.float32))
+        return np.asarray(t.view(_core.uint16)).view(ml_dtypes.bfloat16)
+    return np.asarray(t)
 
 
 def _repr(self):
-    if self.device.type != "cpu":
-        body = np.asarray(self.to("cpu"))
-    else:
-        body = np.asarray(self)
+    body = _host(self)
+    if self.dtype == _core.bfloat16:
+        body = body.astype(np.float32)
     text = np.array2string(body, separator=", ", prefix="tensor(")
     extras = []
     if self.dtype.name not in _DEFAULT_DTYPES or self.size == 0:
@@ -33,7 +46,10 @@ def _numpy(self):
 
 
 def _tolist(self):
-    return np.asarray(self.to("cpu") if self.device.type != "cpu" else self).tolist()
+    body = _host(self)
+    if self.dtype == _core.bfloat16:
+        body = body.astype(np.float32)
+    return body.tolist()
 
 
 def _iter(self):
@@ -44,7 +60,7 @@ def _iter(self):
 
 
 def _array(self, dtype=None, copy=None):
-    a = np.asarray(self)
+    a = _host(self)
     if dtype is not None:
         a = a.astype(dtype, copy=False)
     return a.copy() if copy else a

@@ -55,7 +55,7 @@ impl Backend for Cpu {
         Device::Cpu
     }
     fn dtypes(&self) -> &'static [DType] {
-        &[DType::F32, DType::F64, DType::I64, DType::Bool]
+        &DType::ALL
     }
 }
 

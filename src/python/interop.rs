@@ -47,6 +47,13 @@ pub fn array_interface<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
             t.device()
         )));
     }
+    if t.dtype() == DType::BF16 {
+        // NumPy has no bfloat16: without the interface NumPy falls back to __array__,
+        // which gives ml_dtypes' bfloat16 or float32 values, never the raw bits.
+        return Err(pyo3::exceptions::PyAttributeError::new_err(
+            "bfloat16 tensors have no __array_interface__ (NumPy has no bfloat16); use __array__",
+        ));
+    }
     let d = PyDict::new(py);
     d.set_item("shape", pyo3::types::PyTuple::new(py, t.shape())?)?;
     d.set_item("typestr", typestr(t.dtype()))?;

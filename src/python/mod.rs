@@ -32,6 +32,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::_internal_error_count, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_panic_for_testing, m)?)?;
     m.add_function(wrap_pyfunction!(_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::_op_names, m)?)?;
     m.add_function(wrap_pyfunction!(from_numpy, m)?)?;
     m.add_function(wrap_pyfunction!(from_dlpack, m)?)?;
     m.add_function(wrap_pyfunction!(full, m)?)?;

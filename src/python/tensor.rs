@@ -99,7 +99,64 @@ unary_methods! {
     exp => Exp, log => Log, log1p => Log1p, expm1 => Expm1, sqrt => Sqrt, sin => Sin, cos => Cos,
     tanh => Tanh, sigmoid => Sigmoid, relu => Relu, erf => Erf, sign => Sign, floor => Floor,
     ceil => Ceil, round => Round, abs => Abs, neg => Neg, logical_not => LogicalNot,
-    isnan => IsNan, isinf => IsInf, isfinite => IsFinite,
+    isnan => IsNan, isinf => IsInf, isfinite => IsFinite, tan => Tan, asin => Asin,
+    acos => Acos, atan => Atan, sinh => Sinh, cosh => Cosh, asinh => Asinh, acosh => Acosh,
+    atanh => Atanh, log2 => Log2, log10 => Log10, trunc => Trunc, signbit => Signbit,
+    bitwise_not => BitNot, bitwise_invert => BitNot, conj => Conj,
+}
+
+/// The unary ops by their Python names (Array API and PyTorch spellings): the one table
+/// behind `fg.<name>(x)` for every unary function.
+const UNARY_OPS: &[(&str, UnaryOp)] = &[
+    ("abs", UnaryOp::Abs), ("exp", UnaryOp::Exp), ("log", UnaryOp::Log),
+    ("log1p", UnaryOp::Log1p), ("expm1", UnaryOp::Expm1), ("sqrt", UnaryOp::Sqrt),
+    ("sin", UnaryOp::Sin), ("cos", UnaryOp::Cos), ("tan", UnaryOp::Tan),
+    ("tanh", UnaryOp::Tanh), ("sinh", UnaryOp::Sinh), ("cosh", UnaryOp::Cosh),
+    ("asin", UnaryOp::Asin), ("acos", UnaryOp::Acos), ("atan", UnaryOp::Atan),
+    ("asinh", UnaryOp::Asinh), ("acosh", UnaryOp::Acosh), ("atanh", UnaryOp::Atanh),
+    ("log2", UnaryOp::Log2), ("log10", UnaryOp::Log10), ("sigmoid", UnaryOp::Sigmoid),
+    ("relu", UnaryOp::Relu), ("erf", UnaryOp::Erf), ("sign", UnaryOp::Sign),
+    ("floor", UnaryOp::Floor), ("ceil", UnaryOp::Ceil), ("round", UnaryOp::Round),
+    ("trunc", UnaryOp::Trunc), ("negative", UnaryOp::Neg), ("neg", UnaryOp::Neg),
+    ("logical_not", UnaryOp::LogicalNot), ("isnan", UnaryOp::IsNan),
+    ("isinf", UnaryOp::IsInf), ("isfinite", UnaryOp::IsFinite),
+    ("signbit", UnaryOp::Signbit), ("bitwise_invert", UnaryOp::BitNot),
+    ("bitwise_not", UnaryOp::BitNot), ("conj", UnaryOp::Conj), ("real", UnaryOp::Real),
+    ("imag", UnaryOp::Imag),
+];
+
+/// The binary ops by their Python names, behind `fg.<name>(x1, x2)`.
+const BINARY_OPS: &[(&str, BinaryOp)] = &[
+    ("add", BinaryOp::Add), ("subtract", BinaryOp::Sub), ("multiply", BinaryOp::Mul),
+    ("divide", BinaryOp::Div), ("floor_divide", BinaryOp::FloorDiv),
+    ("remainder", BinaryOp::Rem), ("pow", BinaryOp::Pow), ("maximum", BinaryOp::Maximum),
+    ("minimum", BinaryOp::Minimum), ("equal", BinaryOp::Eq), ("not_equal", BinaryOp::Ne),
+    ("less", BinaryOp::Lt), ("less_equal", BinaryOp::Le), ("greater", BinaryOp::Gt),
+    ("greater_equal", BinaryOp::Ge), ("logical_and", BinaryOp::LogicalAnd),
+    ("logical_or", BinaryOp::LogicalOr), ("logical_xor", BinaryOp::LogicalXor),
+    ("atan2", BinaryOp::Atan2), ("hypot", BinaryOp::Hypot), ("copysign", BinaryOp::Copysign),
+    ("logaddexp", BinaryOp::LogAddExp), ("nextafter", BinaryOp::NextAfter),
+    ("bitwise_and", BinaryOp::BitAnd), ("bitwise_or", BinaryOp::BitOr),
+    ("bitwise_xor", BinaryOp::BitXor), ("bitwise_left_shift", BinaryOp::Shl),
+    ("bitwise_right_shift", BinaryOp::Shr),
+];
+
+/// The unary op named `name` (for the functional API's table-built functions).
+pub fn unary_op(name: &str) -> PyResult<UnaryOp> {
+    UNARY_OPS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, op)| op)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown unary op {name}")))
+}
+
+/// The names of every unary and binary op, for the Python side to bind.
+#[pyfunction]
+pub fn _op_names() -> (Vec<&'static str>, Vec<&'static str>) {
+    (
+        UNARY_OPS.iter().map(|(n, _)| *n).collect(),
+        BINARY_OPS.iter().map(|(n, _)| *n).collect(),
+    )
 }
 
 /// Reductions sharing NumPy's (`axis`, `keepdims`) and PyTorch's (`dim`, `keepdim`)
@@ -382,19 +439,22 @@ impl PyTensor {
 
     // ----- conversion -----
     fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let v = self.t.item()?;
-        Ok(match self.t.dtype() {
-            DType::Bool => (v != 0.0).into_pyobject(py)?.to_owned().into_any().unbind(),
-            DType::I64 => {
-                let c = self.t.to_device(Device::Cpu)?;
-                let off = c.offset();
-                c.check_in_bounds()?;
-                // SAFETY: item() above succeeded, so c holds exactly one element, at
-                // `off`, which lies inside its CPU storage (checked).
-                let i = unsafe { *c.storage().cpu_ptr::<i64>().add(off) };
-                i.into_pyobject(py)?.into_any().unbind()
-            }
-            _ => v.into_pyobject(py)?.into_any().unbind(),
+        use crate::tensor::dtype::Kind;
+        use crate::tensor::element::ElementParts;
+        self.t.item()?; // checks there is exactly one element
+        let c = self.t.to_device(Device::Cpu)?;
+        let off = c.offset();
+        c.check_in_bounds()?;
+        // SAFETY: item() above succeeded, so c holds exactly one element, at `off`,
+        // which lies inside its CPU storage (checked).
+        let v = crate::dispatch!(c.dtype(), T => unsafe { *c.storage().cpu_ptr::<T>().add(off) }.to_complex_parts());
+        let (re, im, i, u) = v;
+        Ok(match c.dtype().kind() {
+            Kind::Bool => (i != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
+            Kind::SignedInt => i.into_pyobject(py)?.into_any().unbind(),
+            Kind::UnsignedInt => u.into_pyobject(py)?.into_any().unbind(),
+            Kind::Float => re.into_pyobject(py)?.into_any().unbind(),
+            Kind::Complex => pyo3::types::PyComplex::from_doubles(py, re, im).into_any().unbind(),
         })
     }
     fn __float__(&self) -> PyResult<f64> {
@@ -574,6 +634,14 @@ impl PyTensor {
     }
     #[pyo3(signature = (*shape))]
     fn view(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        if shape.len() == 1 {
+            let arg = shape.get_item(0)?;
+            if arg.is_instance_of::<super::dtype::PyDType>() {
+                // t.view(dtype): the same bytes read as another dtype of the same width
+                let dt = super::convert::parse_dtype(Some(&arg))?.expect("a dtype object");
+                return wrap(py, self.t.view_bits(dt)?);
+            }
+        }
         let s = parse_shape_args(shape)?;
         let target = crate::tensor::shape::infer_reshape(&s, self.t.numel(), self.t.shape())?;
         match self.t.layout().reshape_view(&target) {
@@ -761,30 +829,71 @@ impl PyTensor {
         self.bin(py, o, BinaryOp::Pow, true)
     }
     fn __and__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.bitwise(py, o, BinaryOp::LogicalAnd)
+        self.bin(py, o, BinaryOp::BitAnd, false)
     }
     fn __rand__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.bitwise(py, o, BinaryOp::LogicalAnd)
+        self.bin(py, o, BinaryOp::BitAnd, true)
     }
     fn __or__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.bitwise(py, o, BinaryOp::LogicalOr)
+        self.bin(py, o, BinaryOp::BitOr, false)
     }
     fn __ror__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.bitwise(py, o, BinaryOp::LogicalOr)
+        self.bin(py, o, BinaryOp::BitOr, true)
     }
     fn __xor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.bitwise(py, o, BinaryOp::LogicalXor)
+        self.bin(py, o, BinaryOp::BitXor, false)
     }
     fn __rxor__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.bitwise(py, o, BinaryOp::LogicalXor)
+        self.bin(py, o, BinaryOp::BitXor, true)
+    }
+    fn __lshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Shl, false)
+    }
+    fn __rlshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Shl, true)
+    }
+    fn __rshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Shr, false)
+    }
+    fn __rrshift__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.bin(py, o, BinaryOp::Shr, true)
     }
     fn __invert__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if self.t.dtype() != DType::Bool {
-            return Err(PyTypeError::new_err(
-                "~ is only supported on bool tensors (bitwise ops on integers are not implemented)",
-            ));
-        }
-        wrap(py, self.t.unary(UnaryOp::LogicalNot)?)
+        wrap(py, self.t.unary(UnaryOp::BitNot)?)
+    }
+    fn __ifloordiv__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::FloorDiv)
+    }
+    fn __imod__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Rem)
+    }
+    fn __ipow__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>, _modulo: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Pow)
+    }
+    fn __iand__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::BitAnd)
+    }
+    fn __ior__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::BitOr)
+    }
+    fn __ixor__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::BitXor)
+    }
+    fn __ilshift__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Shl)
+    }
+    fn __irshift__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
+        Self::ibin(slf, o, BinaryOp::Shr)
+    }
+    /// `x.real`: the real part (a copy for a real tensor, as NumPy's is a view; a view of
+    /// a complex tensor's real parts).
+    #[getter]
+    fn real(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.part(py, 0)
+    }
+    #[getter]
+    fn imag(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.part(py, 1)
     }
     fn __iadd__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
         Self::ibin(slf, o, BinaryOp::Add)
@@ -844,6 +953,14 @@ impl PyTensor {
         self.bin(py, o, bop, false)
     }
 
+    /// The Python-facing unary op by name (used by the functional API).
+    fn _unary(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        let op = unary_op(name)?;
+        let t = self.t.clone();
+        let r = run(py, t.numel(), move || t.unary(op))?;
+        wrap(py, r)
+    }
+
     /// The Python-facing binary op by name (used by the functional API).
     fn _binary(
         &self,
@@ -852,21 +969,11 @@ impl PyTensor {
         name: &str,
         reversed: bool,
     ) -> PyResult<Py<PyAny>> {
-        let op = match name {
-            "maximum" => BinaryOp::Maximum,
-            "minimum" => BinaryOp::Minimum,
-            "logical_and" => BinaryOp::LogicalAnd,
-            "logical_or" => BinaryOp::LogicalOr,
-            "logical_xor" => BinaryOp::LogicalXor,
-            "pow" => BinaryOp::Pow,
-            "add" => BinaryOp::Add,
-            "subtract" => BinaryOp::Sub,
-            "multiply" => BinaryOp::Mul,
-            "divide" => BinaryOp::Div,
-            "floor_divide" => BinaryOp::FloorDiv,
-            "remainder" => BinaryOp::Rem,
-            other => return Err(PyValueError::new_err(format!("unknown binary op {other}"))),
-        };
+        let op = BINARY_OPS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, op)| op)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown binary op {name}")))?;
         let r = self.bin(py, other, op, reversed)?;
         if r.is(&py.NotImplemented()) {
             return Err(PyTypeError::new_err(format!(
@@ -1007,10 +1114,19 @@ impl PyTensor {
 }
 
 impl PyTensor {
-    fn bitwise(&self, py: Python<'_>, o: &Bound<'_, PyAny>, op: BinaryOp) -> PyResult<Py<PyAny>> {
-        if self.t.dtype() != DType::Bool {
-            return Err(PyTypeError::new_err("&, | and ^ are only supported on bool tensors (bitwise ops on integers are not implemented)"));
-        }
-        self.bin(py, o, op, false)
+    /// The real (0) or imaginary (1) part: for a complex tensor a view of its
+    /// components, as NumPy's and PyTorch's; for a real tensor the tensor itself or zeros.
+    fn part(&self, py: Python<'_>, which: isize) -> PyResult<Py<PyAny>> {
+        let t = &self.t;
+        let r = if t.dtype().is_complex() {
+            let pairs = t.view_as_real()?;
+            let n = pairs.ndim() as isize;
+            pairs.select(n - 1, which)?
+        } else if which == 0 {
+            t.clone()
+        } else {
+            t.unary(UnaryOp::Imag)?
+        };
+        wrap(py, r)
     }
 }
