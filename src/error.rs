@@ -21,6 +21,9 @@ pub enum Error {
     Runtime(String),
     /// An allocation the system refused, or a size too large to allocate. -> MemoryError
     Memory(String),
+    /// A linear-algebra failure: a singular matrix, one that is not positive-definite,
+    /// not square. -> ferrograd.linalg.LinAlgError (a ValueError, as NumPy's)
+    LinAlg(String),
 }
 
 impl fmt::Display for Error {
@@ -33,7 +36,8 @@ impl fmt::Display for Error {
             | Error::Axis(m)
             | Error::Device(m)
             | Error::Runtime(m)
-            | Error::Memory(m) => f.write_str(m),
+            | Error::Memory(m)
+            | Error::LinAlg(m) => f.write_str(m),
         }
     }
 }

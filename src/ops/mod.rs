@@ -10,6 +10,7 @@ pub mod elementwise;
 pub mod index;
 pub mod join;
 pub(crate) mod lanes;
+pub mod linalg;
 pub mod matmul;
 pub mod norm;
 pub mod random;

@@ -47,6 +47,24 @@ pub fn axis_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     )
 }
 
+static LINALG_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `ferrograd.linalg.LinAlgError`: a ValueError subclass, as NumPy's
+/// `numpy.linalg.LinAlgError`, for a singular matrix, a matrix that is not
+/// positive-definite, or one that is not square.
+pub fn linalg_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    let t = exception_type(
+        py,
+        &LINALG_ERROR,
+        "LinAlgError",
+        &[py.get_type::<PyValueError>()],
+        "A linear-algebra function failed: a singular matrix (inv, solve), one that is not \
+         positive-definite (cholesky), or an input that is not a (square) matrix.",
+    )?;
+    t.setattr("__module__", "ferrograd.linalg")?;
+    Ok(t)
+}
+
 static INTERNAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// `ferrograd.InternalError`: a RuntimeError subclass for a bug in ferrograd (a Rust
@@ -96,6 +114,7 @@ impl From<Error> for PyErr {
             Error::Axis(_) => raise_as(axis_error_type, msg),
             Error::Device(_) | Error::Runtime(_) => PyRuntimeError::new_err(msg),
             Error::Memory(_) => pyo3::exceptions::PyMemoryError::new_err(msg),
+            Error::LinAlg(_) => raise_as(linalg_error_type, msg),
         }
     }
 }

@@ -9,6 +9,7 @@ mod errors;
 mod functions;
 mod interop;
 mod io;
+mod linalg;
 mod losses;
 mod memory;
 mod nn_ops;
@@ -68,5 +69,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     losses::register(m)?;
     optim::register(m)?;
     custom_function::register(m)?;
+    linalg::register(m)?;
     Ok(())
 }
