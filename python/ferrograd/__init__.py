@@ -66,6 +66,21 @@ _where = getattr(_core, "where")
 where = _where
 
 
+def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, requires_grad=False, m=None):
+    """The identity-like matrix with ones on diagonal ``k`` (``numpy.eye``; ``m`` is
+    PyTorch's name for ``n_cols``); a ``k`` beyond the matrix gives zeros, whatever its
+    size."""
+    if m is not None:
+        if n_cols is not None:
+            raise TypeError("eye() got both n_cols and m")
+        n_cols = m
+    cols = n_rows if n_cols is None else n_cols
+    # (bool here is fg.bool, the dtype: a Python bool k is an int subclass either way)
+    if type(k) is int and type(n_rows) is int and type(cols) is int:
+        k = -n_rows - 1 if k < -n_rows - 1 else cols + 1 if k > cols + 1 else k
+    return _core.eye(n_rows, n_cols, k=k, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
 def _dtype_from_name(name):
     d = getattr(_core, name, None)
     if not isinstance(d, dtype):

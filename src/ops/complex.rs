@@ -42,7 +42,11 @@ pub fn pow<T: Float>(a: Complex<T>, b: Complex<T>) -> Complex<T> {
         for _ in 0..n.unsigned_abs() {
             acc = acc * a;
         }
-        return if n < 0 { div(Complex::new(T::one(), T::zero()), acc) } else { acc };
+        return if n < 0 {
+            div(Complex::new(T::one(), T::zero()), acc)
+        } else {
+            acc
+        };
     }
     (b * a.ln()).exp()
 }

@@ -2,6 +2,7 @@
 
 #[macro_use]
 pub(crate) mod simd;
+pub mod complex;
 pub mod conv;
 pub mod copy;
 pub mod cross_entropy;
@@ -17,6 +18,5 @@ pub mod random;
 pub mod reduce;
 pub mod softmax;
 pub(crate) mod util;
-pub mod complex;
 
 pub use elementwise::{BinaryOp, Operand, UnaryOp};

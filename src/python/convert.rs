@@ -8,7 +8,9 @@ use crate::Operand;
 use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyComplex, PyDict, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyComplex, PyDict, PyEllipsis, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple,
+};
 use std::sync::Arc;
 
 static NUMPY: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -85,9 +87,10 @@ fn ints_from(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
         return Ok(vec![i]);
     }
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
-        if t.t.ndim() <= 1 && t.t.dtype() == DType::I64 {
+        if t.t.ndim() <= 1 && t.t.dtype().is_int() {
             return Ok(t
                 .t
+                .to_dtype(DType::I64)?
                 .to_vec::<i64>()?
                 .into_iter()
                 .map(|v| v as isize)
@@ -615,8 +618,8 @@ fn parse_index_item(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<TensorIn
         };
     }
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
-        if t.t.ndim() == 0 && t.t.dtype() == DType::I64 {
-            return Ok(TensorIndex::Int(t.t.item()? as isize));
+        if t.t.ndim() == 0 && t.t.dtype().is_int() {
+            return Ok(TensorIndex::Int(t.t.item_parts()?.2 as isize));
         }
         return Ok(TensorIndex::Array(t.t.clone()));
     }

@@ -21,7 +21,10 @@ pub fn dtype_object(py: Python<'_>, dt: DType) -> PyResult<Py<PyDType>> {
             .map(|&dt| Py::new(py, PyDType { dt }))
             .collect::<PyResult<Vec<_>>>()
     })?;
-    let i = DType::ALL.iter().position(|&d| d == dt).expect("every dtype is in ALL");
+    let i = DType::ALL
+        .iter()
+        .position(|&d| d == dt)
+        .expect("every dtype is in ALL");
     Ok(all[i].clone_ref(py))
 }
 
@@ -45,7 +48,10 @@ impl PyDType {
     }
     #[getter]
     fn is_signed(&self) -> bool {
-        !matches!(self.dt.kind(), crate::tensor::dtype::Kind::Bool | crate::tensor::dtype::Kind::UnsignedInt)
+        !matches!(
+            self.dt.kind(),
+            crate::tensor::dtype::Kind::Bool | crate::tensor::dtype::Kind::UnsignedInt
+        )
     }
     /// NumPy's one-letter kind: b, i, u, f or c.
     #[getter]

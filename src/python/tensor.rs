@@ -108,36 +108,77 @@ unary_methods! {
 /// The unary ops by their Python names (Array API and PyTorch spellings): the one table
 /// behind `fg.<name>(x)` for every unary function.
 const UNARY_OPS: &[(&str, UnaryOp)] = &[
-    ("abs", UnaryOp::Abs), ("exp", UnaryOp::Exp), ("log", UnaryOp::Log),
-    ("log1p", UnaryOp::Log1p), ("expm1", UnaryOp::Expm1), ("sqrt", UnaryOp::Sqrt),
-    ("sin", UnaryOp::Sin), ("cos", UnaryOp::Cos), ("tan", UnaryOp::Tan),
-    ("tanh", UnaryOp::Tanh), ("sinh", UnaryOp::Sinh), ("cosh", UnaryOp::Cosh),
-    ("asin", UnaryOp::Asin), ("acos", UnaryOp::Acos), ("atan", UnaryOp::Atan),
-    ("asinh", UnaryOp::Asinh), ("acosh", UnaryOp::Acosh), ("atanh", UnaryOp::Atanh),
-    ("log2", UnaryOp::Log2), ("log10", UnaryOp::Log10), ("sigmoid", UnaryOp::Sigmoid),
-    ("relu", UnaryOp::Relu), ("erf", UnaryOp::Erf), ("sign", UnaryOp::Sign),
-    ("floor", UnaryOp::Floor), ("ceil", UnaryOp::Ceil), ("round", UnaryOp::Round),
-    ("trunc", UnaryOp::Trunc), ("negative", UnaryOp::Neg), ("neg", UnaryOp::Neg),
-    ("logical_not", UnaryOp::LogicalNot), ("isnan", UnaryOp::IsNan),
-    ("isinf", UnaryOp::IsInf), ("isfinite", UnaryOp::IsFinite),
-    ("signbit", UnaryOp::Signbit), ("bitwise_invert", UnaryOp::BitNot),
-    ("bitwise_not", UnaryOp::BitNot), ("conj", UnaryOp::Conj), ("real", UnaryOp::Real),
+    ("abs", UnaryOp::Abs),
+    ("exp", UnaryOp::Exp),
+    ("log", UnaryOp::Log),
+    ("log1p", UnaryOp::Log1p),
+    ("expm1", UnaryOp::Expm1),
+    ("sqrt", UnaryOp::Sqrt),
+    ("sin", UnaryOp::Sin),
+    ("cos", UnaryOp::Cos),
+    ("tan", UnaryOp::Tan),
+    ("tanh", UnaryOp::Tanh),
+    ("sinh", UnaryOp::Sinh),
+    ("cosh", UnaryOp::Cosh),
+    ("asin", UnaryOp::Asin),
+    ("acos", UnaryOp::Acos),
+    ("atan", UnaryOp::Atan),
+    ("asinh", UnaryOp::Asinh),
+    ("acosh", UnaryOp::Acosh),
+    ("atanh", UnaryOp::Atanh),
+    ("log2", UnaryOp::Log2),
+    ("log10", UnaryOp::Log10),
+    ("sigmoid", UnaryOp::Sigmoid),
+    ("relu", UnaryOp::Relu),
+    ("erf", UnaryOp::Erf),
+    ("sign", UnaryOp::Sign),
+    ("floor", UnaryOp::Floor),
+    ("ceil", UnaryOp::Ceil),
+    ("round", UnaryOp::Round),
+    ("trunc", UnaryOp::Trunc),
+    ("negative", UnaryOp::Neg),
+    ("neg", UnaryOp::Neg),
+    ("logical_not", UnaryOp::LogicalNot),
+    ("isnan", UnaryOp::IsNan),
+    ("isinf", UnaryOp::IsInf),
+    ("isfinite", UnaryOp::IsFinite),
+    ("signbit", UnaryOp::Signbit),
+    ("bitwise_invert", UnaryOp::BitNot),
+    ("bitwise_not", UnaryOp::BitNot),
+    ("conj", UnaryOp::Conj),
+    ("real", UnaryOp::Real),
     ("imag", UnaryOp::Imag),
 ];
 
 /// The binary ops by their Python names, behind `fg.<name>(x1, x2)`.
 const BINARY_OPS: &[(&str, BinaryOp)] = &[
-    ("add", BinaryOp::Add), ("subtract", BinaryOp::Sub), ("multiply", BinaryOp::Mul),
-    ("divide", BinaryOp::Div), ("floor_divide", BinaryOp::FloorDiv),
-    ("remainder", BinaryOp::Rem), ("pow", BinaryOp::Pow), ("maximum", BinaryOp::Maximum),
-    ("minimum", BinaryOp::Minimum), ("equal", BinaryOp::Eq), ("not_equal", BinaryOp::Ne),
-    ("less", BinaryOp::Lt), ("less_equal", BinaryOp::Le), ("greater", BinaryOp::Gt),
-    ("greater_equal", BinaryOp::Ge), ("logical_and", BinaryOp::LogicalAnd),
-    ("logical_or", BinaryOp::LogicalOr), ("logical_xor", BinaryOp::LogicalXor),
-    ("atan2", BinaryOp::Atan2), ("hypot", BinaryOp::Hypot), ("copysign", BinaryOp::Copysign),
-    ("logaddexp", BinaryOp::LogAddExp), ("nextafter", BinaryOp::NextAfter),
-    ("bitwise_and", BinaryOp::BitAnd), ("bitwise_or", BinaryOp::BitOr),
-    ("bitwise_xor", BinaryOp::BitXor), ("bitwise_left_shift", BinaryOp::Shl),
+    ("add", BinaryOp::Add),
+    ("subtract", BinaryOp::Sub),
+    ("multiply", BinaryOp::Mul),
+    ("divide", BinaryOp::Div),
+    ("floor_divide", BinaryOp::FloorDiv),
+    ("remainder", BinaryOp::Rem),
+    ("pow", BinaryOp::Pow),
+    ("maximum", BinaryOp::Maximum),
+    ("minimum", BinaryOp::Minimum),
+    ("equal", BinaryOp::Eq),
+    ("not_equal", BinaryOp::Ne),
+    ("less", BinaryOp::Lt),
+    ("less_equal", BinaryOp::Le),
+    ("greater", BinaryOp::Gt),
+    ("greater_equal", BinaryOp::Ge),
+    ("logical_and", BinaryOp::LogicalAnd),
+    ("logical_or", BinaryOp::LogicalOr),
+    ("logical_xor", BinaryOp::LogicalXor),
+    ("atan2", BinaryOp::Atan2),
+    ("hypot", BinaryOp::Hypot),
+    ("copysign", BinaryOp::Copysign),
+    ("logaddexp", BinaryOp::LogAddExp),
+    ("nextafter", BinaryOp::NextAfter),
+    ("bitwise_and", BinaryOp::BitAnd),
+    ("bitwise_or", BinaryOp::BitOr),
+    ("bitwise_xor", BinaryOp::BitXor),
+    ("bitwise_left_shift", BinaryOp::Shl),
     ("bitwise_right_shift", BinaryOp::Shr),
 ];
 
@@ -440,21 +481,16 @@ impl PyTensor {
     // ----- conversion -----
     fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         use crate::tensor::dtype::Kind;
-        use crate::tensor::element::ElementParts;
-        self.t.item()?; // checks there is exactly one element
-        let c = self.t.to_device(Device::Cpu)?;
-        let off = c.offset();
-        c.check_in_bounds()?;
-        // SAFETY: item() above succeeded, so c holds exactly one element, at `off`,
-        // which lies inside its CPU storage (checked).
-        let v = crate::dispatch!(c.dtype(), T => unsafe { *c.storage().cpu_ptr::<T>().add(off) }.to_complex_parts());
-        let (re, im, i, u) = v;
+        let (re, im, i, u) = self.t.item_parts()?;
+        let c = &self.t;
         Ok(match c.dtype().kind() {
             Kind::Bool => (i != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
             Kind::SignedInt => i.into_pyobject(py)?.into_any().unbind(),
             Kind::UnsignedInt => u.into_pyobject(py)?.into_any().unbind(),
             Kind::Float => re.into_pyobject(py)?.into_any().unbind(),
-            Kind::Complex => pyo3::types::PyComplex::from_doubles(py, re, im).into_any().unbind(),
+            Kind::Complex => pyo3::types::PyComplex::from_doubles(py, re, im)
+                .into_any()
+                .unbind(),
         })
     }
     fn __float__(&self) -> PyResult<f64> {
@@ -465,7 +501,7 @@ impl PyTensor {
         Ok(v.bind(py).call_method0("__int__")?.unbind())
     }
     fn __index__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if self.t.dtype() != DType::I64 || self.t.numel() != 1 {
+        if !self.t.dtype().is_int() || self.t.numel() != 1 {
             return Err(PyTypeError::new_err(
                 "only integer tensors of a single element can be converted to an index",
             ));
@@ -479,7 +515,8 @@ impl PyTensor {
                 self.t.numel()
             )));
         }
-        Ok(self.t.item()? != 0.0)
+        let (re, im, _, _) = self.t.item_parts()?;
+        Ok(re != 0.0 || im != 0.0)
     }
     fn __len__(&self) -> PyResult<usize> {
         self.t
@@ -570,6 +607,24 @@ impl PyTensor {
     }
     fn long(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         wrap(py, self.t.to_dtype(DType::I64)?)
+    }
+    fn half(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::F16)?)
+    }
+    fn bfloat16(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::BF16)?)
+    }
+    fn int(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::I32)?)
+    }
+    fn short(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::I16)?)
+    }
+    fn byte(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::U8)?)
+    }
+    fn cfloat(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        wrap(py, self.t.to_dtype(DType::C64)?)
     }
     fn contiguous(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let t = self.t.clone();
@@ -867,7 +922,11 @@ impl PyTensor {
     fn __imod__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
         Self::ibin(slf, o, BinaryOp::Rem)
     }
-    fn __ipow__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>, _modulo: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __ipow__(
+        slf: &Bound<'_, Self>,
+        o: &Bound<'_, PyAny>,
+        _modulo: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         Self::ibin(slf, o, BinaryOp::Pow)
     }
     fn __iand__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {

@@ -227,7 +227,11 @@ impl DType {
                 }
             }
             _ => {
-                let (s, u) = if a.kind() == K::SignedInt { (a, b) } else { (b, a) };
+                let (s, u) = if a.kind() == K::SignedInt {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 if u.size() < s.size() {
                     s
                 } else {

@@ -51,6 +51,10 @@ fn plan(x: &Tensor, idx: &[TensorIndex]) -> Result<IndexPlan> {
                     items.push(TensorIndex::Array(nz));
                 }
             }
+            TensorIndex::Array(t) if t.dtype().is_int() && t.dtype() != DType::I64 => {
+                // any integer dtype indexes; the gathers read int64
+                items.push(TensorIndex::Array(t.to_dtype(DType::I64)?));
+            }
             TensorIndex::Array(t) if t.dtype() != DType::I64 => bail!(
                 Index,
                 "arrays used as indices must be of integer or boolean type, got {}",

@@ -9,9 +9,9 @@ pub mod index;
 pub mod layout;
 #[cfg(feature = "ndarray")]
 mod ndarray_interop;
+pub mod reinterpret;
 pub mod shape;
 pub mod storage;
-pub mod reinterpret;
 mod views;
 
 pub use dtype::{Complex128, Complex64, DType, Element, Scalar};
@@ -262,6 +262,13 @@ impl Tensor {
 
     /// The single value of a one-element tensor, as f64.
     pub fn item(&self) -> Result<f64> {
+        Ok(self.item_parts()?.0)
+    }
+
+    /// The one element as (real, imaginary, i64, u64) (see `ElementParts`), with one
+    /// read from the device.
+    pub fn item_parts(&self) -> Result<(f64, f64, i64, u64)> {
+        use element::ElementParts;
         if self.numel() != 1 {
             bail!(
                 Value,
@@ -270,10 +277,12 @@ impl Tensor {
             )
         }
         let t = self.to_device(Device::Cpu)?;
+        t.check_in_bounds()?;
         let off = t.offset();
-        Ok(
-            crate::dispatch!(t.dtype(), T => unsafe { (*t.0.storage.cpu_ptr::<T>().add(off)).to_f64() }),
-        )
+        // SAFETY: t holds exactly one element, at `off`, inside its CPU storage (checked).
+        Ok(crate::dispatch!(t.dtype(), T => unsafe {
+            (*t.0.storage.cpu_ptr::<T>().add(off)).to_complex_parts()
+        }))
     }
 
     /// A read-only slice of a contiguous CPU tensor's elements.

@@ -16,11 +16,17 @@ impl Tensor {
         let cpu = self.storage().cpu()?;
         let bytes = self.storage().len * self.dtype().size();
         if bytes % dtype.size() != 0 {
-            bail!(Value, "{bytes} bytes do not hold a whole number of {dtype} elements");
+            bail!(
+                Value,
+                "{bytes} bytes do not hold a whole number of {dtype} elements"
+            );
         }
         let (lo, hi) = layout.storage_span();
         if self.numel() > 0 && (lo < 0 || hi as usize > bytes / dtype.size()) {
-            bail!(Value, "the {dtype} view would reach outside the tensor's storage");
+            bail!(
+                Value,
+                "the {dtype} view would reach outside the tensor's storage"
+            );
         }
         // SAFETY: the new storage covers exactly the bytes of the old one (same pointer
         // and length), which stay allocated while the owner holds the old storage; the
@@ -28,7 +34,11 @@ impl Tensor {
         // for which any bit pattern of the right size is a value (bool views are not
         // made here).
         let view = unsafe {
-            CpuStorage::foreign(cpu.as_ptr(), bytes, Box::new(ViewOwner(self.storage().clone())))
+            CpuStorage::foreign(
+                cpu.as_ptr(),
+                bytes,
+                Box::new(ViewOwner(self.storage().clone())),
+            )
         };
         let storage = Storage::from_cpu(view, dtype, bytes / dtype.size());
         Ok(Tensor::from_parts(Arc::new(storage), layout))
@@ -37,7 +47,11 @@ impl Tensor {
     /// A complex tensor's elements as (real, imaginary) pairs along a new last axis of 2.
     pub fn view_as_real(&self) -> Result<Tensor> {
         if !self.dtype().is_complex() {
-            bail!(DType, "view_as_real needs a complex tensor, got {}", self.dtype());
+            bail!(
+                DType,
+                "view_as_real needs a complex tensor, got {}",
+                self.dtype()
+            );
         }
         let l = self.layout();
         let mut shape = l.shape.clone();
@@ -58,7 +72,10 @@ impl Tensor {
         let dt = match self.dtype() {
             DType::F32 => DType::C64,
             DType::F64 => DType::C128,
-            other => bail!(DType, "view_as_complex needs a float32 or float64 tensor, got {other}"),
+            other => bail!(
+                DType,
+                "view_as_complex needs a float32 or float64 tensor, got {other}"
+            ),
         };
         if l.shape.last() != Some(&2) || l.strides.last() != Some(&1) {
             bail!(
@@ -70,7 +87,10 @@ impl Tensor {
         }
         let n = l.shape.len() - 1;
         if l.offset % 2 != 0 || l.strides[..n].iter().any(|s| s % 2 != 0) {
-            bail!(Value, "view_as_complex needs the other strides and the offset to be even");
+            bail!(
+                Value,
+                "view_as_complex needs the other strides and the offset to be even"
+            );
         }
         let layout = Layout {
             shape: l.shape[..n].to_vec(),
@@ -83,7 +103,9 @@ impl Tensor {
     /// The same bytes read as `dtype`, which must have this dtype's width (bool, whose
     /// bytes must be 0 or 1, is refused).
     pub fn view_bits(&self, dtype: DType) -> Result<Tensor> {
-        if dtype.size() != self.dtype().size() || dtype == DType::Bool || self.dtype() == DType::Bool
+        if dtype.size() != self.dtype().size()
+            || dtype == DType::Bool
+            || self.dtype() == DType::Bool
         {
             bail!(
                 DType,
@@ -111,8 +133,14 @@ mod tests {
         assert_eq!(r.to_vec::<f32>().unwrap(), vec![1.0, 2.0, 3.0, -4.0]);
         let back = r.view_as_complex().unwrap();
         assert_eq!(back.dtype(), DType::C64);
-        assert_eq!(back.to_vec::<Complex64>().unwrap(), z.to_vec::<Complex64>().unwrap());
+        assert_eq!(
+            back.to_vec::<Complex64>().unwrap(),
+            z.to_vec::<Complex64>().unwrap()
+        );
         assert!(r.permute(&[1, 0]).unwrap().view_as_complex().is_err());
-        assert!(Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap().view_bits(DType::I16).is_err());
+        assert!(Tensor::from_vec(vec![1.0f32, 2.0], &[2])
+            .unwrap()
+            .view_bits(DType::I16)
+            .is_err());
     }
 }

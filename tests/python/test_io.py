@@ -77,14 +77,15 @@ def test_file_is_standard_safetensors(tmp_path):
     )
 
 
-def _write_safetensors(path, tensors, metadata=None):
-    """A minimal independent safetensors writer (NumPy arrays, little endian)."""
+def _write_safetensors(path, tensors, metadata=None, dtype_code=None):
+    """A minimal independent safetensors writer (NumPy arrays, little endian);
+    ``dtype_code`` overrides the dtype written for every tensor."""
     header, blobs, offset = {}, [], 0
     codes = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64", np.dtype("<i8"): "I64",
              np.dtype("bool"): "BOOL", np.dtype("<f2"): "F16"}
     for name, a in tensors.items():
         data = np.ascontiguousarray(a).tobytes()
-        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape),
+        header[name] = {"dtype": dtype_code or codes[a.dtype], "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -105,11 +106,11 @@ def test_loads_files_from_other_writers_in_data_order(tmp_path):
 
 
 def test_unsupported_dtype_in_file(tmp_path):
-    path = tmp_path / "half.safetensors"
-    _write_safetensors(path, {"h": np.ones(2, dtype="<f2")})
-    with pytest.raises(ValueError, match="F16") as e:
+    path = tmp_path / "fp8.safetensors"
+    _write_safetensors(path, {"h": np.array([True, False])}, dtype_code="F8_E4M3")
+    with pytest.raises(ValueError, match="F8_E4M3") as e:
         fg.load(path)
-    assert "half.safetensors" in str(e.value)
+    assert "fp8.safetensors" in str(e.value)
 
 
 def test_invalid_bool_bytes(tmp_path):

@@ -125,19 +125,24 @@ def test_bool_scalar_index_backward():
 # ---------------------------------------------------------------------------
 
 
-def test_uint64_beyond_int64_raises_not_wraps():
-    e = raises_cleanly(fg.tensor, np.array([2**64 - 1], np.uint64), exc=(OverflowError,))
-    assert "uint64" in str(e) and "18446744073709551615" in str(e)
-    raises_cleanly(fg.tensor, np.array([1, 2**63], np.uint64), exc=(OverflowError,))
-    # A Python int NumPy stores as uint64 is refused too (it used to become negative).
+def test_uint64_beyond_int64_is_kept_not_wrapped():
+    # A NumPy uint64 array stays uint64, so values past int64 keep their value.
+    t = fg.tensor(np.array([2**64 - 1, 2**63], np.uint64))
+    assert t.dtype == fg.uint64 and t.tolist() == [2**64 - 1, 2**63]
+    # Asked for int64, such a value is refused rather than wrapped to a negative.
+    e = raises_cleanly(fg.tensor, [2**64 - 1], exc=(OverflowError,))
+    assert "18446744073709551615" in str(e)
+    # A Python int that NumPy would store as uint64 is refused too (PyTorch's ints are
+    # int64; it used to become negative).
     raises_cleanly(fg.tensor, [2**63], exc=(OverflowError,))
 
 
 def test_uint_arrays_that_fit_convert_exactly():
     for dt, v in [(np.uint8, 255), (np.uint16, 65535), (np.uint32, 2**32 - 1), (np.uint64, 2**63 - 1)]:
         t = fg.tensor(np.array([v, 0], dt))
-        assert t.dtype == fg.int64
+        assert t.dtype == getattr(fg, np.dtype(dt).name)  # unsigned stays unsigned
         assert t.tolist() == [v, 0]
+        assert fg.tensor(np.array([v, 0], dt), dtype=fg.int64).tolist() == [v, 0]
     assert fg.tensor(np.zeros((0,), np.uint64)).shape == (0,)
 
 
@@ -301,8 +306,9 @@ def test_to_still_parses_dtypes_and_devices():
     assert x.to("cpu").dtype == fg.float32
     assert x.to("cpu", "float64").dtype == fg.float64
     assert x.to(np.float64).dtype == fg.float64
+    assert x.to("int32").dtype == fg.int32
     # A NumPy dtype ferrograd lacks is a dtype error, not a device one.
-    e = raises_cleanly(x.to, "int32", exc=(TypeError,))
+    e = raises_cleanly(x.to, "float128", exc=(TypeError,))
     assert "dtype" in str(e)
 
 

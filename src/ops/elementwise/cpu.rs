@@ -93,7 +93,12 @@ fn binary_kernel<T: Element + Arith>(
 /// Bitwise ops on the integer compute dtypes. Shifts follow NumPy: a left shift by the
 /// width or more gives 0, a right shift by that much the sign (0 or -1); a negative
 /// count shifts by 0.
-fn bitwise_kernel<T: Bits>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
+fn bitwise_kernel<T: Bits>(
+    op: BinaryOp,
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+) -> Result<Tensor> {
     use BinaryOp::*;
     match op {
         BitAnd => map_binary::<T, T>(a, b, shape, |x, y| x & y),
@@ -105,7 +110,10 @@ fn bitwise_kernel<T: Bits>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]
 }
 
 pub(crate) trait Bits:
-    Element + std::ops::BitAnd<Output = Self> + std::ops::BitOr<Output = Self> + std::ops::BitXor<Output = Self>
+    Element
+    + std::ops::BitAnd<Output = Self>
+    + std::ops::BitOr<Output = Self>
+    + std::ops::BitXor<Output = Self>
 {
     fn shl_(self, n: Self) -> Self;
     fn shr_(self, n: Self) -> Self;
@@ -113,7 +121,11 @@ pub(crate) trait Bits:
 
 impl Bits for i64 {
     fn shl_(self, n: Self) -> Self {
-        if n >= 64 { 0 } else { self << n.max(0) }
+        if n >= 64 {
+            0
+        } else {
+            self << n.max(0)
+        }
     }
     fn shr_(self, n: Self) -> Self {
         self >> n.clamp(0, 63)
@@ -122,16 +134,29 @@ impl Bits for i64 {
 
 impl Bits for u64 {
     fn shl_(self, n: Self) -> Self {
-        if n >= 64 { 0 } else { self << n }
+        if n >= 64 {
+            0
+        } else {
+            self << n
+        }
     }
     fn shr_(self, n: Self) -> Self {
-        if n >= 64 { 0 } else { self >> n }
+        if n >= 64 {
+            0
+        } else {
+            self >> n
+        }
     }
 }
 
 /// The two-argument real functions, computed in f64 (exact for f64, one rounding for
 /// f32), except nextafter, which steps in the operands' own precision.
-fn float_binary<T: FloatMath>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
+fn float_binary<T: FloatMath>(
+    op: BinaryOp,
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+) -> Result<Tensor> {
     use BinaryOp::*;
     let f: fn(f64, f64) -> f64 = match op {
         Atan2 => f64::atan2,
@@ -140,13 +165,19 @@ fn float_binary<T: FloatMath>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usi
         LogAddExp => math::logaddexp,
         _ => return map_binary::<T, T>(a, b, shape, |x, y| x.next_after_(y)),
     };
-    map_binary::<T, T>(a, b, shape, move |x, y| T::from_f64(f(x.to_f64(), y.to_f64())))
+    map_binary::<T, T>(a, b, shape, move |x, y| {
+        T::from_f64(f(x.to_f64(), y.to_f64()))
+    })
 }
 
 fn logical_kernel(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &[usize]) -> Result<Tensor> {
     match op {
-        BinaryOp::LogicalAnd | BinaryOp::BitAnd => map_binary::<bool, bool>(a, b, shape, |x, y| x & y),
-        BinaryOp::LogicalOr | BinaryOp::BitOr => map_binary::<bool, bool>(a, b, shape, |x, y| x | y),
+        BinaryOp::LogicalAnd | BinaryOp::BitAnd => {
+            map_binary::<bool, bool>(a, b, shape, |x, y| x & y)
+        }
+        BinaryOp::LogicalOr | BinaryOp::BitOr => {
+            map_binary::<bool, bool>(a, b, shape, |x, y| x | y)
+        }
         _ => map_binary::<bool, bool>(a, b, shape, |x, y| x ^ y),
     }
 }
@@ -203,8 +234,7 @@ fn float_unary<T: FloatMath>(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
         IsNan => map_unary::<T, bool>(x, |v| v.is_nan()),
         IsInf => map_unary::<T, bool>(x, |v| v.is_inf_()),
         IsFinite => map_unary::<T, bool>(x, |v| v.is_finite_()),
-        Tan | Asin | Acos | Atan | Sinh | Cosh | Asinh | Acosh | Atanh | Log2 | Log10
-        | Trunc => {
+        Tan | Asin | Acos | Atan | Sinh | Cosh | Asinh | Acosh | Atanh | Log2 | Log10 | Trunc => {
             let f: fn(f64) -> f64 = match op {
                 Tan => f64::tan,
                 Asin => f64::asin,

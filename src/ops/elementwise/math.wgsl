@@ -180,19 +180,39 @@ fn fr_irem(a: i32, b: i32) -> i32 {
 
 // Inverse trigonometric and hyperbolic functions with the CPU's domains: WGSL leaves
 // asin/acos outside [-1, 1], acosh below 1 and atanh outside (-1, 1) to the driver.
+// atan by range reduction to |t| <= tan(pi/8) and the odd Taylor series to t^15
+// (truncation below 2e-8): Vulkan lets the builtin be thousands of ulps off.
+fn fr_atan(x: f32) -> f32 {
+    if (fr_isnan(x)) { return x; }
+    var a = abs(x);
+    var base = 0.0;
+    if (a > 1.0) { a = 1.0 / a; base = 1.5707963267948966; }
+    var off = 0.0;
+    var t = a;
+    if (a > 0.41421356) { t = (a - 1.0) / (a + 1.0); off = 0.7853981633974483; }
+    let t2 = t * t;
+    let s = t * (1.0 + t2 * (-1.0 / 3.0 + t2 * (0.2 + t2 * (-1.0 / 7.0 + t2 * (1.0 / 9.0
+        + t2 * (-1.0 / 11.0 + t2 * (1.0 / 13.0 + t2 * (-1.0 / 15.0))))))));
+    var r = off + s;
+    if (base != 0.0) { r = base - r; }
+    return select(r, -r, x < 0.0);
+}
+
 fn fr_asin(x: f32) -> f32 {
     if (abs(x) > 1.0) { return fr_nan(); }
-    return asin(x);
+    if (abs(x) == 1.0) { return x * 1.5707963267948966; }
+    return fr_atan(x / sqrt((1.0 - x) * (1.0 + x)));
 }
 
 fn fr_acos(x: f32) -> f32 {
     if (abs(x) > 1.0) { return fr_nan(); }
-    return acos(x);
+    if (x == -1.0) { return 3.141592653589793; }
+    return 2.0 * fr_atan(sqrt((1.0 - x) / (1.0 + x)));
 }
 
 fn fr_acosh(x: f32) -> f32 {
     if (x < 1.0) { return fr_nan(); }
-    if (fr_isinf(x)) { return x; }
+    if (x > 1e18) { return log(x) + 0.6931471805599453; } // (x-1)(x+1) would overflow
     return log(x + sqrt((x - 1.0) * (x + 1.0)));
 }
 

@@ -339,7 +339,10 @@ impl Tensor {
             Relu if dt == DType::Bool => bail!(DType, "relu is not supported on bool tensors"),
             BitNot if dt == DType::Bool => backend.unary(LogicalNot, self),
             BitNot if !dt.is_int() => {
-                bail!(DType, "bitwise_invert needs integer or bool tensors, got {dt}")
+                bail!(
+                    DType,
+                    "bitwise_invert needs integer or bool tensors, got {dt}"
+                )
             }
             Neg | Abs | Sign | Relu | BitNot if dt.is_int() => run(dt.compute(), dt),
             Abs | Floor | Ceil | Round | Trunc | Real | Conj if !dt.is_float() => self.deep_copy(),

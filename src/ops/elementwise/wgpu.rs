@@ -94,10 +94,10 @@ fn unary_expr(op: UnaryOp, dtype: DType) -> Result<&'static str> {
         (IsFinite, DType::F32) => "u32(!fr_isnan(x0) && !fr_isinf(x0))",
         (Signbit, DType::F32) => "u32((bitcast<u32>(x0) >> 31u) == 1u)",
         (BitNot, DType::I64) => "~x0",
-        (Tan, DType::F32) => "tan(x0)",
+        (Tan, DType::F32) => "sin(x0) / cos(x0)",
         (Asin, DType::F32) => "fr_asin(x0)",
         (Acos, DType::F32) => "fr_acos(x0)",
-        (Atan, DType::F32) => "atan(x0)",
+        (Atan, DType::F32) => "fr_atan(x0)",
         (Sinh, DType::F32) => "fr_sinh(x0)",
         (Cosh, DType::F32) => "fr_cosh(x0)",
         (Asinh, DType::F32) => "fr_asinh(x0)",
@@ -156,7 +156,9 @@ fn binary_expr(op: BinaryOp, dtype: DType) -> Result<&'static str> {
         Shr if int => "(x0 >> u32(clamp(x1, 0, 31)))",
         Atan2 if float => "fr_atan2(x0, x1)",
         Hypot if float => "fr_hypot(x0, x1)",
-        Copysign if float => "bitcast<f32>((bitcast<u32>(x0) & 0x7fffffffu) | (bitcast<u32>(x1) & 0x80000000u))",
+        Copysign if float => {
+            "bitcast<f32>((bitcast<u32>(x0) & 0x7fffffffu) | (bitcast<u32>(x1) & 0x80000000u))"
+        }
         LogAddExp if float => "fr_logaddexp(x0, x1)",
         NextAfter if float => "fr_nextafter(x0, x1)",
         _ => bail!(DType, "{} is not defined for {dtype} on wgpu", op.name()),

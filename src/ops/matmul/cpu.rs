@@ -56,6 +56,9 @@ impl MatmulKernels for Cpu {
         match a.dtype() {
             DType::F32 => gemm_batched::<f32>(a, b, out_shape),
             DType::F64 => gemm_batched::<f64>(a, b, out_shape),
+            DType::C64 => naive_batched::<crate::tensor::Complex64>(a, b, out_shape),
+            DType::C128 => naive_batched::<crate::tensor::Complex128>(a, b, out_shape),
+            DType::U64 => naive_batched::<u64>(a, b, out_shape),
             _ => naive_batched::<i64>(a, b, out_shape),
         }
     }

@@ -84,7 +84,8 @@ impl Tensor {
         out_shape.extend([m, n]);
         // Cast first, then take the layouts: a cast makes a fresh contiguous tensor, and
         // the operand's own strides and offset do not apply to it.
-        let (a2, b2) = (a2.to_dtype(dt)?, b2.to_dtype(dt)?);
+        // Narrow dtypes multiply in their compute dtype (int64, float32) and round back.
+        let (a2, b2) = (a2.to_dtype(dt.compute())?, b2.to_dtype(dt.compute())?);
         let la = a2
             .layout()
             .broadcast_to(&[batch.clone(), vec![m, k]].concat())?;
@@ -101,6 +102,6 @@ impl Tensor {
         if b.ndim() > 1 {
             final_shape.push(n);
         }
-        out.reshape_usize(&final_shape)
+        out.to_dtype(dt)?.reshape_usize(&final_shape)
     }
 }

@@ -83,15 +83,25 @@ fn sum_f64(x: &Tensor, axes: &[usize]) -> Result<Vec<f64>> {
 
 /// Floats accumulate in f64; integers and bools sum to int64 (wrapping, as NumPy).
 fn sum(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
-    refuse_complex(x, "sum (the op layer sums complex tensors as pairs of reals)")?;
+    refuse_complex(
+        x,
+        "sum (the op layer sums complex tensors as pairs of reals)",
+    )?;
     match x.dtype() {
         dt if dt.is_float() => float_out(dt, sum_f64(x, ax)?, shape),
-        dt => int_out(dt, dispatch!(dt, T => reduce::<T, _>(x, ax, &SUM_I))?, shape),
+        dt => int_out(
+            dt,
+            dispatch!(dt, T => reduce::<T, _>(x, ax, &SUM_I))?,
+            shape,
+        ),
     }
 }
 
 fn mean(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
-    refuse_complex(x, "mean (the op layer averages complex tensors as pairs of reals)")?;
+    refuse_complex(
+        x,
+        "mean (the op layer averages complex tensors as pairs of reals)",
+    )?;
     let count: usize = ax.iter().map(|&a| x.shape()[a]).product();
     let mut sums = sum_f64(x, ax)?;
     sums.iter_mut().for_each(|s| *s /= count as f64);
@@ -117,8 +127,16 @@ fn prod(x: &Tensor, ax: &[usize], shape: Vec<usize>) -> Result<Tensor> {
         return super::complex::prod(x, ax, shape);
     }
     match x.dtype() {
-        dt if dt.is_float() => float_out(dt, dispatch!(dt, T => reduce::<T, _>(x, ax, &PROD_F))?, shape),
-        dt => int_out(dt, dispatch!(dt, T => reduce::<T, _>(x, ax, &PROD_I))?, shape),
+        dt if dt.is_float() => float_out(
+            dt,
+            dispatch!(dt, T => reduce::<T, _>(x, ax, &PROD_F))?,
+            shape,
+        ),
+        dt => int_out(
+            dt,
+            dispatch!(dt, T => reduce::<T, _>(x, ax, &PROD_I))?,
+            shape,
+        ),
     }
 }
 

@@ -179,7 +179,11 @@ impl Tensor {
         axes: Option<&[isize]>,
         f: impl FnOnce(&Tensor, &[isize]) -> Result<Tensor>,
     ) -> Result<Tensor> {
-        let ax: Vec<isize> = self.reduce_axes(axes)?.iter().map(|&a| a as isize).collect();
+        let ax: Vec<isize> = self
+            .reduce_axes(axes)?
+            .iter()
+            .map(|&a| a as isize)
+            .collect();
         let pairs = f(&self.contiguous()?.view_as_real()?, &ax)?;
         pairs.contiguous()?.view_as_complex()
     }
