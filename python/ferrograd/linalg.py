@@ -302,7 +302,9 @@ def vecdot(x1, x2, /, *, axis=-1):
             f"{tuple(x2.shape)})"
         )
     prod = _conj(x1) * x2
-    return prod.sum(ax - nd, False)
+    out = prod.sum(ax - nd, False)
+    # sum widens integers to 64 bits; a dot product keeps the operands' promoted dtype
+    return out if out.dtype == prod.dtype else out.astype(prod.dtype)
 
 
 def tensordot(x1, x2, /, *, axes=2):
