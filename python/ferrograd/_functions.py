@@ -151,16 +151,11 @@ def clip(x, min=None, max=None):  # noqa: A002
     return _t(x).clip(min, max)
 
 
-def _axis(axis, dim):
-    if axis is not None and dim is not None:
-        raise TypeError("pass either axis or dim, not both")
-    return dim if axis is None else axis
-
-
 def _reduction(name):
+    # axis/dim and keepdims/keepdim pass through: the Tensor method resolves the
+    # aliases (in one place, the Rust binding's resolve_axis)
     def f(x, /, axis=None, *, keepdims=False, dim=None, keepdim=None, **kw):
-        kd = keepdims if keepdim is None else keepdim
-        return getattr(_t(x), name)(_axis(axis, dim), kd, **kw)
+        return getattr(_t(x), name)(axis, keepdims, dim=dim, keepdim=keepdim, **kw)
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"{name} over ``axis`` (an int, a tuple, or None for all), keeping reduced dims with ``keepdims``."
@@ -181,12 +176,12 @@ argmin = _reduction("argmin")
 
 def var(x, /, axis=None, *, correction=0, keepdims=False, dim=None, keepdim=None):
     """Variance with ``correction`` (0: biased, the default; 1: unbiased)."""
-    return _t(x).var(_axis(axis, dim), keepdims if keepdim is None else keepdim, correction=correction)
+    return _t(x).var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction)
 
 
 def std(x, /, axis=None, *, correction=0, keepdims=False, dim=None, keepdim=None):
     """Standard deviation with ``correction`` (0: biased, the default; 1: unbiased)."""
-    return _t(x).std(_axis(axis, dim), keepdims if keepdim is None else keepdim, correction=correction)
+    return _t(x).std(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction)
 
 
 def reshape(x, /, shape, *, copy=None):

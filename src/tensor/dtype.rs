@@ -501,3 +501,63 @@ macro_rules! dispatch_float {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DType::*;
+
+    #[test]
+    fn promotion_is_symmetric_and_idempotent() {
+        for a in DType::ALL {
+            assert_eq!(DType::promote(a, a), a);
+            for b in DType::ALL {
+                assert_eq!(DType::promote(a, b), DType::promote(b, a), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn promotion_follows_the_standards_table() {
+        let cases = [
+            (I8, U8, I16),
+            (I8, U16, I32),
+            (I16, U32, I64),
+            (I64, U64, F64),
+            (U8, U32, U32),
+            (I32, I8, I32),
+            (F16, BF16, F32),
+            (F16, F64, F64),
+            (C64, F64, C128),
+            (C64, F32, C64),
+            (I64, F16, F16),
+            (Bool, U8, U8),
+            (U16, C64, C64),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(DType::promote(a, b), want, "{a} with {b}");
+        }
+    }
+
+    #[test]
+    fn weak_scalars_only_change_the_kind() {
+        assert_eq!(DType::promote_weak(I8, &Scalar::Int(1000)), I8);
+        assert_eq!(DType::promote_weak(U8, &Scalar::Float(0.5)), F32);
+        assert_eq!(DType::promote_weak(F16, &Scalar::Float(0.5)), F16);
+        assert_eq!(DType::promote_weak(F64, &Scalar::Complex(0.0, 1.0)), C128);
+        assert_eq!(DType::promote_weak(F32, &Scalar::Complex(0.0, 1.0)), C64);
+        assert_eq!(DType::promote_weak(Bool, &Scalar::Int(1)), I64);
+    }
+
+    #[test]
+    fn compute_dtypes_and_names_round_trip() {
+        for d in DType::ALL {
+            assert_eq!(DType::from_name(d.name()).unwrap(), d);
+            assert!(d.compute().is_compute());
+            assert_eq!(d.compute().kind() == d.kind() || d.is_int(), true);
+        }
+        assert_eq!(U16.compute(), I64);
+        assert_eq!(BF16.compute(), F32);
+        assert!(DType::from_name("float8").is_err());
+    }
+}
