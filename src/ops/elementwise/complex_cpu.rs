@@ -1,7 +1,9 @@
-//! Unary math on complex tensors (CPU only: wgpu holds no complex dtype), through
-//! num_complex's principal branches. abs, real and imag give the component dtype;
-//! isnan, isinf and isfinite give bool.
+//! Unary math on complex tensors (CPU only: wgpu holds no complex dtype). The
+//! elementary functions come from complex_special (C99 Annex G special values,
+//! principal branches with signed zeros on the cuts). abs, real and imag give the
+//! component dtype; isnan, isinf and isfinite give bool.
 
+use super::complex_special as cs;
 use super::kernels::map_unary;
 use super::UnaryOp;
 use crate::tensor::{Complex128, Complex64, DType, Tensor};
@@ -16,39 +18,25 @@ macro_rules! complex_unary {
             match op {
                 Neg => m(|z| -z),
                 Conj => m(|z| z.conj()),
-                Exp => m(|z| z.exp()),
-                Expm1 => m(|z| {
-                    // exp(z) - 1 = expm1(re) cos(im) - 2 sin^2(im/2)... kept simple and
-                    // exact near 0 by the real expm1 for a real argument
-                    if z.im == 0.0 {
-                        N::new(z.re.exp_m1(), z.im)
-                    } else {
-                        z.exp() - N::new(1.0, 0.0)
-                    }
-                }),
-                Log => m(|z| z.ln()),
-                Log1p => m(|z| {
-                    if z.im == 0.0 && z.re > -1.0 {
-                        N::new(z.re.ln_1p(), z.im)
-                    } else {
-                        (z + N::new(1.0, 0.0)).ln()
-                    }
-                }),
-                Log2 => m(|z| z.ln() / std::f64::consts::LN_2 as $F),
-                Log10 => m(|z| z.ln() / std::f64::consts::LN_10 as $F),
-                Sqrt => m(|z| z.sqrt()),
-                Sin => m(|z| z.sin()),
-                Cos => m(|z| z.cos()),
-                Tan => m(|z| z.tan()),
-                Sinh => m(|z| z.sinh()),
-                Cosh => m(|z| z.cosh()),
-                Tanh => m(|z| z.tanh()),
-                Asin => m(|z| z.asin()),
-                Acos => m(|z| z.acos()),
-                Atan => m(|z| z.atan()),
-                Asinh => m(|z| z.asinh()),
-                Acosh => m(|z| z.acosh()),
-                Atanh => m(|z| z.atanh()),
+                Exp => m(cs::exp),
+                Expm1 => m(cs::expm1),
+                Log => m(cs::log),
+                Log1p => m(cs::log1p),
+                Log2 => m(|z| cs::log(z) / std::f64::consts::LN_2 as $F),
+                Log10 => m(|z| cs::log(z) / std::f64::consts::LN_10 as $F),
+                Sqrt => m(cs::sqrt),
+                Sin => m(cs::sin),
+                Cos => m(cs::cos),
+                Tan => m(cs::tan),
+                Sinh => m(cs::sinh),
+                Cosh => m(cs::cosh),
+                Tanh => m(cs::tanh),
+                Asin => m(cs::asin),
+                Acos => m(cs::acos),
+                Atan => m(cs::atan),
+                Asinh => m(cs::asinh),
+                Acosh => m(cs::acosh),
+                Atanh => m(cs::atanh),
                 Sign => m(|z| {
                     let r = z.norm();
                     if r == 0.0 {

@@ -481,8 +481,10 @@ macro_rules! float_math {
                     1.0
                 } else if self < 0.0 {
                     -1.0
+                } else if self == 0.0 {
+                    0.0 // +0 for -0 too: the Array API (and NumPy) give sign(-0) = 0
                 } else {
-                    self * 0.0 // keeps 0 as 0 and NaN as NaN
+                    self // NaN
                 }
             }
             #[inline(always)]

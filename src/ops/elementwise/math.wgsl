@@ -43,7 +43,8 @@ fn fr_tanh(x: f32) -> f32 {
 fn fr_sign(x: f32) -> f32 {
     if (x > 0.0) { return 1.0; }
     if (x < 0.0) { return -1.0; }
-    return x; // 0, -0 and NaN stay as they are
+    if (x == 0.0) { return 0.0; } // +0 for -0 too, as on the CPU (Array API)
+    return x; // NaN
 }
 
 fn fr_sigmoid(x: f32) -> f32 {

@@ -3,6 +3,7 @@
 
 mod backward;
 mod complex_cpu;
+mod complex_special;
 pub mod cpu;
 pub mod kernels;
 pub mod math;
