@@ -48,14 +48,17 @@ def sum(x, /, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
     ``_accumulation_dtype``); the input is cast first, so a wider dtype avoids overflow."""
     x = as_tensor(x)
     kd = keepdims if keepdim is None else keepdim
-    return _cast(x, _accumulation_dtype(x, dtype)).sum(_reduction_axis(axis, dim), kd)
+    d = _accumulation_dtype(x, dtype)
+    # (the core widens narrow integers to 64 bits: an asked-for dtype is kept)
+    return _cast(_cast(x, d).sum(_reduction_axis(axis, dim), kd), d)
 
 
 def prod(x, /, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
     """Product over ``axis`` in ``dtype``, cast first as in ``sum``."""
     x = as_tensor(x)
     kd = keepdims if keepdim is None else keepdim
-    return _cast(x, _accumulation_dtype(x, dtype)).prod(_reduction_axis(axis, dim), kd)
+    d = _accumulation_dtype(x, dtype)
+    return _cast(_cast(x, d).prod(_reduction_axis(axis, dim), kd), d)
 
 
 def _scan(x, axis, combine):
