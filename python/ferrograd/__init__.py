@@ -58,6 +58,7 @@ from . import lab
 from . import models
 from . import linalg
 from .linalg import matrix_transpose, tensordot, vecdot
+from . import fft
 
 __version__ = "0.1.0"
 __array_api_version__ = "2024.12"
@@ -150,5 +151,5 @@ __all__ = [
     "get_num_threads", "get_cpu_capability", "empty_cache", "cached_bytes", "synchronize", "concat", "stack", "split", "where", "one_hot", "take_along_axis",
     "is_tensor", "autograd", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "nn", "optim", "save", "load", "data", "train", "distributed", "models", "lab",
-    "linalg", "matrix_transpose", "tensordot", "vecdot",
+    "linalg", "matrix_transpose", "tensordot", "vecdot", "fft",
 ] + list(_function_names) + [n for n in _array_api_names if n not in _function_names]
