@@ -944,8 +944,8 @@ impl PyTensor {
     fn __irshift__(slf: &Bound<'_, Self>, o: &Bound<'_, PyAny>) -> PyResult<()> {
         Self::ibin(slf, o, BinaryOp::Shr)
     }
-    /// `x.real`: the real part (a copy for a real tensor, as NumPy's is a view; a view of
-    /// a complex tensor's real parts).
+    /// `x.real`: the real part, a view of a complex tensor's real components (the tensor
+    /// itself for a real tensor, as NumPy's and PyTorch's).
     #[getter]
     fn real(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.part(py, 0)
