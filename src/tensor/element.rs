@@ -34,6 +34,12 @@ pub trait Element:
     fn is_nonzero(self) -> bool {
         self != Self::zero()
     }
+    /// The value in every form a caller may want it: (real, imaginary, as i64, as u64).
+    /// For Python's `item()`, which picks by the dtype's kind.
+    fn to_complex_parts(self) -> (f64, f64, i64, u64) {
+        let (re, im) = self.to_complex();
+        (re, im, self.to_i64(), self.to_u64())
+    }
     fn zero() -> Self;
     fn one() -> Self;
     /// Casting between element types with NumPy's `astype` semantics.
@@ -316,13 +322,3 @@ mod tests {
         assert!(f16::NAN.cast::<f32>().is_nan());
     }
 }
-
-/// One element's value in every form a caller may want it: (real, imaginary, as i64,
-/// as u64). For Python's `item()`, which picks by the dtype's kind.
-pub trait ElementParts: Element {
-    fn to_complex_parts(self) -> (f64, f64, i64, u64) {
-        let (re, im) = self.to_complex();
-        (re, im, self.to_i64(), self.to_u64())
-    }
-}
-impl<T: Element> ElementParts for T {}

@@ -265,10 +265,9 @@ impl Tensor {
         Ok(self.item_parts()?.0)
     }
 
-    /// The one element as (real, imaginary, i64, u64) (see `ElementParts`), with one
+    /// The one element as (real, imaginary, i64, u64) (`Element::to_complex_parts`), with one
     /// read from the device.
     pub fn item_parts(&self) -> Result<(f64, f64, i64, u64)> {
-        use element::ElementParts;
         if self.numel() != 1 {
             bail!(
                 Value,

@@ -348,11 +348,9 @@ impl Tensor {
             Neg | Abs | Sign | Relu | BitNot if dt.is_int() => run(dt.compute(), dt),
             Abs | Floor | Ceil | Round | Trunc | Real | Conj if !dt.is_float() => self.deep_copy(),
             Real | Conj => self.deep_copy(),
-            Imag => Tensor::zeros_dtype(self.shape(), dt)?.to_device(self.device()),
-            Signbit if !dt.is_float() => {
-                let zero = scalar_tensor(Scalar::Int(0), dt.compute(), self.device())?;
-                self.to_dtype(dt.compute())?.binary(&zero, BinaryOp::Lt)
-            }
+            // made on the tensor's device (no host round trip for a wgpu tensor)
+            Imag => Tensor::full_on(self.shape(), Scalar::Int(0), dt, self.device()),
+            Signbit if !dt.is_float() => self.binary_scalar(Scalar::Int(0), BinaryOp::Lt, false),
             LogicalNot => backend.unary(op, &self.to_dtype(DType::Bool)?),
             _ => run(dt.to_float().compute(), dt.to_float()),
         }

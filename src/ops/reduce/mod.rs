@@ -184,7 +184,7 @@ impl Tensor {
             .iter()
             .map(|&a| a as isize)
             .collect();
-        let pairs = f(&self.contiguous()?.view_as_real()?, &ax)?;
+        let pairs = f(&self.view_as_real()?, &ax)?;
         pairs.contiguous()?.view_as_complex()
     }
 
