@@ -42,6 +42,19 @@ BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 LIBS = ("fg", "np", "torch")
 N = 1 << 24
 SIDE = 4096
+MATMUL_SIDES = (64, 128, 256, 512, 1024, 2048, 4096)
+_rhs = lambda lib, x, y: (lambda: x @ y)  # noqa: E731
+_rhs_t = lambda lib, x, w: (lambda: x @ w.T)  # noqa: E731
+_lhs_t = lambda lib, g, x: (lambda: g.T @ x)  # noqa: E731
+# (name, (m, k, n), lhs shape, rhs shape, make)
+MLP_PRODUCTS = (
+    ("x@W.T", (256, 784, 1024), (256, 784), (1024, 784), _rhs_t),
+    ("x@W.T", (256, 1024, 1024), (256, 1024), (1024, 1024), _rhs_t),
+    ("g@W", (256, 1024, 1024), (256, 1024), (1024, 1024), _rhs),
+    ("g@W", (256, 1024, 784), (256, 1024), (1024, 784), _rhs),
+    ("g.T@x", (1024, 256, 1024), (256, 1024), (256, 1024), _lhs_t),
+    ("g.T@x", (1024, 256, 784), (256, 1024), (256, 784), _lhs_t),
+)
 
 
 def parse_args():
@@ -159,10 +172,10 @@ def workloads(rng):
     u = rand(N)
     m = rand(SIDE, SIDE)
     s = randn(4096, 1024)
-    m256, n256 = randn(256, 256), randn(256, 256)
     m1k, n1k = randn(1024, 1024), randn(1024, 1024)
     t = randn(SIDE, SIDE)
     x8, y8 = randn(8, 8), randn(8, 8)
+    v64 = rand(64)
     red = dict(rtol=1e-4, atol=1e-3)
     mm = dict(rtol=1e-3, atol=1e-3)
 
@@ -185,12 +198,15 @@ def workloads(rng):
         Workload("softmax -1 (4096,1024)", [s],
                  unary(lambda x: x.softmax(axis=-1), np_softmax,
                        lambda x: torch.softmax(x, dim=-1)), rtol=1e-4, atol=1e-7),
-        Workload("matmul 256^3", [m256, n256], binary(lambda x, y: x @ y),
-                 flops=2 * 256**3, **mm),
-        Workload("matmul 1024^3", [m1k, n1k], binary(lambda x, y: x @ y),
-                 flops=2 * 1024**3, **mm),
+        *[Workload(f"matmul {n}^3", [randn(n, n), randn(n, n)], binary(lambda x, y: x @ y),
+                   flops=2 * n**3, **mm) for n in MATMUL_SIDES],
         Workload("matmul 1024^3 (rhs.T)", [m1k, n1k], binary(lambda x, y: x @ y.T),
                  flops=2 * 1024**3, **mm),
+        # the products of one step of benches/train_step.py's MLP at batch 256:
+        # forward x @ W.T, backward g @ W (input gradient) and g.T @ x (weight gradient)
+        *[Workload(f"matmul mlp {name} ({m},{k})x({k},{n})", [randn(*sa), randn(*sb)], make,
+                   flops=2 * m * n * k, **mm)
+          for name, (m, k, n), sa, sb, make in MLP_PRODUCTS],
         Workload("transpose+copy (4096,4096)", [t],
                  unary(lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T),
                        lambda x: x.T.contiguous()), rtol=0, atol=0),
@@ -198,6 +214,10 @@ def workloads(rng):
                  by_lib(lambda x: x.T.reshape(-1), lambda x: x.T.reshape(-1)),
                  rtol=0, atol=0),
         Workload("add 8x8 [us/call]", [x8, y8], binary(lambda x, y: x + y), small=True),
+        Workload("matmul 8x8 [us/call]", [x8, y8], binary(lambda x, y: x @ y), small=True,
+                 **mm),
+        Workload("sum 64 [us/call]", [v64], by_lib(lambda x: x.sum(), np.sum), small=True,
+                 **red),
     ]
 
 

@@ -223,8 +223,8 @@ fn relative_layout(view: &Tensor, base: &Tensor) -> Result<Layout> {
         )
     }
     Ok(Layout {
-        shape: view.shape().to_vec(),
-        strides: view.strides().to_vec(),
+        shape: view.shape().into(),
+        strides: view.strides().into(),
         offset: view.offset() - base.offset(),
     })
 }

@@ -156,6 +156,12 @@ impl Node {
 /// output gradient with tensor ops, so running them under create_graph differentiates
 /// them in turn. They recompute what they need from the inputs rather than holding the
 /// output, which would make a reference cycle (output -> node -> output).
+/// Whether an op on these inputs is recorded (grad mode on and one of them requires
+/// grad): for ops that would otherwise build their backward's captures first.
+pub(crate) fn records(inputs: &[&Tensor]) -> bool {
+    is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+}
+
 pub(crate) fn record(
     out: Tensor,
     name: &'static str,
@@ -163,7 +169,7 @@ pub(crate) fn record(
     saved: &[&Tensor],
     backward: impl Fn(&Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
 ) -> Tensor {
-    if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
+    if !records(inputs) {
         return out;
     }
     let node = new_node(

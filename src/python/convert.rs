@@ -312,7 +312,7 @@ pub fn wrap_numpy_as(arr: &Bound<'_, PyAny>, as_dtype: Option<DType>) -> PyResul
         .ok_or_else(|| PyTypeError::new_err("array interface without shape"))?
         .extract()?;
     let item = dt.size() as isize;
-    let strides: Vec<isize> = match iface.get_item("strides")? {
+    let strides: crate::tensor::layout::Strides = match iface.get_item("strides")? {
         Some(s) if !s.is_none() => {
             let bs: Vec<isize> = s.extract()?;
             if bs.iter().any(|b| b % item != 0) || addr % dt.size() != 0 {
@@ -326,7 +326,7 @@ pub fn wrap_numpy_as(arr: &Bound<'_, PyAny>, as_dtype: Option<DType>) -> PyResul
         return Ok(None);
     }
     let mut layout = Layout {
-        shape,
+        shape: shape.into(),
         strides,
         offset: 0,
     };

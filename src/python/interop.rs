@@ -422,8 +422,8 @@ unsafe fn import_layout(dl: &DLTensor) -> PyResult<Imported> {
         return Ok(Imported {
             dtype,
             layout: Layout {
-                shape,
-                strides: compact,
+                shape: shape.into(),
+                strides: compact.into(),
                 offset: 0,
             },
             base: std::ptr::null_mut(),
@@ -478,8 +478,8 @@ unsafe fn import_layout(dl: &DLTensor) -> PyResult<Imported> {
     Ok(Imported {
         dtype,
         layout: Layout {
-            shape,
-            strides,
+            shape: shape.into(),
+            strides: strides.into(),
             offset: (-lo) as usize,
         },
         // An integer-to-pointer cast: the producer's allocation, per its header.

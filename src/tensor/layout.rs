@@ -4,15 +4,24 @@
 use super::shape::{fmt_shape, normalize_axis, numel};
 use crate::{bail, Result};
 
+/// Dimensions stored inline up to this many (no heap allocation for a layout of that
+/// rank or less): a tensor's shape and strides were two of the five allocations every
+/// small op made.
+pub const INLINE_DIMS: usize = 6;
+/// A shape, inline up to `INLINE_DIMS` dimensions; derefs to `[usize]`.
+pub type Dims = smallvec::SmallVec<[usize; INLINE_DIMS]>;
+/// Strides, inline up to `INLINE_DIMS` dimensions; derefs to `[isize]`.
+pub type Strides = smallvec::SmallVec<[isize; INLINE_DIMS]>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    pub shape: Vec<usize>,
-    pub strides: Vec<isize>,
+    pub shape: Dims,
+    pub strides: Strides,
     pub offset: usize,
 }
 
-pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
-    let mut strides = vec![0isize; shape.len()];
+pub fn contiguous_strides(shape: &[usize]) -> Strides {
+    let mut strides = smallvec::smallvec![0isize; shape.len()];
     let mut acc: isize = 1;
     for i in (0..shape.len()).rev() {
         strides[i] = acc;
@@ -24,7 +33,7 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
 impl Layout {
     pub fn contiguous(shape: &[usize]) -> Layout {
         Layout {
-            shape: shape.to_vec(),
+            shape: Dims::from_slice(shape),
             strides: contiguous_strides(shape),
             offset: 0,
         }
@@ -147,8 +156,8 @@ impl Layout {
             }
         }
         let mut l = Layout {
-            shape: vec![],
-            strides: vec![],
+            shape: vec![].into(),
+            strides: vec![].into(),
             offset: self.offset,
         };
         for i in 0..self.ndim() {
@@ -189,8 +198,8 @@ impl Layout {
             };
         }
         Ok(Layout {
-            shape: shape.to_vec(),
-            strides,
+            shape: shape.into(),
+            strides: strides.into(),
             offset: self.offset,
         })
     }
@@ -201,7 +210,7 @@ impl Layout {
     pub fn reshape_view(&self, new_shape: &[usize]) -> Option<Layout> {
         if self.is_contiguous() {
             return Some(Layout {
-                shape: new_shape.to_vec(),
+                shape: new_shape.into(),
                 strides: contiguous_strides(new_shape),
                 offset: self.offset,
             });
@@ -253,8 +262,8 @@ impl Layout {
             return None;
         }
         Some(Layout {
-            shape: new_shape.to_vec(),
-            strides: new_strides,
+            shape: new_shape.into(),
+            strides: new_strides.into(),
             offset: self.offset,
         })
     }
@@ -275,7 +284,7 @@ mod tests {
         // splitting a dim of a transposed layout is fine
         let l2 = Layout::contiguous(&[4, 3]).transpose(0, 1); // shape (3,4) strides (1,3)
         let v = l2.reshape_view(&[3, 2, 2]).unwrap();
-        assert_eq!(v.strides, vec![1, 6, 3]);
+        assert_eq!(&v.strides[..], [1, 6, 3]);
     }
 
     #[test]
@@ -283,7 +292,7 @@ mod tests {
         let l = Layout::contiguous(&[3, 1])
             .broadcast_to(&[2, 3, 4])
             .unwrap();
-        assert_eq!(l.strides, vec![0, 1, 0]);
+        assert_eq!(&l.strides[..], [0, 1, 0]);
         assert!(Layout::contiguous(&[3]).broadcast_to(&[4]).is_err());
     }
 }

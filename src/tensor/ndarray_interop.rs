@@ -30,8 +30,8 @@ impl<T: Element, D: Dimension> From<Array<T, D>> for Tensor {
         let (mut data, first) = array.into_raw_vec_and_offset();
         let layout = match first {
             Some(offset) => Layout {
-                shape,
-                strides,
+                shape: shape.into(),
+                strides: strides.into(),
                 offset,
             },
             // An empty array: no element is ever addressed, so its strides are moot.

@@ -60,7 +60,7 @@ impl Tensor {
         strides.push(1);
         let layout = Layout {
             shape,
-            strides,
+            strides: strides.into(),
             offset: l.offset * 2,
         };
         self.reinterpret(self.dtype().real_part(), layout)
@@ -93,7 +93,7 @@ impl Tensor {
             );
         }
         let layout = Layout {
-            shape: l.shape[..n].to_vec(),
+            shape: l.shape[..n].into(),
             strides: l.strides[..n].iter().map(|s| s / 2).collect(),
             offset: l.offset / 2,
         };

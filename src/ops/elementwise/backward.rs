@@ -5,7 +5,7 @@
 //! dtype (undoing broadcasting and type promotion).
 
 use super::{BinaryOp, UnaryOp};
-use crate::autograd::{fit, fit_to, is_diff, record};
+use crate::autograd::{fit, fit_to, is_diff, record, records};
 use crate::tensor::{Scalar, Tensor};
 use crate::Result;
 
@@ -99,7 +99,7 @@ fn binary_grads(
 }
 
 pub(super) fn record_binary(out: Tensor, op: BinaryOp, a: &Tensor, b: &Tensor) -> Tensor {
-    if !is_diff(&out) {
+    if !is_diff(&out) || !records(&[a, b]) {
         return out;
     }
     let (sa, da, sb, db) = (a.shape().to_vec(), a.dtype(), b.shape().to_vec(), b.dtype());
@@ -132,7 +132,7 @@ pub(super) fn record_binary_scalar(
     s: Scalar,
     reversed: bool,
 ) -> Tensor {
-    if !is_diff(&out) {
+    if !is_diff(&out) || !records(&[x]) {
         return out;
     }
     if matches!(op, BinaryOp::Add | BinaryOp::Sub) {

@@ -93,8 +93,8 @@ fn adv_scatter(p: &IndexPlan, value: &Tensor, accumulate: bool) -> Result<()> {
     let nb = p.bshape.len();
     let r = numel(&rsh);
     let v_outer = Layout {
-        shape: p.bshape.clone(),
-        strides: v.strides()[..nb].to_vec(),
+        shape: p.bshape.clone().into(),
+        strides: v.strides()[..nb].into(),
         offset: 0,
     };
     let v_rest_strides = v.strides()[nb..].to_vec();

@@ -406,8 +406,8 @@ fn columns(cols: WgpuStorage, nd: usize, count: usize) -> Vec<Tensor> {
     (0..nd)
         .map(|d| {
             all.view_with(Layout {
-                shape: vec![count],
-                strides: vec![1],
+                shape: smallvec::smallvec![count],
+                strides: smallvec::smallvec![1],
                 offset: d * count,
             })
         })

@@ -77,14 +77,14 @@ impl Wgpu {
         // A view where the strides allow, else a copy on the device.
         let x = x.reshape_usize(&[m, k])?;
         let lx = Layout {
-            shape: vec![1, m, k],
-            strides: vec![0, x.layout().strides[0], x.layout().strides[1]],
+            shape: smallvec::smallvec![1, m, k],
+            strides: smallvec::smallvec![0, x.layout().strides[0], x.layout().strides[1]],
             offset: x.offset(),
         };
         // w^T as a (1, k, n) view of w's (n, k) storage.
         let lw = Layout {
-            shape: vec![1, k, n],
-            strides: vec![0, w.layout().strides[1], w.layout().strides[0]],
+            shape: smallvec::smallvec![1, k, n],
+            strides: smallvec::smallvec![0, w.layout().strides[1], w.layout().strides[0]],
             offset: w.offset(),
         };
         let bias = match bias {
