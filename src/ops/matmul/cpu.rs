@@ -17,29 +17,23 @@ const PAR_FLOPS: usize = 64 * 64 * 64;
 /// SPLIT_BLOCKS blocks of output rows or columns run in parallel on the chunk pool.
 const SPLIT_FLOPS_BELOW: usize = 512 << 20;
 const SPLIT_BLOCKS: usize = 4;
-/// From this size on, the right operand is first copied to the layout gemm runs fastest
-/// with (see `preferred_rhs_layout`).
+/// From this size on, a column-major right operand is first copied to row-major where
+/// gemm's kernels run faster on that (see `rhs_to_row_major`).
 const RHS_RELAYOUT_FLOPS: usize = 256 * 256 * 256;
 /// The copy costs about as much as what it saves per 128 rows of the left operand.
 const RHS_RELAYOUT_MIN_ROWS: usize = 128;
 
-#[derive(PartialEq)]
-enum RhsLayout {
-    RowMajor,
-    ColMajor,
-}
-
-/// The right-operand layout gemm multiplies fastest, worth a copy from 256^3 on, as
-/// measured on 2 cores (float32, (256, 1024) @ (1024, 1024), and 1024^3):
-/// - its AVX-512 kernels (when the CPU has AVX-512): row-major, 248 against 165
-///   GFLOP/s column-major (Linear's x @ W.T), and 290 against 248 at 1024^3;
-/// - its FMA (AVX2) kernels: column-major, 136 against 107 GFLOP/s at 1024^3.
-fn preferred_rhs_layout() -> RhsLayout {
-    if crate::ops::simd::simd() == crate::ops::simd::Simd::Avx512 {
-        RhsLayout::RowMajor
-    } else {
-        RhsLayout::ColMajor
-    }
+/// Whether a column-major right operand is worth a copy to row-major, as measured on
+/// 2 cores (float32):
+/// - gemm's AVX-512 kernels: yes, row-major ran at 248 against 165 GFLOP/s column-major
+///   for Linear's x @ W.T at (256, 1024) @ (1024, 1024), 290 against 248 at 1024^3
+///   (Intel Xeon VM);
+/// - its FMA (AVX2) kernels: no copy either way. On a 2-core AMD EPYC, products with a
+///   row-major right operand ran at 164-170 GFLOP/s at (256, 1024) @ (1024, 1024) as
+///   given, against 139-141 after a copy to column-major (184-189 against 143-177 at
+///   512^3, the same at 1024^3), and column-major ones ran as fast as row-major.
+fn rhs_to_row_major() -> bool {
+    crate::ops::simd::simd() == crate::ops::simd::Simd::Avx512
 }
 
 impl MatmulKernels for Cpu {
@@ -119,14 +113,9 @@ fn gemm_batched<T: Element + GemmScalar>(
         && b.shape()[nb - 2] > 1
         && numel(&b.shape()[..nb - 2]) == 1
     {
-        let row_major = b.strides()[nb - 1] == 1;
-        let col_major = b.strides()[nb - 2] == 1;
-        b = match preferred_rhs_layout() {
-            // the transpose, made contiguous, and viewed transposed again
-            RhsLayout::ColMajor if row_major => b.mt().and_then(|t| t.contiguous()?.mt()),
-            RhsLayout::RowMajor if col_major => b.contiguous(),
-            _ => Ok(b),
-        }?;
+        if rhs_to_row_major() && b.strides()[nb - 2] == 1 {
+            b = b.contiguous()?;
+        }
     }
     // Soundness of the raw-pointer gemm calls below: every (batch, row, col) they address
     // lies in the operand's layout, and the layout lies inside its storage.
