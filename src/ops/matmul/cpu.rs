@@ -11,31 +11,16 @@ use crate::tensor::shape::numel;
 use crate::tensor::{DType, Element, Layout, Tensor};
 use crate::Result;
 
+/// Up to this many multiply-adds per matrix, a product runs on ferrograd's own loop
+/// instead of gemm, whose set-up (kernel choice, packing buffers) costs more than an
+/// 8x8 product itself.
+const TINY_FLOPS: usize = 16 * 16 * 16;
 /// Below this many multiply-adds a single gemm call runs on one thread.
 const PAR_FLOPS: usize = 64 * 64 * 64;
 /// From PAR_FLOPS up to this many multiply-adds, one product is split into
 /// SPLIT_BLOCKS blocks of output rows or columns run in parallel on the chunk pool.
 const SPLIT_FLOPS_BELOW: usize = 512 << 20;
 const SPLIT_BLOCKS: usize = 4;
-/// From this size on, a column-major right operand is first copied to row-major where
-/// gemm's kernels run faster on that (see `rhs_to_row_major`).
-const RHS_RELAYOUT_FLOPS: usize = 256 * 256 * 256;
-/// The copy costs about as much as what it saves per 128 rows of the left operand.
-const RHS_RELAYOUT_MIN_ROWS: usize = 128;
-
-/// Whether a column-major right operand is worth a copy to row-major, as measured on
-/// 2 cores (float32):
-/// - gemm's AVX-512 kernels: yes, row-major ran at 248 against 165 GFLOP/s column-major
-///   for Linear's x @ W.T at (256, 1024) @ (1024, 1024), 290 against 248 at 1024^3
-///   (Intel Xeon VM);
-/// - its FMA (AVX2) kernels: no copy either way. On a 2-core AMD EPYC, products with a
-///   row-major right operand ran at 164-170 GFLOP/s at (256, 1024) @ (1024, 1024) as
-///   given, against 139-141 after a copy to column-major (184-189 against 143-177 at
-///   512^3, the same at 1024^3), and column-major ones ran as fast as row-major.
-fn rhs_to_row_major() -> bool {
-    crate::ops::simd::simd() == crate::ops::simd::Simd::Avx512
-}
-
 impl MatmulKernels for Cpu {
     fn linear(
         &self,
@@ -47,7 +32,11 @@ impl MatmulKernels for Cpu {
         Ok(None)
     }
     fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
+        let nd = out_shape.len();
+        let tiny = out_shape[nd - 2] * out_shape[nd - 1] * a.shape()[a.ndim() - 1] <= TINY_FLOPS;
         match a.dtype() {
+            DType::F32 if tiny => tiny_batched::<f32>(a, b, out_shape),
+            DType::F64 if tiny => tiny_batched::<f64>(a, b, out_shape),
             DType::F32 => gemm_batched::<f32>(a, b, out_shape),
             DType::F64 => gemm_batched::<f64>(a, b, out_shape),
             DType::C64 => naive_batched::<crate::tensor::Complex64>(a, b, out_shape),
@@ -101,21 +90,17 @@ fn gemm_batched<T: Element + GemmScalar>(
     // Every element is written below: gemm is told not to read the output (read_dst
     // false), and OpenBLAS is given beta = 0.
     let out = uninit_cpu(T::DTYPE, out_shape)?;
-    let (a, mut b) = (matrix_operand(a)?, matrix_operand(b)?);
+    // Operands go to gemm in the layout they come in: copying a right operand to the
+    // layout gemm's kernels were thought to prefer (row-major for AVX-512, column-major
+    // for AVX2) measured slower or no faster on both kinds of CPU (2 threads, float32):
+    // on a 2-core AMD EPYC (AVX2), 139-141 against 164-170 GFLOP/s at (256, 1024) @
+    // (1024, 1024); on a Sapphire Rapids Xeon (AVX-512), Linear's x @ W.T at (256, 784) @
+    // (784, 1024) ran at 174 GFLOP/s with the copy to row-major and 218 without (medians
+    // of 3 interleaved processes).
+    let (a, b) = (matrix_operand(a)?, matrix_operand(b)?);
     #[cfg(feature = "openblas")]
     if let Some(out) = openblas_batched::<T>(&a, &b, out.clone(), (m, n, k)) {
         return Ok(out);
-    }
-    let nb = b.ndim();
-    if m * n * k >= RHS_RELAYOUT_FLOPS
-        && m >= RHS_RELAYOUT_MIN_ROWS
-        && b.shape()[nb - 1] > 1
-        && b.shape()[nb - 2] > 1
-        && numel(&b.shape()[..nb - 2]) == 1
-    {
-        if rhs_to_row_major() && b.strides()[nb - 2] == 1 {
-            b = b.contiguous()?;
-        }
     }
     // Soundness of the raw-pointer gemm calls below: every (batch, row, col) they address
     // lies in the operand's layout, and the layout lies inside its storage.
@@ -190,6 +175,63 @@ fn gemm_batched<T: Element + GemmScalar>(
             }
         });
     }
+    Ok(out)
+}
+
+/// Small float products (up to TINY_FLOPS multiply-adds each) without gemm: each output
+/// row accumulates a[r, j] * b[j, :] for j = 0, 1, ..., so the k-sum of every element
+/// runs in order and the loop over a contiguous row of b vectorises. Parallel over the
+/// batch, in chunks fixed by the sizes only.
+fn tiny_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
+    let out = uninit_cpu(T::DTYPE, out_shape)?;
+    // Soundness of the raw reads below: the layouts lie inside their storages.
+    assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
+    let nd = out_shape.len();
+    let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
+    let k = a.shape()[a.ndim() - 1];
+    let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
+    let (ars, acs) = (a.strides()[nd - 2], a.strides()[nd - 1]);
+    let (brs, bcs) = (b.strides()[nd - 2], b.strides()[nd - 1]);
+    let ap = SendPtr(a.storage().cpu_ptr::<T>());
+    let bp = SendPtr(b.storage().cpu_ptr::<T>());
+    let op = SendPtr(out.storage().cpu_ptr::<T>());
+    let per_task = (PAR_FLOPS / (m * n * k).max(1)).max(1);
+    for_each_chunk(oa.len(), per_task, |s, e| {
+        // b's row j gathered here when its columns are not contiguous
+        let mut brow = if bcs == 1 {
+            Vec::new()
+        } else {
+            vec![T::zero(); n]
+        };
+        for i in s..e {
+            for r in 0..m {
+                // SAFETY: rows i * m + r of the fresh (batch, m, n) output, disjoint
+                // between chunks.
+                let row = unsafe { op.slice_mut((i * m + r) * n, n) };
+                row.fill(T::zero());
+                for j in 0..k {
+                    // SAFETY: (r, j) and (j, c < n) lie in the matrices' layouts, which
+                    // lie inside their storages (asserted above).
+                    let x =
+                        unsafe { *ap.get().offset(oa[i] + r as isize * ars + j as isize * acs) };
+                    let src = unsafe { bp.get().offset(ob[i] + j as isize * brs) };
+                    let y: &[T] = if bcs == 1 {
+                        // SAFETY: as above, a contiguous row of n elements.
+                        unsafe { std::slice::from_raw_parts(src, n) }
+                    } else {
+                        for (c, v) in brow.iter_mut().enumerate() {
+                            // SAFETY: as above.
+                            *v = unsafe { *src.offset(c as isize * bcs) };
+                        }
+                        &brow
+                    };
+                    for (o, &v) in row.iter_mut().zip(y) {
+                        *o = Arith::add(*o, Arith::mul(x, v));
+                    }
+                }
+            }
+        }
+    });
     Ok(out)
 }
 
