@@ -13,7 +13,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-installed
 
-.PHONY: train demo test test-rust test-openblas test-python test-array-api build bench clean vulkan lab
+.PHONY: train demo test test-rust test-python test-array-api build bench clean vulkan lab
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,6 @@ vulkan:
 test-rust: vulkan
 	cargo test --release --all-targets --features ndarray
 
-# The matmul tests again with the optional `openblas` feature (installs libopenblas-dev
-# when root; see the script).
-test-openblas:
-	@bash scripts/test_openblas.sh
-
 test-python: build vulkan
 	$(PY) -m pytest tests/python -q -p no:cacheprovider
 
@@ -57,7 +52,7 @@ test-python: build vulkan
 test-array-api: build
 	$(PY) scripts/array_api_conformance.py --max-examples 10 --min-pass 0.95
 
-test: test-rust test-openblas test-python test-array-api
+test: test-rust test-python test-array-api
 
 lab: build
 	$(VENV)/bin/ferrograd lab all --quick

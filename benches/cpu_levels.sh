@@ -8,7 +8,7 @@
 # AVX2, not only ferrograd's own kernels:
 #   FERROGRAD_CPU_CAPABILITY=avx2  ferrograd's kernels (the gemm crate's matmul cannot
 #                                  be lowered: it keeps its AVX-512 kernels)
-#   OPENBLAS_CORETYPE=Haswell      NumPy's OpenBLAS, and ferrograd's with `openblas`
+#   OPENBLAS_CORETYPE=Haswell      NumPy's OpenBLAS
 #   ATEN_CPU_CAPABILITY=avx2       PyTorch's own kernels
 #   MKL_ENABLE_INSTRUCTIONS=AVX2   PyTorch's MKL
 #   ONEDNN_MAX_CPU_ISA=AVX2        PyTorch's oneDNN

@@ -91,15 +91,6 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
 }
 
-/// Runs `f` on the calling thread with the chunk pool's workers asleep, for a call into
-/// a library with threads of its own (OpenBLAS) that would otherwise share the cores
-/// with workers still spinning after the last job.
-#[cfg_attr(not(feature = "openblas"), allow(dead_code))]
-pub(crate) fn quiet<R>(f: impl FnOnce() -> R) -> R {
-    chunk_pool().rest();
-    f()
-}
-
 /// Calls `f(start, end)` for consecutive chunks of `0..n` of `chunk` items each (the
 /// last may be shorter), in parallel when there is more than one chunk.
 pub fn for_each_chunk(n: usize, chunk: usize, f: impl Fn(usize, usize) + Sync + Send) {

@@ -88,7 +88,7 @@ fn gemm_batched<T: Element + GemmScalar>(
         return crate::tensor::Tensor::zeros_dtype(out_shape, T::DTYPE);
     }
     // Every element is written below: gemm is told not to read the output (read_dst
-    // false), and OpenBLAS is given beta = 0.
+    // false).
     let out = uninit_cpu(T::DTYPE, out_shape)?;
     // Operands go to gemm in the layout they come in: copying a right operand to the
     // layout gemm's kernels were thought to prefer (row-major for AVX-512, column-major
@@ -98,10 +98,6 @@ fn gemm_batched<T: Element + GemmScalar>(
     // (784, 1024) ran at 174 GFLOP/s with the copy to row-major and 218 without (medians
     // of 3 interleaved processes).
     let (a, b) = (matrix_operand(a)?, matrix_operand(b)?);
-    #[cfg(feature = "openblas")]
-    if let Some(out) = openblas_batched::<T>(&a, &b, out.clone(), (m, n, k)) {
-        return Ok(out);
-    }
     // Soundness of the raw-pointer gemm calls below: every (batch, row, col) they address
     // lies in the operand's layout, and the layout lies inside its storage.
     assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
@@ -275,59 +271,8 @@ fn naive_batched<T: Element + Arith>(
     Ok(out)
 }
 
-/// Products from SPLIT_FLOPS_BELOW multiply-adds on (about 800^3) go to OpenBLAS, one
-/// batch entry at a time (OpenBLAS parallelises inside each). Smaller ones stay on the
-/// gemm crate: measured on 2 cores (AVX2, Debian's OpenBLAS 0.3.21), its split over the
-/// chunk pool beat OpenBLAS's threads from 64^3 to 512^3, while OpenBLAS was 5-15%
-/// faster from 1024^3 on. Returns None, leaving the product to the gemm crate, when an
-/// operand has no unit stride.
-#[cfg(feature = "openblas")]
-fn openblas_batched<T: Element + GemmScalar>(
-    a: &Tensor,
-    b: &Tensor,
-    out: Tensor,
-    (m, n, k): (usize, usize, usize),
-) -> Option<Tensor> {
-    use super::openblas::{fits, sync_threads, Operand};
-    let nd = a.ndim();
-    if m * n * k < SPLIT_FLOPS_BELOW || !fits(m, n, k) {
-        return None;
-    }
-    let oa = Operand::new(m, k, a.strides()[nd - 2], a.strides()[nd - 1])?;
-    let ob = Operand::new(k, n, b.strides()[nd - 2], b.strides()[nd - 1])?;
-    // Soundness of the raw-pointer calls below: every (batch, row, col) they address lies
-    // in the operand's layout, and the layout lies inside its storage.
-    assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
-    let (offs_a, offs_b) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
-    let (ap, bp) = (a.storage().cpu_ptr::<T>(), b.storage().cpu_ptr::<T>());
-    let op = out.storage().cpu_ptr::<T>();
-    crate::device::cpu::quiet(|| {
-        sync_threads(num_threads());
-        for (i, (&ia, &ib)) in offs_a.iter().zip(&offs_b).enumerate() {
-            // SAFETY: the offsets and the operands' strides address the batch entry's
-            // matrices inside their storages (asserted above); the output is a fresh
-            // contiguous (batch, m, n) buffer, entry i at i * m * n.
-            unsafe {
-                T::gemm(
-                    (m, n, k),
-                    ap.offset(ia),
-                    oa,
-                    bp.offset(ib),
-                    ob,
-                    op.add(i * m * n),
-                )
-            }
-        }
-    });
-    Some(out)
-}
-
 /// Element types `gemm` handles.
-#[cfg(not(feature = "openblas"))]
 pub(crate) trait GemmScalar: 'static {}
-/// Element types `gemm` (and OpenBLAS) handle.
-#[cfg(feature = "openblas")]
-pub(crate) trait GemmScalar: 'static + super::openblas::BlasScalar {}
 impl GemmScalar for f32 {}
 impl GemmScalar for f64 {}
 
@@ -383,8 +328,8 @@ mod tests {
         assert_eq!(got, want);
     }
 
-    /// Products in each regime (small, split over the chunk pool, and the large one that
-    /// goes to gemm's own threads, or to OpenBLAS with the `openblas` feature), with
+    /// Products in each regime (ferrograd's own loop, gemm split over the chunk pool, and
+    /// one gemm call on gemm's own threads), with
     /// row-major, transposed and batched operands, against float64 sums of sampled
     /// entries.
     #[test]

@@ -5,8 +5,6 @@
 mod backward;
 pub mod cpu;
 mod linear;
-#[cfg(feature = "openblas")]
-mod openblas;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
