@@ -35,14 +35,14 @@ impl MatmulKernels for Cpu {
         let nd = out_shape.len();
         let tiny = out_shape[nd - 2] * out_shape[nd - 1] * a.shape()[a.ndim() - 1] <= TINY_FLOPS;
         match a.dtype() {
-            DType::F32 if tiny => tiny_batched::<f32>(a, b, out_shape),
-            DType::F64 if tiny => tiny_batched::<f64>(a, b, out_shape),
+            DType::F32 if tiny => rowwise_batched::<f32>(a, b, out_shape),
+            DType::F64 if tiny => rowwise_batched::<f64>(a, b, out_shape),
             DType::F32 => gemm_batched::<f32>(a, b, out_shape),
             DType::F64 => gemm_batched::<f64>(a, b, out_shape),
-            DType::C64 => naive_batched::<crate::tensor::Complex64>(a, b, out_shape),
-            DType::C128 => naive_batched::<crate::tensor::Complex128>(a, b, out_shape),
-            DType::U64 => naive_batched::<u64>(a, b, out_shape),
-            _ => naive_batched::<i64>(a, b, out_shape),
+            DType::C64 => rowwise_batched::<crate::tensor::Complex64>(a, b, out_shape),
+            DType::C128 => rowwise_batched::<crate::tensor::Complex128>(a, b, out_shape),
+            DType::U64 => rowwise_batched::<u64>(a, b, out_shape),
+            _ => rowwise_batched::<i64>(a, b, out_shape),
         }
     }
 }
@@ -174,11 +174,16 @@ fn gemm_batched<T: Element + GemmScalar>(
     Ok(out)
 }
 
-/// Small float products (up to TINY_FLOPS multiply-adds each) without gemm: each output
-/// row accumulates a[r, j] * b[j, :] for j = 0, 1, ..., so the k-sum of every element
-/// runs in order and the loop over a contiguous row of b vectorises. Parallel over the
-/// batch, in chunks fixed by the sizes only.
-fn tiny_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
+/// Products without gemm: the integer and complex dtypes, and small float products (up to
+/// TINY_FLOPS multiply-adds each). Each output row accumulates a[r, j] * b[j, :] for
+/// j = 0, 1, ..., so the k-sum of every element runs in order and the loop over a
+/// contiguous row of b vectorises. Parallel over the batch, in chunks fixed by the sizes
+/// only.
+fn rowwise_batched<T: Element + Arith>(
+    a: &Tensor,
+    b: &Tensor,
+    out_shape: &[usize],
+) -> Result<Tensor> {
     let out = uninit_cpu(T::DTYPE, out_shape)?;
     // Soundness of the raw reads below: the layouts lie inside their storages.
     assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
@@ -231,46 +236,6 @@ fn tiny_batched<T: Element + Arith>(a: &Tensor, b: &Tensor, out_shape: &[usize])
     Ok(out)
 }
 
-fn naive_batched<T: Element + Arith>(
-    a: &Tensor,
-    b: &Tensor,
-    out_shape: &[usize],
-) -> Result<Tensor> {
-    let out = uninit_cpu(T::DTYPE, out_shape)?;
-    // Soundness of the raw reads below: the layouts lie inside their storages.
-    assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
-    let nd = out_shape.len();
-    let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
-    let k = a.shape()[a.ndim() - 1];
-    let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
-    let (ars, acs) = (a.strides()[nd - 2], a.strides()[nd - 1]);
-    let (brs, bcs) = (b.strides()[nd - 2], b.strides()[nd - 1]);
-    let (ap, bp, op) = (
-        a.storage().cpu_ptr::<T>(),
-        b.storage().cpu_ptr::<T>(),
-        out.storage().cpu_ptr::<T>(),
-    );
-    for i in 0..oa.len() {
-        for r in 0..m {
-            for c in 0..n {
-                let mut acc = T::zero();
-                for j in 0..k {
-                    // SAFETY: (r, j) and (j, c) are inside the matrices' layouts,
-                    // which lie inside their storages (asserted above).
-                    unsafe {
-                        let x = *ap.offset(oa[i] + r as isize * ars + j as isize * acs);
-                        let y = *bp.offset(ob[i] + j as isize * brs + c as isize * bcs);
-                        acc = Arith::add(acc, Arith::mul(x, y));
-                    }
-                }
-                // SAFETY: i * m * n + r * n + c < batches * m * n, the output's length.
-                unsafe { *op.add(i * m * n + r * n + c) = acc };
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Element types `gemm` handles.
 pub(crate) trait GemmScalar: 'static {}
 impl GemmScalar for f32 {}
@@ -301,37 +266,41 @@ mod tests {
         }
     }
 
+    /// Transposed right operands, float64 (the small-product loop gathering b's columns)
+    /// and int64, against sums written out here.
     #[test]
-    fn matmul_transposed_views_match_naive() {
+    fn matmul_transposed_views_match_sums() {
         let a = Tensor::from_vec((0..12).map(|v| v as f64).collect(), &[3, 4]).unwrap();
         let b = Tensor::from_vec((0..8).map(|v| v as f64 * 0.5).collect(), &[2, 4]).unwrap();
-        let c = a.matmul(&b.t()).unwrap(); // (3,4) @ (4,2)
-        let want = naive_batched::<i64>(
-            &a.astype(DType::I64).unwrap().unsqueeze(0).unwrap(),
-            &b.mul(2.0)
-                .unwrap()
-                .astype(DType::I64)
-                .unwrap()
-                .t()
-                .unsqueeze(0)
-                .unwrap(),
-            &[1, 3, 2],
-        )
-        .unwrap();
-        let got = c.mul(2.0).unwrap().to_vec::<f64>().unwrap();
-        let want: Vec<f64> = want
+        // c[r][c] = sum_j a[r][j] * b[c][j], exact in float64 (halves of small integers)
+        let want: Vec<f64> = (0..3)
+            .flat_map(|r| {
+                (0..2).map(move |c| {
+                    (0..4)
+                        .map(|j| (r * 4 + j) as f64 * (c * 4 + j) as f64 * 0.5)
+                        .sum()
+                })
+            })
+            .collect();
+        assert_eq!(a.matmul(&b.t()).unwrap().to_vec::<f64>().unwrap(), want);
+        let (ai, bi) = (
+            a.astype(DType::I64).unwrap(),
+            b.mul(2.0).unwrap().astype(DType::I64).unwrap(),
+        );
+        let got: Vec<f64> = ai
+            .matmul(&bi.t())
+            .unwrap()
             .to_vec::<i64>()
             .unwrap()
             .iter()
-            .map(|&v| v as f64)
+            .map(|&v| v as f64 * 0.5)
             .collect();
         assert_eq!(got, want);
     }
 
     /// Products in each regime (ferrograd's own loop, gemm split over the chunk pool, and
-    /// one gemm call on gemm's own threads), with
-    /// row-major, transposed and batched operands, against float64 sums of sampled
-    /// entries.
+    /// one gemm call on gemm's own threads), with row-major, transposed and batched
+    /// operands, against float64 sums of sampled entries.
     #[test]
     fn products_of_every_size_and_layout_match_float64_sums() {
         let val = |i: usize, salt: usize| ((i * 7919 + salt * 104729) % 2003) as f32 / 1001.0 - 1.0;
