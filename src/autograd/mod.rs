@@ -148,6 +148,12 @@ impl Node {
     }
 }
 
+/// Whether an op on these inputs is recorded (grad mode on and one of them requires
+/// grad): for ops that would otherwise build their backward's captures first.
+pub(crate) fn records(inputs: &[&Tensor]) -> bool {
+    is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+}
+
 /// Records `out` as produced by a differentiable op when grad mode is on and an input
 /// requires grad; otherwise returns `out` unchanged. `saved` are the tensors the
 /// backward closure reads (checked for in-place modification before it runs).
@@ -156,12 +162,6 @@ impl Node {
 /// output gradient with tensor ops, so running them under create_graph differentiates
 /// them in turn. They recompute what they need from the inputs rather than holding the
 /// output, which would make a reference cycle (output -> node -> output).
-/// Whether an op on these inputs is recorded (grad mode on and one of them requires
-/// grad): for ops that would otherwise build their backward's captures first.
-pub(crate) fn records(inputs: &[&Tensor]) -> bool {
-    is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
-}
-
 pub(crate) fn record(
     out: Tensor,
     name: &'static str,

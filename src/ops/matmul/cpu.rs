@@ -1,6 +1,7 @@
 //! The CPU side of matmul: float32/float64 run on the `gemm` crate, which takes arbitrary
 //! row/column strides, so transposed views are multiplied without materialising them
-//! (matmul's backward relies on that); int64 on a plain loop.
+//! (matmul's backward relies on that); small float products and the integer and complex
+//! dtypes on a row-accumulating loop of ferrograd's own.
 
 use super::MatmulKernels;
 use crate::backend::Cpu;
@@ -21,6 +22,7 @@ const PAR_FLOPS: usize = 64 * 64 * 64;
 /// SPLIT_BLOCKS blocks of output rows or columns run in parallel on the chunk pool.
 const SPLIT_FLOPS_BELOW: usize = 512 << 20;
 const SPLIT_BLOCKS: usize = 4;
+
 impl MatmulKernels for Cpu {
     fn linear(
         &self,
@@ -33,7 +35,11 @@ impl MatmulKernels for Cpu {
     }
     fn matmul(&self, a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
         let nd = out_shape.len();
-        let tiny = out_shape[nd - 2] * out_shape[nd - 1] * a.shape()[a.ndim() - 1] <= TINY_FLOPS;
+        let k = a.shape()[a.ndim() - 1];
+        let tiny = out_shape[nd - 2]
+            .saturating_mul(out_shape[nd - 1])
+            .saturating_mul(k)
+            <= TINY_FLOPS;
         match a.dtype() {
             DType::F32 if tiny => rowwise_batched::<f32>(a, b, out_shape),
             DType::F64 if tiny => rowwise_batched::<f64>(a, b, out_shape),
@@ -196,7 +202,7 @@ fn rowwise_batched<T: Element + Arith>(
     let ap = SendPtr(a.storage().cpu_ptr::<T>());
     let bp = SendPtr(b.storage().cpu_ptr::<T>());
     let op = SendPtr(out.storage().cpu_ptr::<T>());
-    let per_task = (PAR_FLOPS / (m * n * k).max(1)).max(1);
+    let per_task = (PAR_FLOPS / m.saturating_mul(n).saturating_mul(k).max(1)).max(1);
     for_each_chunk(oa.len(), per_task, |s, e| {
         // b's row j gathered here when its columns are not contiguous
         let mut brow = if bcs == 1 {
