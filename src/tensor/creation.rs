@@ -146,8 +146,8 @@ impl Tensor {
         let len = n.saturating_sub(r0).min(m.saturating_sub(c0));
         if len > 0 {
             let diag = out.view_with(super::Layout {
-                shape: vec![len].into(),
-                strides: vec![m as isize + 1].into(),
+                shape: smallvec::smallvec![len],
+                strides: smallvec::smallvec![m as isize + 1],
                 offset: r0 * m + c0,
             });
             let one = Tensor::full_on(&[], Scalar::Int(1), dtype, device)?;

@@ -156,8 +156,8 @@ impl Layout {
             }
         }
         let mut l = Layout {
-            shape: vec![].into(),
-            strides: vec![].into(),
+            shape: Dims::new(),
+            strides: Strides::new(),
             offset: self.offset,
         };
         for i in 0..self.ndim() {
@@ -181,7 +181,7 @@ impl Layout {
             )
         }
         let lead = n - self.ndim();
-        let mut strides = vec![0isize; n];
+        let mut strides: Strides = smallvec::smallvec![0isize; n];
         for i in 0..self.ndim() {
             let (d, t) = (self.shape[i], shape[lead + i]);
             strides[lead + i] = if d == t {
@@ -199,7 +199,7 @@ impl Layout {
         }
         Ok(Layout {
             shape: shape.into(),
-            strides: strides.into(),
+            strides,
             offset: self.offset,
         })
     }
@@ -233,7 +233,7 @@ impl Layout {
         let new_idx: Vec<usize> = (0..new_shape.len())
             .filter(|&i| new_shape[i] != 1)
             .collect();
-        let mut new_strides = vec![1isize; new_shape.len()];
+        let mut new_strides: Strides = smallvec::smallvec![1isize; new_shape.len()];
         let mut ni = 0usize;
         let mut oi = 0usize;
         while oi < old.len() {
@@ -263,7 +263,7 @@ impl Layout {
         }
         Some(Layout {
             shape: new_shape.into(),
-            strides: new_strides.into(),
+            strides: new_strides,
             offset: self.offset,
         })
     }

@@ -93,7 +93,7 @@ fn adv_scatter(p: &IndexPlan, value: &Tensor, accumulate: bool) -> Result<()> {
     let nb = p.bshape.len();
     let r = numel(&rsh);
     let v_outer = Layout {
-        shape: p.bshape.clone().into(),
+        shape: p.bshape[..].into(),
         strides: v.strides()[..nb].into(),
         offset: 0,
     };
