@@ -5,6 +5,8 @@
 mod backward;
 pub mod cpu;
 mod linear;
+#[cfg(target_arch = "x86_64")]
+mod sgemm_avx2;
 #[cfg(feature = "wgpu")]
 pub mod wgpu;
 
