@@ -1,8 +1,8 @@
 //! The CPU side of matmul: float32/float64 run on the `gemm` crate, which takes arbitrary
 //! row/column strides, so transposed views are multiplied without materialising them
 //! (matmul's backward relies on that); small float products and the integer and complex
-//! dtypes on a row-accumulating loop of ferrograd's own; float32 products with a
-//! transposed operand on AVX2 CPUs on ferrograd's own GEMM (sgemm_avx2.rs).
+//! dtypes on a row-accumulating loop of ferrograd's own; on AVX2 CPUs, float32 products
+//! run on ferrograd's own GEMM (sgemm_avx2.rs).
 
 use super::MatmulKernels;
 use crate::backend::Cpu;
@@ -43,7 +43,7 @@ impl MatmulKernels for Cpu {
             <= TINY_FLOPS;
         match a.dtype() {
             #[cfg(target_arch = "x86_64")]
-            DType::F32 if !tiny && own_sgemm_fits(a, b, out_shape) => own_sgemm(a, b, out_shape),
+            DType::F32 if !tiny && own_sgemm_fits(a, out_shape) => own_sgemm(a, b, out_shape),
             DType::F32 if tiny => rowwise_batched::<f32>(a, b, out_shape),
             DType::F64 if tiny => rowwise_batched::<f64>(a, b, out_shape),
             DType::F32 => gemm_batched::<f32>(a, b, out_shape),
@@ -56,24 +56,23 @@ impl MatmulKernels for Cpu {
     }
 }
 
-/// Whether a float32 product goes to ferrograd's own AVX2 GEMM: on CPUs whose best level
-/// is AVX2 (or held there by FERROGRAD_CPU_CAPABILITY), a single matrix of at least
-/// PAR_FLOPS multiply-adds, with an operand whose columns are not contiguous (x @ W.T, g.T
-/// @ x). There it measured 4-15% faster than the gemm crate on a 2-core Zen 3 EPYC;
-/// row-major products measured the same or slower, so they stay with gemm.
+/// Whether a float32 product goes to ferrograd's own AVX2 GEMM (sgemm_avx2.rs): on CPUs
+/// whose best level is AVX2 (or held there by FERROGRAD_CPU_CAPABILITY), for matrices of
+/// at least PAR_FLOPS multiply-adds. On a 2-core Zen 3 EPYC it measured as fast as the
+/// gemm crate on row-major squares up to 1024^3, 5-10% faster from 2048^3 on, and
+/// 4-15% faster on products with a transposed operand (x @ W.T, g.T @ x), where gemm fell
+/// furthest behind NumPy's OpenBLAS.
 #[cfg(target_arch = "x86_64")]
-fn own_sgemm_fits(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> bool {
+fn own_sgemm_fits(a: &Tensor, out_shape: &[usize]) -> bool {
     use crate::ops::simd::{simd, Simd};
     let nd = out_shape.len();
     let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
     let k = a.shape()[nd - 1];
-    let transposed = |t: &Tensor| t.strides()[nd - 1] != 1 && t.shape()[nd - 1] > 1;
-    simd() == Simd::Avx2
-        && numel(&out_shape[..nd - 2]) == 1
-        && m.saturating_mul(n).saturating_mul(k) >= PAR_FLOPS
-        && (transposed(a) || transposed(b))
+    simd() == Simd::Avx2 && m.saturating_mul(n).saturating_mul(k) >= PAR_FLOPS
 }
 
+/// Float32 products on ferrograd's own AVX2 GEMM, one matrix of the batch at a time, each
+/// on all threads.
 #[cfg(target_arch = "x86_64")]
 fn own_sgemm(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
     use super::sgemm_avx2::{sgemm, Mat};
@@ -82,33 +81,34 @@ fn own_sgemm(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
     let k = a.shape()[nd - 1];
     let out = uninit_cpu(DType::F32, out_shape)?;
     let (a, b) = (matrix_operand(a)?, matrix_operand(b)?);
-    // Soundness of the raw reads in sgemm: the layouts lie inside their storages, and
-    // the single batch entry starts at the layout's offset.
+    // Soundness of the raw reads in sgemm: the layouts, batch entries included, lie
+    // inside their storages.
     assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
-    let mat = |t: &Tensor| Mat {
-        // SAFETY: the offset lies inside the storage (checked above).
-        ptr: unsafe {
-            t.storage()
-                .cpu_ptr::<f32>()
-                .add(batch_offsets(t.layout())[0] as usize)
-        },
+    let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
+    let mat = |t: &Tensor, offset: isize| Mat {
+        // SAFETY: a batch entry's offset lies inside the storage (checked above).
+        ptr: unsafe { t.storage().cpu_ptr::<f32>().offset(offset) },
         rs: t.strides()[nd - 2],
         cs: t.strides()[nd - 1],
     };
-    // SAFETY: simd() == Avx2 (own_sgemm_fits) means the CPU has AVX2 and FMA; every
-    // (row, col) of a and b lies in their layouts (checked above); out is a fresh
-    // contiguous m x n buffer nothing else holds.
-    unsafe {
-        sgemm(
-            m,
-            n,
-            k,
-            mat(&a),
-            mat(&b),
-            out.storage().cpu_ptr::<f32>(),
-            num_threads(),
-        )
-    };
+    let op = out.storage().cpu_ptr::<f32>();
+    for (i, (&xa, &xb)) in oa.iter().zip(&ob).enumerate() {
+        // SAFETY: simd() == Avx2 (own_sgemm_fits) means the CPU has AVX2 and FMA; every
+        // (row, col) of a and b lies in their layouts (checked above); out is a fresh
+        // contiguous (batch, m, n) buffer nothing else holds, of which matrix i is
+        // written here.
+        unsafe {
+            sgemm(
+                m,
+                n,
+                k,
+                mat(&a, xa),
+                mat(&b, xb),
+                op.add(i * m * n),
+                num_threads(),
+            )
+        };
+    }
     Ok(out)
 }
 

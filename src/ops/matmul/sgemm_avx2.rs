@@ -1,6 +1,6 @@
-//! ferrograd's own float32 GEMM for AVX2 + FMA CPUs, used where the gemm crate measured
-//! slower on such a CPU: products with a transposed operand (Linear's `x @ W.T`, the
-//! weight gradient's `g.T @ x`). Layout after BLIS (Van Zee and van de Geijn, 2015): a 6x16
+//! ferrograd's own float32 GEMM for AVX2 + FMA CPUs, where the gemm crate measured slower
+//! than NumPy's OpenBLAS (most of all on products with a transposed operand: Linear's
+//! `x @ W.T`, the weight gradient's `g.T @ x`). Layout after BLIS (Van Zee and van de Geijn, 2015): a 6x16
 //! register tile (12 ymm accumulators; per k step two loads of B, six broadcasts of A and
 //! twelve FMAs), B packed into 16-wide panels of KC rows, A into 6-tall panels, blocks of
 //! MC rows.
@@ -24,6 +24,9 @@ const KC: usize = 512;
 const MC: usize = 144;
 /// Columns of B per packed block (KC x NC floats = 2 MiB, in L3).
 const NC: usize = 1024;
+
+/// Up to this many output columns per thread, a row-major A is read in place.
+const IN_PLACE_MAX_COLS: usize = 256;
 
 /// One 64-byte cache line of floats: the packing buffers are built from these so each
 /// panel starts on a line and the kernel's loads of B never split one.
@@ -150,20 +153,24 @@ unsafe fn rectangle(
             }
             for ic in (rows.0..rows.1).step_by(MC) {
                 let mc = MC.min(rows.1 - ic);
+                // A row-major a is read in place by the tile (six row streams) when the
+                // rectangle is narrow: a packed panel pays for its packing over many B
+                // panels, and measured slower than in-place reads at 128 columns, the
+                // same at 256 and faster from 512 on (2-core Zen 3). Only a last panel of
+                // fewer than 6 rows is packed then, zero-padded.
+                let direct = a.cs == 1 && cols.1 - cols.0 <= IN_PLACE_MAX_COLS;
                 for ip in 0..mc.div_ceil(MR) {
                     let r0 = ic + ip * MR;
-                    pack_a(
-                        kc,
-                        MR.min(ic + mc - r0),
-                        a.at(r0, pc),
-                        a,
-                        ap.add(ip * MR * kc),
-                    );
+                    let h = MR.min(ic + mc - r0);
+                    if !direct || h < MR {
+                        pack_a(kc, h, a.at(r0, pc), a, ap.add(ip * MR * kc));
+                    }
                 }
                 let block = Block {
                     kc,
                     ap,
                     bp,
+                    a_rows: direct.then(|| (a.at(ic, pc), a.rs)),
                     accumulate: pc > 0,
                 };
                 block.multiply(c, n, (ic, ic + mc), (jc, jc + nc));
@@ -177,6 +184,9 @@ struct Block {
     kc: usize,
     ap: *const f32,
     bp: *const f32,
+    /// Where the block's rows of a are read in place (its first element and row
+    /// stride), for full 6-row panels.
+    a_rows: Option<(*const f32, isize)>,
     /// Add to c (every k-block after the first) rather than overwrite it.
     accumulate: bool,
 }
@@ -197,13 +207,22 @@ impl Block {
                 let h = MR.min(rows.1 - r0);
                 let a = self.ap.add(ip * MR * kc);
                 let dst = c.add(r0 * ldc + c0);
-                if h == MR && w == NR {
-                    tile(kc, a, b, dst, ldc, self.accumulate);
+                if let (Some((a0, lda)), true, true) = (self.a_rows, h == MR, w == NR) {
+                    let a = a0.offset((ip * MR) as isize * lda);
+                    tile::<true>(kc, a, lda, b, dst, ldc, self.accumulate);
+                } else if h == MR && w == NR {
+                    tile::<false>(kc, a, MR as isize, b, dst, ldc, self.accumulate);
                 } else {
                     // A partial tile: computed whole (the packed panels are zero-padded)
                     // into a scratch tile, of which the valid h x w corner is stored.
                     let scratch = edge.as_mut_ptr() as *mut f32;
-                    tile(kc, a, b, scratch, NR, false);
+                    match self.a_rows {
+                        Some((a0, lda)) if h == MR => {
+                            let a = a0.offset((ip * MR) as isize * lda);
+                            tile::<true>(kc, a, lda, b, scratch, NR, false)
+                        }
+                        _ => tile::<false>(kc, a, MR as isize, b, scratch, NR, false),
+                    }
                     for i in 0..h {
                         for j in 0..w {
                             let (d, v) = (dst.add(i * ldc + j), *scratch.add(i * NR + j));
@@ -216,9 +235,19 @@ impl Block {
     }
 }
 
-/// The 6x16 register tile: c (+)= a_panel (kc x 6, packed) @ b_panel (kc x 16, packed).
+/// The 6x16 register tile: c (+)= a_panel (kc x 6) @ b_panel (kc x 16, packed). The A
+/// panel is packed (element (p, i) at p * 6 + i) or, when IN_PLACE, six rows of a
+/// row-major a (element (p, i) at i * lda + p).
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+unsafe fn tile<const IN_PLACE: bool>(
+    kc: usize,
+    a: *const f32,
+    lda: isize,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
     let mut acc = [_mm256_setzero_ps(); 2 * MR];
     if accumulate {
         // c's rows are read once the k loop is done: start fetching them now.
@@ -231,7 +260,12 @@ unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize,
         let b0 = _mm256_load_ps(b.add(p * NR));
         let b1 = _mm256_load_ps(b.add(p * NR + 8));
         for i in 0..MR {
-            let x = _mm256_broadcast_ss(&*a.add(p * MR + i));
+            let at = if IN_PLACE {
+                a.offset(i as isize * lda + p as isize)
+            } else {
+                a.add(p * MR + i)
+            };
+            let x = _mm256_broadcast_ss(&*at);
             acc[2 * i] = _mm256_fmadd_ps(x, b0, acc[2 * i]);
             acc[2 * i + 1] = _mm256_fmadd_ps(x, b1, acc[2 * i + 1]);
         }
@@ -295,6 +329,31 @@ unsafe fn pack_b(kc: usize, w: usize, src: *const f32, b: Mat, dst: *mut f32) {
 /// (p, i) at p * 6 + i), zero-padded to 6 rows.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn pack_a(kc: usize, h: usize, src: *const f32, a: Mat, dst: *mut f32) {
+    if a.cs == 1 && h == MR {
+        // Row-major a: 8 columns of the 6 rows at a time, transposed in registers (two
+        // zero rows make the block 8x8). Each column goes out as 8 floats, the last two
+        // of which the next column's store overwrites; the last column's two spill into
+        // the next panel's start, packed after this one, or into the buffer's spare line.
+        let whole = kc - kc % 8;
+        for p in (0..whole).step_by(8) {
+            let rows: [__m256; 8] = std::array::from_fn(|i| {
+                if i < MR {
+                    _mm256_loadu_ps(src.offset(i as isize * a.rs + p as isize))
+                } else {
+                    _mm256_setzero_ps()
+                }
+            });
+            for (j, col) in transpose8(rows).into_iter().enumerate() {
+                _mm256_storeu_ps(dst.add((p + j) * MR), col);
+            }
+        }
+        for p in whole..kc {
+            for i in 0..MR {
+                *dst.add(p * MR + i) = *src.offset(i as isize * a.rs + p as isize);
+            }
+        }
+        return;
+    }
     if a.cs == 1 {
         for i in 0..h {
             let s = src.offset(i as isize * a.rs);
