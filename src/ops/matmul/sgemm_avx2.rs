@@ -64,6 +64,12 @@ struct OutPtr(*mut f32);
 // SAFETY: each thread writes its own rectangle of the output only.
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
+impl OutPtr {
+    /// A method, so closures capture the whole (Sync) wrapper rather than its field.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
 
 /// c (m x n, row-major, contiguous) = a (m x k) @ b (k x n), on `threads` threads.
 ///
@@ -87,10 +93,9 @@ pub(crate) unsafe fn sgemm(
         let rows = ((ti * pm * MR).min(m), ((ti + 1) * pm * MR).min(m));
         let cols = ((tj * pn * NR).min(n), ((tj + 1) * pn * NR).min(n));
         if rows.0 < rows.1 && cols.0 < cols.1 {
-            let out = out;
             // SAFETY: rectangles of different t are disjoint; the rest is the caller's.
             PACKS.with_borrow_mut(|(ap, bp)| unsafe {
-                rectangle(n, k, a, b, out.0, rows, cols, ap, bp)
+                rectangle(n, k, a, b, out.get(), rows, cols, ap, bp)
             });
         }
     });
@@ -102,7 +107,7 @@ pub(crate) unsafe fn sgemm(
 fn grid(m: usize, n: usize, threads: usize) -> (usize, usize) {
     let (mp, np) = (m.div_ceil(MR), n.div_ceil(NR));
     (1..=threads)
-        .filter(|tm| threads % tm == 0)
+        .filter(|&tm| threads.is_multiple_of(tm))
         .map(|tm| (tm, threads / tm))
         .min_by_key(|&(tm, tn)| {
             let (pm, pn) = (mp.div_ceil(tm), np.div_ceil(tn));
