@@ -6,8 +6,9 @@
 #
 # LEVEL: `best` (what the CPU has) or `avx2`. With `avx2` every library is held to
 # AVX2, not only ferrograd's own kernels:
-#   FERROGRAD_CPU_CAPABILITY=avx2  ferrograd's kernels (the gemm crate's matmul cannot
-#                                  be lowered: it keeps its AVX-512 kernels)
+#   FERROGRAD_CPU_CAPABILITY=avx2  ferrograd's kernels, float32 matmul included (its own
+#                                  AVX2 GEMM; float64 stays on the gemm crate, which
+#                                  keeps its AVX-512 kernels)
 #   OPENBLAS_CORETYPE=Haswell      NumPy's OpenBLAS
 #   ATEN_CPU_CAPABILITY=avx2       PyTorch's own kernels
 #   MKL_ENABLE_INSTRUCTIONS=AVX2   PyTorch's MKL

@@ -261,19 +261,35 @@ unsafe fn tile<const IN_PLACE: bool>(
             _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + NR - 1) as *const i8);
         }
     }
-    for p in 0..kc {
-        let b0 = _mm256_load_ps(b.add(p * NR));
-        let b1 = _mm256_load_ps(b.add(p * NR + 8));
-        for i in 0..MR {
-            let at = if IN_PLACE {
-                a.offset(i as isize * lda + p as isize)
-            } else {
-                a.add(p * MR + i)
-            };
-            let x = _mm256_broadcast_ss(&*at);
-            acc[2 * i] = _mm256_fmadd_ps(x, b0, acc[2 * i]);
-            acc[2 * i + 1] = _mm256_fmadd_ps(x, b1, acc[2 * i + 1]);
-        }
+    // One k step: a row of the B panel times a column of the A panel.
+    macro_rules! step {
+        ($p:expr) => {{
+            let p = $p;
+            let b0 = _mm256_load_ps(b.add(p * NR));
+            let b1 = _mm256_load_ps(b.add(p * NR + 8));
+            for i in 0..MR {
+                let at = if IN_PLACE {
+                    a.offset(i as isize * lda + p as isize)
+                } else {
+                    a.add(p * MR + i)
+                };
+                let x = _mm256_broadcast_ss(&*at);
+                acc[2 * i] = _mm256_fmadd_ps(x, b0, acc[2 * i]);
+                acc[2 * i + 1] = _mm256_fmadd_ps(x, b1, acc[2 * i + 1]);
+            }
+        }};
+    }
+    // Four steps per loop trip: 1-3% faster than one on a Zen 3 EPYC (fewer loop
+    // instructions between the FMAs).
+    let whole = kc - kc % 4;
+    for p in (0..whole).step_by(4) {
+        step!(p);
+        step!(p + 1);
+        step!(p + 2);
+        step!(p + 3);
+    }
+    for p in whole..kc {
+        step!(p);
     }
     for i in 0..MR {
         let row = c.add(i * ldc);
