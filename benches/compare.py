@@ -19,7 +19,10 @@ NumPy's elementwise ufuncs are single-threaded whatever the setting; its matmul 
 BLAS threads, which are set through OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS
 before NumPy is imported.
 
-Each library is timed in its own process, one after the other. Each timing is the
+Each library is timed in its own process, one after the other, and that round is
+repeated (`--rounds`, default 3): a row's time is the median over the rounds of each
+process's median, so a burst of load from other machines on a shared host hits every
+library alike instead of whichever process was running. Each timing is the
 median of repeated calls after a warm-up; small ops are timed as loops
 of many calls and reported in microseconds per call. Speedup = other time / ferrograd
 time, so > 1 means ferrograd is faster. Each ferrograd result is checked against NumPy's;
@@ -63,6 +66,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument("--filter", metavar="TEXT", help="only run workloads whose name contains TEXT")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of one process per library, alternating (default 3; 1 with --quick)")
     p.add_argument("--child", choices=LIBS, help=argparse.SUPPRESS)  # one library's timings
     return p.parse_args()
 
@@ -382,7 +387,9 @@ def main():
 
     facts = machine_facts(threads)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
-    print(f"timing: median of {reps} reps after {warmup} warm-up(s); small ops: loops of "
+    rounds = 1 if ARGS.quick else max(1, ARGS.rounds)
+    print(f"timing: median over {rounds} round(s) of one process per library, each the median "
+          f"of {reps} reps after {warmup} warm-up(s); small ops: loops of "
           f"{small_calls} calls, microseconds per call")
     if torch is None:
         print("note: torch is not importable from this Python; torch columns skipped "
@@ -392,16 +399,25 @@ def main():
 
     start = cpu_snapshot()
     libs = [lib for lib in LIBS if lib != "torch" or torch is not None]
-    per_lib = {}
-    for lib in libs:
-        print(f"  timing {lib} in its own process ...", file=sys.stderr, flush=True)
-        per_lib[lib] = run_child(lib)
+    rounds = 1 if ARGS.quick else max(1, ARGS.rounds)
+    per_round = []  # per round: {lib: {workload: (seconds, mismatch)}}
+    for r in range(rounds):
+        per_lib = {}
+        for lib in libs:
+            print(f"  round {r + 1}/{rounds}: timing {lib} in its own process ...",
+                  file=sys.stderr, flush=True)
+            per_lib[lib] = run_child(lib)
+        per_round.append(per_lib)
     rows = []
     for w in workloads(np.random.default_rng(0)):
-        if w.name not in per_lib["fg"]:
+        if w.name not in per_round[0]["fg"]:
             continue
-        rows.append({"workload": w.name, "seconds": {lib: per_lib[lib][w.name][0] for lib in libs},
-                     "mismatch": per_lib["fg"][w.name][1], "flops": w.flops, "small": w.small})
+        seconds = {lib: statistics.median(p[lib][w.name][0] for p in per_round) for lib in libs}
+        # a mismatch in any round marks the row
+        mismatch = next((p["fg"][w.name][1] for p in per_round if p["fg"][w.name][1]), None)
+        rows.append({"workload": w.name, "seconds": seconds, "mismatch": mismatch,
+                     "flops": w.flops, "small": w.small,
+                     "rounds": {lib: [p[lib][w.name][0] for p in per_round] for lib in libs}})
     print(table(rows))
     report_contention(start)
 
@@ -410,7 +426,8 @@ def main():
         print(f"\nMISMATCH in: {', '.join(bad)} -- those ferrograd kernels are wrong")
     if ARGS.json:
         with open(ARGS.json, "w") as f:
-            json.dump({"machine": facts, "reps": reps, "quick": ARGS.quick, "rows": rows},
+            json.dump({"machine": facts, "reps": reps, "rounds": rounds, "quick": ARGS.quick,
+                       "rows": rows},
                       f, indent=2)
         print(f"results written to {ARGS.json}")
     return 1 if bad else 0
