@@ -117,6 +117,10 @@ fn grid(m: usize, n: usize, threads: usize) -> (usize, usize) {
 }
 
 /// One thread's rectangle rows.0..rows.1 x cols.0..cols.1 of c (row stride n).
+///
+/// SAFETY: sgemm's contract, with the rectangle inside c and no other thread writing it.
+/// The packing buffers are sized here for the panels written into them (plus one spare
+/// line for pack_a's spill), and every panel read was packed first.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rectangle(
@@ -199,6 +203,10 @@ struct Block {
 impl Block {
     /// c[rows, cols] (+)= the block's product, one 6x16 tile at a time: for each panel
     /// of B (kept in L1) every panel of A.
+    ///
+    /// SAFETY: AVX2 + FMA; ap and bp hold the block's packed panels (the A panels that
+    /// a_rows does not cover); rows x cols lies inside c (row stride ldc) and belongs
+    /// to this thread.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn multiply(&self, c: *mut f32, ldc: usize, rows: (usize, usize), cols: (usize, usize)) {
         let kc = self.kc;
@@ -243,6 +251,9 @@ impl Block {
 /// The 6x16 register tile: c (+)= a_panel (kc x 6) @ b_panel (kc x 16, packed). The A
 /// panel is packed (element (p, i) at p * 6 + i) or, when IN_PLACE, six rows of a
 /// row-major a (element (p, i) at i * lda + p).
+///
+/// SAFETY: AVX2 + FMA; a and b address kc steps of their panels, b 32-byte aligned; c
+/// addresses 6 rows of 16 floats, ldc apart.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile<const IN_PLACE: bool>(
     kc: usize,
@@ -304,7 +315,10 @@ unsafe fn tile<const IN_PLACE: bool>(
 }
 
 /// Packs w <= 16 columns of kc rows of b, starting at src, into a kc x 16 panel
-/// (zero-padded to 16 columns). dst must be 32-byte aligned.
+/// (zero-padded to 16 columns).
+///
+/// SAFETY: AVX2; rows 0..kc and columns 0..w from src lie inside b; dst holds kc * 16
+/// floats and is 32-byte aligned.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn pack_b(kc: usize, w: usize, src: *const f32, b: Mat, dst: *mut f32) {
     if b.cs == 1 && w == NR {
@@ -348,6 +362,9 @@ unsafe fn pack_b(kc: usize, w: usize, src: *const f32, b: Mat, dst: *mut f32) {
 
 /// Packs h <= 6 rows of kc columns of a, starting at src, into a kc x 6 panel (element
 /// (p, i) at p * 6 + i), zero-padded to 6 rows.
+///
+/// SAFETY: AVX2; rows 0..h and columns 0..kc from src lie inside a; dst holds kc * 6
+/// floats plus 2 that may be overwritten (the next panel's or a spare line).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn pack_a(kc: usize, h: usize, src: *const f32, a: Mat, dst: *mut f32) {
     if a.cs == 1 && h == MR {
@@ -397,7 +414,7 @@ unsafe fn pack_a(kc: usize, h: usize, src: *const f32, a: Mat, dst: *mut f32) {
     }
 }
 
-/// The transpose of an 8x8 block held as 8 rows.
+/// The transpose of an 8x8 block held as 8 rows. SAFETY: AVX.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
