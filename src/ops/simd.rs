@@ -61,6 +61,44 @@ fn cpu_level() -> Simd {
     Simd::Base
 }
 
+/// The transpose of an 8x8 float32 block held as 8 rows: unpack pairs of rows, shuffle
+/// pairs of pairs, then swap 128-bit halves. SAFETY: the CPU must have AVX.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx")]
+pub(crate) unsafe fn transpose8_ps(
+    r: [std::arch::x86_64::__m256; 8],
+) -> [std::arch::x86_64::__m256; 8] {
+    use std::arch::x86_64::*;
+    let t = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    let u = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    std::array::from_fn(|i| {
+        if i < 4 {
+            _mm256_permute2f128_ps::<0x20>(u[i], u[i + 4])
+        } else {
+            _mm256_permute2f128_ps::<0x31>(u[i - 4], u[i])
+        }
+    })
+}
+
 /// The level in use, by the name `FERROGRAD_CPU_CAPABILITY` takes.
 pub fn cpu_capability() -> &'static str {
     match simd() {

@@ -187,37 +187,13 @@ unsafe fn transpose_f32_blocks(
     staged_tile(s, scs, d, drs, rr, 0..cols);
 }
 
-/// Reads 8 vectors of 8 (`s + i * ss`, i < 8) and writes their transpose (`d + j * ds`):
-/// unpack pairs of rows, shuffle pairs of pairs, then swap 128-bit halves.
+/// Reads 8 vectors of 8 (`s + i * ss`, i < 8) and writes their transpose (`d + j * ds`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn transpose8x8(s: *const f32, ss: isize, d: *mut f32, ds: isize) {
     use std::arch::x86_64::*;
     let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(s.offset(i as isize * ss)));
-    let t = [
-        _mm256_unpacklo_ps(r[0], r[1]),
-        _mm256_unpackhi_ps(r[0], r[1]),
-        _mm256_unpacklo_ps(r[2], r[3]),
-        _mm256_unpackhi_ps(r[2], r[3]),
-        _mm256_unpacklo_ps(r[4], r[5]),
-        _mm256_unpackhi_ps(r[4], r[5]),
-        _mm256_unpacklo_ps(r[6], r[7]),
-        _mm256_unpackhi_ps(r[6], r[7]),
-    ];
-    let u = [
-        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
-        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
-        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
-        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
-        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
-        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
-        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
-        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
-    ];
-    for j in 0..4 {
-        let lo = _mm256_permute2f128_ps::<0x20>(u[j], u[j + 4]);
-        let hi = _mm256_permute2f128_ps::<0x31>(u[j], u[j + 4]);
-        _mm256_storeu_ps(d.offset(j as isize * ds), lo);
-        _mm256_storeu_ps(d.offset((j + 4) as isize * ds), hi);
+    for (j, row) in crate::ops::simd::transpose8_ps(r).into_iter().enumerate() {
+        _mm256_storeu_ps(d.offset(j as isize * ds), row);
     }
 }

@@ -15,6 +15,7 @@ use std::arch::x86_64::*;
 use std::cell::RefCell;
 
 use crate::device::cpu::for_each_chunk;
+use crate::ops::simd::transpose8_ps;
 
 const MR: usize = 6;
 const NR: usize = 16;
@@ -336,7 +337,7 @@ unsafe fn pack_b(kc: usize, w: usize, src: *const f32, b: Mat, dst: *mut f32) {
                 let s = src.offset(half as isize * 8 * b.cs + p as isize);
                 let cols: [__m256; 8] =
                     std::array::from_fn(|j| _mm256_loadu_ps(s.offset(j as isize * b.cs)));
-                for (i, row) in transpose8(cols).into_iter().enumerate() {
+                for (i, row) in transpose8_ps(cols).into_iter().enumerate() {
                     _mm256_store_ps(dst.add((p + i) * NR + half * 8), row);
                 }
             }
@@ -381,7 +382,7 @@ unsafe fn pack_a(kc: usize, h: usize, src: *const f32, a: Mat, dst: *mut f32) {
                     _mm256_setzero_ps()
                 }
             });
-            for (j, col) in transpose8(rows).into_iter().enumerate() {
+            for (j, col) in transpose8_ps(rows).into_iter().enumerate() {
                 _mm256_storeu_ps(dst.add((p + j) * MR), col);
             }
         }
@@ -412,38 +413,6 @@ unsafe fn pack_a(kc: usize, h: usize, src: *const f32, a: Mat, dst: *mut f32) {
             *dst.add(p * MR + i) = 0.0;
         }
     }
-}
-
-/// The transpose of an 8x8 block held as 8 rows. SAFETY: AVX.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
-    let t: [__m256; 8] = std::array::from_fn(|i| {
-        let (x, y) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
-        if i % 2 == 0 {
-            _mm256_unpacklo_ps(x, y)
-        } else {
-            _mm256_unpackhi_ps(x, y)
-        }
-    });
-    // rows (0,1) interleaved lo/hi in t[0], t[1]; (2,3) in t[2], t[3]; ...
-    let u = [
-        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
-        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
-        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
-        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
-        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
-        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
-        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
-        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
-    ];
-    std::array::from_fn(|i| {
-        if i < 4 {
-            _mm256_permute2f128_ps::<0x20>(u[i], u[i + 4])
-        } else {
-            _mm256_permute2f128_ps::<0x31>(u[i - 4], u[i])
-        }
-    })
 }
 
 #[cfg(test)]
