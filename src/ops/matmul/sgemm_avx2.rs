@@ -86,7 +86,7 @@ pub(crate) unsafe fn sgemm(
     c: *mut f32,
     threads: usize,
 ) {
-    let (tm, tn) = grid(m, n, threads.max(1));
+    let (tm, tn) = grid(m, n, threads.max(1), a.cs == 1);
     let (pm, pn) = (m.div_ceil(MR).div_ceil(tm), n.div_ceil(NR).div_ceil(tn));
     let out = OutPtr(c);
     for_each_chunk(tm * tn, 1, |t, _| {
@@ -104,15 +104,18 @@ pub(crate) unsafe fn sgemm(
 
 /// The thread grid (tm rows x tn columns of rectangles, tm * tn = threads) with the
 /// least estimated time: register tiles of the busiest thread (FMA cycles per k step)
-/// plus the rows of A and columns of B it packs (about a cycle per element and k step).
-fn grid(m: usize, n: usize, threads: usize) -> (usize, usize) {
+/// plus the rows of A and columns of B it packs (about a cycle per element and k step;
+/// a row-major A read in place costs no packing).
+fn grid(m: usize, n: usize, threads: usize, a_row_major: bool) -> (usize, usize) {
     let (mp, np) = (m.div_ceil(MR), n.div_ceil(NR));
     (1..=threads)
         .filter(|&tm| threads.is_multiple_of(tm))
         .map(|tm| (tm, threads / tm))
         .min_by_key(|&(tm, tn)| {
             let (pm, pn) = (mp.div_ceil(tm), np.div_ceil(tn));
-            pm * pn * (MR * NR / 16) + pm * MR + pn * NR
+            let a_in_place = a_row_major && pn * NR <= IN_PLACE_MAX_COLS;
+            let a_packed = if a_in_place { 0 } else { pm * MR };
+            pm * pn * (MR * NR / 16) + a_packed + pn * NR
         })
         .unwrap_or((1, 1))
 }
@@ -511,10 +514,14 @@ mod tests {
 
     #[test]
     fn grid_splits_the_longer_side_evenly() {
-        assert_eq!(grid(256, 1024, 1), (1, 1));
-        assert_eq!(grid(256, 1024, 2), (1, 2));
-        assert_eq!(grid(4096, 64, 2), (2, 1));
-        let (tm, tn) = grid(2048, 2048, 4);
+        assert_eq!(grid(256, 1024, 1, true), (1, 1));
+        assert_eq!(grid(256, 1024, 2, true), (1, 2));
+        assert_eq!(grid(4096, 64, 2, false), (2, 1));
+        let (tm, tn) = grid(2048, 2048, 4, false);
         assert_eq!(tm * tn, 4);
+        // 512^3: 1 x 2 leaves each thread 256 columns, where a row-major A is read in
+        // place; 2 x 1 would pack it (and all of B on each thread).
+        assert_eq!(grid(512, 512, 2, true), (1, 2));
+        assert_eq!(grid(512, 512, 2, false), (2, 1));
     }
 }
