@@ -57,6 +57,12 @@ xc = fg.tensor(d["special"], requires_grad=True)
 loss = F.cross_entropy(xc, fg.tensor([1, 1, 1, 0]), reduction="sum", label_smoothing=0.1)
 loss.backward()
 out["ce_special"], out["ce_special_dx"] = loss.detach().numpy(), xc.grad.numpy()
+# float32 matmul: ferrograd's own GEMM at the avx2 level, the gemm crate at the others
+ma, mb = fg.tensor(d["ma"]), fg.tensor(d["mb"])
+out["matmul"] = (ma @ mb).numpy()
+out["matmul_rhs_t"] = (ma @ fg.tensor(d["mbt"]).T).numpy()
+out["matmul_lhs_t"] = (fg.tensor(d["mat"]).T @ mb).numpy()
+out["matmul_batched"] = (fg.tensor(d["ma3"]) @ mb).numpy()
 np.savez(sys.argv[2], **out)
 print(json.dumps(fg.get_cpu_capability()))
 """
@@ -79,6 +85,12 @@ def inputs(tmp_path_factory):
         "ce_w": rng.uniform(0.5, 2.0, 1000).astype(np.float32),
         "ce_p": rng.dirichlet(np.ones(1000), 37).astype(np.float32),
         "ce_g": rng.standard_normal(37).astype(np.float32),
+        # (131, 301) @ (301, 75): above 64^3 multiply-adds, every tile edge ragged
+        "ma": rng.uniform(-1, 1, (131, 301)).astype(np.float32),
+        "mb": rng.uniform(-1, 1, (301, 75)).astype(np.float32),
+        "mbt": rng.uniform(-1, 1, (75, 301)).astype(np.float32),
+        "mat": rng.uniform(-1, 1, (301, 131)).astype(np.float32),
+        "ma3": rng.uniform(-1, 1, (2, 131, 301)).astype(np.float32),
     }
     path = tmp_path_factory.mktemp("simd") / "inputs.npz"
     np.savez(path, **d)
@@ -149,13 +161,21 @@ def test_each_build_matches_float64(level, inputs, results):
     # rows with +inf, NaN, all -inf: NaN; the last row is finite
     assert np.isnan(r["ce_special"]) and np.isnan(r["ce_special_dx"][:3]).all()
     assert np.isfinite(r["ce_special_dx"][3]).all()
+    f64 = {k: d[k].astype(np.float64) for k in ("ma", "mb", "mbt", "mat", "ma3")}
+    for key, want in [("matmul", f64["ma"] @ f64["mb"]), ("matmul_rhs_t", f64["ma"] @ f64["mbt"].T),
+                      ("matmul_lhs_t", f64["mat"].T @ f64["mb"]), ("matmul_batched", f64["ma3"] @ f64["mb"])]:
+        assert r[key].shape == want.shape, key
+        np.testing.assert_allclose(r[key], want, rtol=1e-5, atol=1e-4, err_msg=key)
 
 
 def test_builds_agree_bitwise(results):
     # The lanes are fixed-size arrays and nothing is reassociated or fused into FMAs, so
     # every build does the same arithmetic in the same order, only more of it at once.
+    # Matmul is the exception (README: the gemm crate's kernels differ by CPU, and the
+    # avx2 level has a GEMM of its own), checked against float64 above instead.
     base = results["default"][1]
     for level in LEVELS[1:]:
         other = results[level][1]
         for key, v in base.items():
-            assert other[key].tobytes() == v.tobytes(), f"{level} {key}"
+            if not key.startswith("matmul"):
+                assert other[key].tobytes() == v.tobytes(), f"{level} {key}"
