@@ -58,10 +58,10 @@ impl MatmulKernels for Cpu {
 
 /// Whether a float32 product goes to ferrograd's own AVX2 GEMM (sgemm_avx2.rs): on CPUs
 /// whose best level is AVX2 (or held there by FERROGRAD_CPU_CAPABILITY), for matrices of
-/// at least PAR_FLOPS multiply-adds. On a 2-core Zen 3 EPYC it measured as fast as the
-/// gemm crate on row-major squares up to 1024^3, 5-10% faster from 2048^3 on, and
-/// 4-15% faster on products with a transposed operand (x @ W.T, g.T @ x), where gemm fell
-/// furthest behind NumPy's OpenBLAS.
+/// at least PAR_FLOPS multiply-adds. On a 2-core Zen 3 EPYC it measured level with or
+/// ahead of the gemm crate on every shape tried (medians, GFLOP/s: 1024^3 185 against
+/// 170, 2048^3 187 against 170, x @ W.T and g.T @ x 170-175 against 143-149, where gemm
+/// fell furthest behind NumPy's OpenBLAS).
 #[cfg(target_arch = "x86_64")]
 fn own_sgemm_fits(a: &Tensor, out_shape: &[usize]) -> bool {
     use crate::ops::simd::{simd, Simd};
