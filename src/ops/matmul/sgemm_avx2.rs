@@ -1,9 +1,9 @@
 //! ferrograd's own float32 GEMM for AVX2 + FMA CPUs, where the gemm crate measured slower
 //! than NumPy's OpenBLAS (most of all on products with a transposed operand: Linear's
 //! `x @ W.T`, the weight gradient's `g.T @ x`). Layout after BLIS (Van Zee and van de
-//! Geijn, 2015): a 6x16 register tile (12 ymm accumulators; per k step two loads of B, six broadcasts of A and
-//! twelve FMAs), B packed into 16-wide panels of KC rows, A into 6-tall panels, blocks of
-//! MC rows.
+//! Geijn, 2015): a 6x16 register tile (12 ymm accumulators; per k step two loads of B,
+//! six broadcasts of A and twelve FMAs), B packed into 16-wide panels of KC rows, A into
+//! 6-tall panels, blocks of MC rows.
 //!
 //! Threads split the output into a grid of rectangles and run independently, each
 //! packing the operand panels its rectangle needs: no barriers, and one thread's packing
