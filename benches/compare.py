@@ -399,7 +399,6 @@ def main():
 
     start = cpu_snapshot()
     libs = [lib for lib in LIBS if lib != "torch" or torch is not None]
-    rounds = 1 if ARGS.quick else max(1, ARGS.rounds)
     per_round = []  # per round: {lib: {workload: (seconds, mismatch)}}
     for r in range(rounds):
         per_lib = {}

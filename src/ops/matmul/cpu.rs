@@ -80,13 +80,9 @@ fn own_sgemm(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
     let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
     let k = a.shape()[nd - 1];
     let out = uninit_cpu(DType::F32, out_shape)?;
-    let (a, b) = (matrix_operand(a)?, matrix_operand(b)?);
-    // Soundness of the raw reads in sgemm: the layouts, batch entries included, lie
-    // inside their storages.
-    assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
-    let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
+    let ((a, oa), (b, ob)) = (strided_operand(a)?, strided_operand(b)?);
     let mat = |t: &Tensor, offset: isize| Mat {
-        // SAFETY: a batch entry's offset lies inside the storage (checked above).
+        // SAFETY: a batch entry's offset lies inside the storage (strided_operand checked).
         ptr: unsafe { t.storage().cpu_ptr::<f32>().offset(offset) },
         rs: t.strides()[nd - 2],
         cs: t.strides()[nd - 1],
@@ -94,7 +90,7 @@ fn own_sgemm(a: &Tensor, b: &Tensor, out_shape: &[usize]) -> Result<Tensor> {
     let op = out.storage().cpu_ptr::<f32>();
     for (i, (&xa, &xb)) in oa.iter().zip(&ob).enumerate() {
         // SAFETY: simd() == Avx2 (own_sgemm_fits) means the CPU has AVX2 and FMA; every
-        // (row, col) of a and b lies in their layouts (checked above); out is a fresh
+        // (row, col) of a and b lies in their layouts (strided_operand checked); out is a fresh
         // contiguous (batch, m, n) buffer nothing else holds, of which matrix i is
         // written here.
         unsafe {
@@ -141,6 +137,16 @@ fn matrix_operand(t: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// An operand ready for raw-pointer GEMM calls: no 0 or negative matrix strides
+/// (matrix_operand), its layout checked to lie inside its storage (the soundness of every
+/// (batch, row, col) read the GEMMs make), and each batch entry's offset.
+fn strided_operand(t: &Tensor) -> Result<(Tensor, Vec<isize>)> {
+    let t = matrix_operand(t)?;
+    assert!(t.check_in_bounds().is_ok());
+    let offsets = batch_offsets(t.layout());
+    Ok((t, offsets))
+}
+
 fn gemm_batched<T: Element + GemmScalar>(
     a: &Tensor,
     b: &Tensor,
@@ -162,11 +168,7 @@ fn gemm_batched<T: Element + GemmScalar>(
     // (1024, 1024); on a Sapphire Rapids Xeon (AVX-512), Linear's x @ W.T at (256, 784) @
     // (784, 1024) ran at 174 GFLOP/s with the copy to row-major and 218 without (medians
     // of 3 interleaved processes).
-    let (a, b) = (matrix_operand(a)?, matrix_operand(b)?);
-    // Soundness of the raw-pointer gemm calls below: every (batch, row, col) they address
-    // lies in the operand's layout, and the layout lies inside its storage.
-    assert!(a.check_in_bounds().is_ok() && b.check_in_bounds().is_ok());
-    let (oa, ob) = (batch_offsets(a.layout()), batch_offsets(b.layout()));
+    let ((a, oa), (b, ob)) = (strided_operand(a)?, strided_operand(b)?);
     let (ars, acs) = (a.strides()[nd - 2], a.strides()[nd - 1]);
     let (brs, bcs) = (b.strides()[nd - 2], b.strides()[nd - 1]);
     let ap = SendPtr(a.storage().cpu_ptr::<T>());
@@ -174,7 +176,7 @@ fn gemm_batched<T: Element + GemmScalar>(
     let op = SendPtr(out.storage().cpu_ptr::<T>());
     let flops = m * n * k;
     // Batch i's output block rows r0..r1, columns c0..c1.
-    // SAFETY: a and b lie inside their storages (asserted above), and batch_offsets plus
+    // SAFETY: a and b lie inside their storages (strided_operand asserted), and batch_offsets plus
     // rows r0..r1 < m, columns c0..c1 < n and k-steps < k stay inside their layouts; the
     // output is a fresh contiguous (batch, m, n) buffer and each call writes a disjoint
     // block of it, so the parallel calls never alias.

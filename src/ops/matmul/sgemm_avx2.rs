@@ -151,6 +151,11 @@ unsafe fn rectangle(
         apack.as_mut_ptr() as *mut f32,
         bpack.as_mut_ptr() as *mut f32,
     );
+    // A row-major a is read in place by the tile (six row streams) when the rectangle is
+    // narrow: a packed panel pays for its packing over many B panels, and measured slower
+    // than in-place reads at 128 columns, the same at 256 and faster from 512 on (2-core
+    // Zen 3). Only a last panel of fewer than 6 rows is packed then, zero-padded.
+    let direct = a.cs == 1 && cols.1 - cols.0 <= IN_PLACE_MAX_COLS;
     for jc in (cols.0..cols.1).step_by(NC) {
         let nc = NC.min(cols.1 - jc);
         for pc in (0..k).step_by(KC) {
@@ -167,12 +172,6 @@ unsafe fn rectangle(
             }
             for ic in (rows.0..rows.1).step_by(MC) {
                 let mc = MC.min(rows.1 - ic);
-                // A row-major a is read in place by the tile (six row streams) when the
-                // rectangle is narrow: a packed panel pays for its packing over many B
-                // panels, and measured slower than in-place reads at 128 columns, the
-                // same at 256 and faster from 512 on (2-core Zen 3). Only a last panel of
-                // fewer than 6 rows is packed then, zero-padded.
-                let direct = a.cs == 1 && cols.1 - cols.0 <= IN_PLACE_MAX_COLS;
                 for ip in 0..mc.div_ceil(MR) {
                     let r0 = ic + ip * MR;
                     let h = MR.min(ic + mc - r0);
